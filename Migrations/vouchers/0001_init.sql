@@ -1,0 +1,2 @@
+-- The vouchers schema. Its tables arrive with the issues that build this service.
+CREATE SCHEMA IF NOT EXISTS vouchers;

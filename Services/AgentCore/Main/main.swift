@@ -1,0 +1,4 @@
+import AgentCore
+import ServiceKit
+
+await ServiceMain.run(AgentCoreService.self)

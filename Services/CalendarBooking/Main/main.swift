@@ -1,0 +1,4 @@
+import CalendarBooking
+import ServiceKit
+
+await ServiceMain.run(CalendarBookingService.self)

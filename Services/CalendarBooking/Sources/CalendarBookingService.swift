@@ -1,0 +1,15 @@
+import Hummingbird
+import ServiceKit
+
+/// The calendar-booking service. Its own routes, repositories and jobs arrive with the issues that build it;
+/// for now it starts, migrates its schema, and answers health, metrics and `GET /v1/calendar-booking/whoami`.
+public struct CalendarBookingService: ServiceModule {
+    public static let name = ServiceName.calendarBooking
+    let environment: ServiceEnvironment
+
+    public init(environment: ServiceEnvironment) async throws {
+        self.environment = environment
+    }
+
+    public func addRoutes(to router: Router<AppRequestContext>) {}
+}

@@ -1,0 +1,4 @@
+import MarketplaceWallet
+import ServiceKit
+
+await ServiceMain.run(MarketplaceWalletService.self)

@@ -1,0 +1,4 @@
+import Messaging
+import ServiceKit
+
+await ServiceMain.run(MessagingService.self)

@@ -1,0 +1,4 @@
+import Vouchers
+import ServiceKit
+
+await ServiceMain.run(VouchersService.self)

@@ -1,0 +1,130 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Models
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// One assembled service: the Hummingbird application and the parts tests reach into.
+public struct ServiceApplication<Module: ServiceModule>: Sendable {
+    public let application: Application<RouterResponder<AppRequestContext>>
+    public let module: Module
+    public let environment: ServiceEnvironment
+    public let migrator: Migrator
+
+    /// Builds a service from its settings. `onServerRunning` receives the bound port (useful with port 0).
+    public static func build(
+        settings: ServiceSettings, logger: Logger? = nil, onServerRunning: (@Sendable (Int) async -> Void)? = nil
+    ) async throws -> ServiceApplication<Module> {
+        var serviceLogger = logger ?? Logger(label: settings.service.rawValue)
+        serviceLogger.logLevel = settings.logLevel
+        serviceLogger[metadataKey: "service"] = .string(settings.service.rawValue)
+        let logger = serviceLogger
+        let database = try DatabaseURL(settings.databaseURL)
+        let postgres = PostgresClient(configuration: database.clientConfiguration(maxConnections: settings.databaseMaxConnections), backgroundLogger: logger)
+        let httpClient = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30))),
+            backgroundActivityLogger: logger)
+        let serviceTokens = try await ServiceTokens(
+            service: settings.service, seed: settings.serviceKey, audience: settings.audience, issuer: settings.issuer)
+        let verifier = try await TokenVerifier(
+            audience: settings.audience, issuer: settings.issuer,
+            staticKeys: [serviceTokens.publicKey] + Module.verificationKeys(settings: settings),
+            jwksURL: Module.fetchesJWKS ? settings.jwksURL : nil, httpClient: httpClient, logger: logger)
+        let schema = settings.service.schema
+        let metrics = ServiceMetrics()
+        let environment = ServiceEnvironment(
+            settings: settings, postgres: postgres, logger: logger, jobs: JobQueue(schema: schema), audit: AuditLog(schema: schema),
+            idempotency: Idempotency(schema: schema), verifier: verifier, serviceTokens: serviceTokens, httpClient: httpClient,
+            metrics: metrics)
+        let module = try await Module(environment: environment)
+        let migrator = Migrator(schema: schema, directory: settings.migrationsDirectory)
+
+        let router = Router(context: AppRequestContext.self)
+        router.add(middleware: RequestLifecycleMiddleware(metrics: metrics))
+        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, buffer: settings.service != .gateway))
+        router.add(middleware: AuthMiddleware(verifier: verifier))
+        HealthRoutes(postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger).add(to: router)
+        router.group("v1/\(settings.service.rawValue)").add(middleware: RequireRoles.anyRole)
+            .get("whoami") { _, context in
+                JSONResponse(.ok, try context.requireCaller().callerIdentity(settings.service.rawValue))
+            }
+        module.addRoutes(to: router)
+
+        var registry = JobRegistry()
+        module.registerJobs(&registry)
+        let gate = StartGate()
+        let worker = JobWorker(
+            postgres: postgres, schema: schema, registry: registry,
+            options: .init(workers: registry.isEmpty ? 0 : settings.jobWorkers, pollInterval: settings.jobPollInterval, backoffBase: settings.jobBackoffBase),
+            logger: logger, gate: gate)
+
+        var application = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sokoni-\(settings.service.rawValue)"),
+            services: [postgres, HTTPClientService(client: httpClient), worker] + module.backgroundServices,
+            onServerRunning: { channel in
+                logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
+                await onServerRunning?(channel.localAddress?.port ?? settings.port)
+            },
+            logger: logger)
+        application.beforeServerStarts {
+            try await migrator.migrate(client: postgres, logger: logger)
+            try await module.afterMigrations()
+            gate.open()
+        }
+        return ServiceApplication(application: application, module: module, environment: environment, migrator: migrator)
+    }
+}
+
+/// Shuts an HTTP client down after the rest of the service stopped.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await self.client.shutdown()
+    }
+}
+
+/// `GET /healthz`, `GET /readyz`, `GET /metrics`: public, no token.
+struct HealthRoutes: Sendable {
+    let postgres: PostgresClient
+    let migrator: Migrator
+    let jobs: JobQueue
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    struct Status: Codable, Sendable {
+        var status: String
+        var database: String?
+        var migrations: String?
+    }
+
+    func add(to router: Router<AppRequestContext>) {
+        router.get("healthz") { _, _ in JSONResponse(.ok, Status(status: "ok")) }
+        router.get("readyz") { _, context in
+            do {
+                try await self.postgres.query("SELECT 1", logger: context.logger)
+            } catch {
+                return JSONResponse(.serviceUnavailable, Status(status: "unavailable", database: "unreachable", migrations: nil))
+            }
+            let upToDate = (try? await self.migrator.isUpToDate(client: self.postgres, logger: context.logger)) ?? false
+            return JSONResponse(
+                upToDate ? .ok : .serviceUnavailable,
+                Status(status: upToDate ? "ready" : "unavailable", database: "ok", migrations: upToDate ? "ok" : "pending"))
+        }
+        router.get("metrics") { _, context in
+            if let counts = try? await self.jobs.counts(client: self.postgres, logger: context.logger) {
+                self.metrics.setJobCounts(counts)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
+        }
+    }
+}

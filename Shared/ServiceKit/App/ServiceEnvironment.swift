@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Models
+import PostgresNIO
+import ServiceClient
+import ServiceLifecycle
+
+/// Everything a service's routes and jobs are given: its settings, its database, the shared ServiceKit pieces
+/// bound to its schema, and clients for the other services.
+public struct ServiceEnvironment: Sendable {
+    public let settings: ServiceSettings
+    public let postgres: PostgresClient
+    public let logger: Logger
+    public let jobs: JobQueue
+    public let audit: AuditLog
+    public let idempotency: Idempotency
+    public let verifier: TokenVerifier
+    public let serviceTokens: ServiceTokens
+    public let httpClient: HTTPClient
+    public let metrics: ServiceMetrics
+
+    public var name: ServiceName { self.settings.service }
+    public var schema: String { self.settings.service.schema }
+
+    /// A client for another service.
+    public func client(_ service: ServiceName) -> ServiceClient {
+        ServiceClient(service: service.rawValue, baseURL: self.settings.serviceURLs[service]!, httpClient: self.httpClient, logger: self.logger)
+    }
+
+    /// Calls made while serving a request: the caller's token and request id travel along.
+    public func callContext(_ context: AppRequestContext) -> CallContext {
+        CallContext(requestID: context.requestID, bearerToken: context.identity?.token, tenantHeader: context.identity?.tenantID?.description)
+    }
+
+    /// Calls made by the service itself (jobs, sweepers): a service token, acting in `tenant` when given.
+    public func serviceCallContext(tenant: TenantID?, requestID: String?) async throws -> CallContext {
+        CallContext(requestID: requestID, bearerToken: try await self.serviceTokens.token(tenant: tenant))
+    }
+}
+
+/// What each service adds to the common assembly.
+public protocol ServiceModule: Sendable {
+    static var name: ServiceName { get }
+    /// Keys to trust besides the service key and the gateway's JWKS (the gateway trusts its own keys).
+    static func verificationKeys(settings: ServiceSettings) throws -> [PublicJWK]
+    /// Whether to fetch the gateway's JWKS for unknown key ids.
+    static var fetchesJWKS: Bool { get }
+
+    init(environment: ServiceEnvironment) async throws
+    /// The service's routes. Every route sees `context.identity` when a valid token came with the request.
+    func addRoutes(to router: Router<AppRequestContext>)
+    func registerJobs(_ registry: inout JobRegistry)
+    /// Long-running loops (sweepers) started with the server.
+    var backgroundServices: [any Service] { get }
+    /// Runs once after migrations, before the server accepts requests.
+    func afterMigrations() async throws
+}
+
+extension ServiceModule {
+    public static func verificationKeys(settings: ServiceSettings) throws -> [PublicJWK] { [] }
+    public static var fetchesJWKS: Bool { true }
+    public func registerJobs(_ registry: inout JobRegistry) {}
+    public var backgroundServices: [any Service] { [] }
+    public func afterMigrations() async throws {}
+}

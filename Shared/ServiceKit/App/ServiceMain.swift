@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The whole `main` of a service executable: `<service> [serve]` runs it, `<service> migrate` applies
+/// the migrations and exits. A configuration problem stops start-up with one line naming the variable.
+public enum ServiceMain {
+    public static func run<Module: ServiceModule>(_ module: Module.Type, arguments: [String] = Array(CommandLine.arguments.dropFirst())) async {
+        let command = arguments.first ?? "serve"
+        guard ["serve", "migrate"].contains(command) else {
+            FileHandle.standardError.write(Data("usage: \(Module.name.rawValue) [serve|migrate]\n".utf8))
+            exit(64)
+        }
+        let settings: ServiceSettings
+        do {
+            settings = try ServiceSettings(service: Module.name, settings: .fromEnvironment())
+        } catch {
+            FileHandle.standardError.write(Data("\(Module.name.rawValue): \(error)\n".utf8))
+            exit(78)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: Module.name.rawValue)
+        do {
+            if command == "migrate" {
+                try await migrate(settings: settings, logger: logger)
+            } else {
+                let service = try await ServiceApplication<Module>.build(settings: settings, logger: logger)
+                try await service.application.runService()
+            }
+        } catch {
+            logger.critical("stopped", metadata: ["error": "\(String(describing: error))"])
+            FileHandle.standardError.write(Data("\(Module.name.rawValue): \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func migrate(settings: ServiceSettings, logger: Logger) async throws {
+        let database = try DatabaseURL(settings.databaseURL)
+        let client = PostgresClient(configuration: database.clientConfiguration(maxConnections: 2), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            let applied = try await Migrator(schema: settings.service.schema, directory: settings.migrationsDirectory)
+                .migrate(client: client, logger: logger)
+            logger.info("migrations applied", metadata: ["count": "\(applied.count)", "schema": "\(settings.service.schema)"])
+            group.cancelAll()
+        }
+    }
+}

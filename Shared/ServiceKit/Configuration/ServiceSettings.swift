@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+
+/// The six services, with their default dev port and the schema each owns.
+public enum ServiceName: String, Sendable, CaseIterable, Codable {
+    case gateway
+    case messaging
+    case vouchers
+    case marketplaceWallet = "marketplace-wallet"
+    case agentCore = "agent-core"
+    case calendarBooking = "calendar-booking"
+
+    public var schema: String {
+        switch self {
+        case .gateway: "identity"
+        case .messaging: "messaging"
+        case .vouchers: "vouchers"
+        case .marketplaceWallet: "wallet"
+        case .agentCore: "agent"
+        case .calendarBooking: "calendar"
+        }
+    }
+
+    public var defaultPort: Int {
+        switch self {
+        case .gateway: 8080
+        case .messaging: 8081
+        case .vouchers: 8082
+        case .marketplaceWallet: 8083
+        case .agentCore: 8084
+        case .calendarBooking: 8085
+        }
+    }
+
+    /// `services.marketplaceWallet.url` → `SERVICES_MARKETPLACE_WALLET_URL`.
+    public var urlKey: String {
+        let camel = self.rawValue.split(separator: "-").enumerated()
+            .map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+        return "services.\(camel).url"
+    }
+}
+
+/// Settings every service reads. Keys (environment variable in brackets):
+/// - `database.url` [`DATABASE_URL`], required: `postgres://user:password@host:port/database`.
+/// - `database.maxConnections` [`DATABASE_MAX_CONNECTIONS`], default 20: the pool size of this process.
+/// - `http.host` [`HTTP_HOST`], default `127.0.0.1`; `http.port` [`HTTP_PORT`], default the service's port (8080–8085).
+/// - `http.maxBodySize` [`HTTP_MAX_BODY_SIZE`], bytes, default 1 MiB; larger bodies get 413.
+/// - `log.level` [`LOG_LEVEL`], default `info`.
+/// - `migrations.directory` [`MIGRATIONS_DIRECTORY`], default the `Migrations` folder found above the working directory.
+/// - `jwt.audience` [`JWT_AUDIENCE`], default `sokoni`; `jwt.issuer` [`JWT_ISSUER`], default `sokoni-gateway`.
+/// - `jwt.jwksUrl` [`JWT_JWKS_URL`], default `<gateway URL>/.well-known/jwks.json`.
+/// - `jwt.serviceKey` [`JWT_SERVICE_KEY`], required, secret: base64url Ed25519 seed for service-to-service tokens.
+/// - `jwt.signingKeys` [`JWT_SIGNING_KEYS`], gateway only, secret: `kid:seed,kid:seed`, first one signs.
+/// - `services.<name>.url` [`SERVICES_GATEWAY_URL`, `SERVICES_MESSAGING_URL`, `SERVICES_VOUCHERS_URL`,
+///   `SERVICES_MARKETPLACE_WALLET_URL`, `SERVICES_AGENT_CORE_URL`, `SERVICES_CALENDAR_BOOKING_URL`],
+///   default `http://127.0.0.1:<port>`.
+/// - `jobs.workers` [`JOBS_WORKERS`], default 2; `jobs.pollIntervalMs` [`JOBS_POLL_INTERVAL_MS`], default 250;
+///   `jobs.backoffBaseMs` [`JOBS_BACKOFF_BASE_MS`], default 1000.
+public struct ServiceSettings: Sendable {
+    public var service: ServiceName
+    public var host: String
+    public var port: Int
+    public var databaseURL: String
+    public var databaseMaxConnections: Int
+    public var maxBodySize: Int
+    public var logLevel: Logger.Level
+    public var migrationsDirectory: URL
+    public var audience: String
+    public var issuer: String
+    public var jwksURL: URL
+    public var serviceKey: String
+    public var serviceURLs: [ServiceName: URL]
+    public var jobWorkers: Int
+    public var jobPollInterval: Duration
+    public var jobBackoffBase: Duration
+    /// The raw settings, for keys only one service reads.
+    public var settings: Settings
+
+    public init(service: ServiceName, settings: Settings) throws {
+        self.service = service
+        self.settings = settings
+        self.host = settings.string("http.host", default: "127.0.0.1")
+        self.port = try settings.int("http.port", default: service.defaultPort, range: 0...65535)
+        self.databaseURL = try settings.required("database.url", secret: true)
+        _ = try DatabaseURL(self.databaseURL)
+        self.databaseMaxConnections = try settings.int("database.maxConnections", default: 20, range: 1...500)
+        self.maxBodySize = try settings.int("http.maxBodySize", default: 1 << 20, range: 1...(1 << 30))
+        let level = settings.string("log.level", default: "info")
+        guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw ConfigurationError(key: "log.level", reason: "must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        self.logLevel = logLevel
+        if let directory = settings.string("migrations.directory") {
+            self.migrationsDirectory = URL(fileURLWithPath: directory)
+        } else {
+            self.migrationsDirectory = try Self.findMigrationsDirectory()
+        }
+        self.audience = settings.string("jwt.audience", default: "sokoni")
+        self.issuer = settings.string("jwt.issuer", default: "sokoni-gateway")
+        self.serviceKey = try settings.required("jwt.serviceKey", secret: true)
+        var urls: [ServiceName: URL] = [:]
+        for other in ServiceName.allCases {
+            urls[other] = try settings.url(other.urlKey, default: "http://127.0.0.1:\(other.defaultPort)")
+        }
+        self.serviceURLs = urls
+        self.jwksURL = try settings.url("jwt.jwksUrl")
+            ?? urls[.gateway]!.appendingPathComponent(".well-known/jwks.json")
+        self.jobWorkers = try settings.int("jobs.workers", default: 2, range: 0...64)
+        self.jobPollInterval = .milliseconds(try settings.int("jobs.pollIntervalMs", default: 250, range: 1...60_000))
+        self.jobBackoffBase = .milliseconds(try settings.int("jobs.backoffBaseMs", default: 1000, range: 1...3_600_000))
+    }
+
+    /// Walks up from the working directory, then from this source file, to the repository's `Migrations`.
+    static func findMigrationsDirectory() throws -> URL {
+        let starts = [
+            URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent(),
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent(),
+        ]
+        for start in starts {
+            var directory = start.standardizedFileURL
+            for _ in 0..<8 {
+                let candidate = directory.appendingPathComponent("Migrations")
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    return candidate
+                }
+                directory.deleteLastPathComponent()
+            }
+        }
+        throw ConfigurationError(key: "migrations.directory", reason: "is not set and no Migrations folder was found")
+    }
+}

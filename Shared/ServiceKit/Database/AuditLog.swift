@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Models
+import PostgresNIO
+
+/// Writes `<schema>.audit_log` inside the caller's transaction: who did what to which row, with the
+/// before/after difference as JSONB (`{"field":{"before":…,"after":…}}`) and the request id.
+public struct AuditLog: Sendable {
+    public let schema: String
+
+    public init(schema: String) {
+        self.schema = schema
+    }
+
+    public func record(
+        on connection: PostgresConnection, tenantID: TenantID?, actor: String, action: String, table: String, targetID: String,
+        before: (any Encodable)?, after: (any Encodable)?, requestID: String?, logger: Logger
+    ) async throws {
+        let diff = try Self.diff(before: before.map(Self.json), after: after.map(Self.json))
+        let diffText = String(decoding: try JSONEncoder.sokoni.encode(diff), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: self.schema).audit_log (tenant_id, actor, action, target_table, target_id, diff, request_id)
+            VALUES (\(tenantID?.rawValue), \(actor), \(action), \(table), \(targetID), \(diffText)::jsonb, \(requestID))
+            """, logger: logger)
+    }
+
+    static func json(_ value: any Encodable) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder.sokoni.encode(value))
+    }
+
+    /// Fields that changed. A created row shows every field with `before` null; a deleted one, `after` null.
+    public static func diff(before: JSONValue?, after: JSONValue?) throws -> JSONValue {
+        switch (before, after) {
+        case (.object(let old)?, .object(let new)?):
+            var changes: [String: JSONValue] = [:]
+            for key in Set(old.keys).union(new.keys) where old[key] != new[key] {
+                changes[key] = .object(["before": old[key] ?? .null, "after": new[key] ?? .null])
+            }
+            return .object(changes)
+        case (nil, .object(let new)?):
+            return .object(new.mapValues { .object(["before": .null, "after": $0]) })
+        case (.object(let old)?, nil):
+            return .object(old.mapValues { .object(["before": $0, "after": .null]) })
+        default:
+            return .object(["before": before ?? .null, "after": after ?? .null])
+        }
+    }
+}

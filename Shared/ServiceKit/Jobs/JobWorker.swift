@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Runs queued jobs: claims with `FOR UPDATE SKIP LOCKED` (so any number of replicas can share a queue),
+/// retries failures with exponential backoff and jitter, and after `max_attempts` marks a job `dead` with its
+/// last error. On graceful shutdown it finishes the jobs in hand and claims no more; a job whose worker died
+/// is claimed again once its lock is older than `visibilityTimeout`.
+public struct JobWorker: Service {
+    public struct Options: Sendable {
+        public var workers: Int
+        public var pollInterval: Duration
+        public var backoffBase: Duration
+        public var maxBackoff: Duration
+        public var visibilityTimeout: Duration
+
+        public init(
+            workers: Int = 2, pollInterval: Duration = .milliseconds(250), backoffBase: Duration = .seconds(1),
+            maxBackoff: Duration = .seconds(3600), visibilityTimeout: Duration = .seconds(300)
+        ) {
+            self.workers = workers
+            self.pollInterval = pollInterval
+            self.backoffBase = backoffBase
+            self.maxBackoff = maxBackoff
+            self.visibilityTimeout = visibilityTimeout
+        }
+    }
+
+    let postgres: PostgresClient
+    let schema: String
+    let registry: JobRegistry
+    let options: Options
+    let logger: Logger
+    let gate: StartGate
+    let workerID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+
+    public init(postgres: PostgresClient, schema: String, registry: JobRegistry, options: Options, logger: Logger, gate: StartGate) {
+        self.postgres = postgres
+        self.schema = schema
+        self.registry = registry
+        self.options = options
+        self.logger = logger
+        self.gate = gate
+    }
+
+    public func run() async throws {
+        // no claims before the schema is migrated
+        try await cancelWhenGracefulShutdown { try await self.gate.wait() }
+        guard !Task.isShuttingDownGracefully, self.options.workers > 0 else { return }
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<self.options.workers {
+                group.addTask { await self.loop(index: index) }
+            }
+        }
+    }
+
+    func loop(index: Int) async {
+        var lastMaintenance = ContinuousClock.now - .seconds(3600)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                if index == 0 && ContinuousClock.now - lastMaintenance > .seconds(60) {
+                    try await self.maintenance()
+                    lastMaintenance = .now
+                }
+                if let job = try await self.claim() {
+                    await self.execute(job)
+                    continue
+                }
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.error("job worker error", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.options.pollInterval) }
+        }
+    }
+
+    /// Claims the next due job (or one whose worker died), marking it running.
+    public func claim() async throws -> Job? {
+        let visibility = Double(self.options.visibilityTimeout.components.seconds)
+        let rows = try await self.postgres.query(
+            """
+            UPDATE \(unescaped: self.schema).jobs SET status = 'running', attempts = attempts + 1, locked_at = now(),
+                locked_by = \(self.workerID), updated_at = now()
+            WHERE id = (
+                SELECT id FROM \(unescaped: self.schema).jobs
+                WHERE (status = 'queued' AND run_at <= now())
+                   OR (status = 'running' AND locked_at < now() - make_interval(secs => \(visibility)))
+                ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id, kind, payload::text, attempts, max_attempts, request_id
+            """, logger: self.logger)
+        guard let (id, kind, payload, attempt, maxAttempts, requestID) = try await rows.first(as: (Int64, String, String, Int, Int, String?).self)
+        else { return nil }
+        return Job(id: id, kind: kind, payload: payload, attempt: attempt, maxAttempts: maxAttempts, requestID: requestID)
+    }
+
+    /// Runs one claimed job and records the outcome.
+    public func execute(_ job: Job) async {
+        var logger = self.logger
+        logger[metadataKey: "job.id"] = "\(job.id)"
+        logger[metadataKey: "job.kind"] = .string(job.kind)
+        logger[metadataKey: "job.attempt"] = "\(job.attempt)"
+        if let requestID = job.requestID { logger[metadataKey: "hb.request.id"] = .string(requestID) }
+        do {
+            guard let handler = self.registry.handlers[job.kind] else {
+                throw JobError(message: "no handler for job kind \(job.kind)")
+            }
+            try await handler(job, logger)
+            try await self.postgres.query(
+                "UPDATE \(unescaped: self.schema).jobs SET status = 'done', locked_at = NULL, last_error = NULL, updated_at = now() WHERE id = \(job.id)",
+                logger: logger)
+            logger.debug("job done")
+        } catch is CancellationError where Task.isCancelled {
+            // hard stop mid-job: hand it back without counting the attempt
+            try? await self.postgres.query(
+                "UPDATE \(unescaped: self.schema).jobs SET status = 'queued', attempts = attempts - 1, locked_at = NULL, updated_at = now() WHERE id = \(job.id)",
+                logger: logger)
+        } catch {
+            await self.recordFailure(job, error: error, logger: logger)
+        }
+    }
+
+    func recordFailure(_ job: Job, error: any Error, logger: Logger) async {
+        let message = String(describing: error).prefix(2000).description
+        do {
+            if job.attempt >= job.maxAttempts {
+                logger.error("job dead", metadata: ["error": .string(message)])
+                try await self.postgres.query(
+                    """
+                    UPDATE \(unescaped: self.schema).jobs SET status = 'dead', locked_at = NULL, last_error = \(message), updated_at = now()
+                    WHERE id = \(job.id)
+                    """, logger: logger)
+            } else {
+                let delay = Self.backoff(attempt: job.attempt, base: self.options.backoffBase, max: self.options.maxBackoff)
+                logger.warning("job failed, will retry", metadata: ["error": .string(message), "retry_in_ms": "\(delay.milliseconds)"])
+                try await self.postgres.query(
+                    """
+                    UPDATE \(unescaped: self.schema).jobs SET status = 'queued', locked_at = NULL, last_error = \(message),
+                        run_at = now() + make_interval(secs => \(delay.seconds)), updated_at = now()
+                    WHERE id = \(job.id)
+                    """, logger: logger)
+            }
+        } catch {
+            logger.error("could not record job failure", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// base·2^(attempt−1), capped, times a random factor in [0.5, 1] so retries of a burst spread out.
+    public static func backoff(attempt: Int, base: Duration, max: Duration) -> Duration {
+        let exponent = Swift.min(Swift.max(attempt - 1, 0), 30)
+        let raw = base * Double(1 << exponent)
+        let capped = raw > max ? max : raw
+        return capped * Double.random(in: 0.5...1.0)
+    }
+
+    /// Drops finished jobs after a week and expired idempotency keys.
+    func maintenance() async throws {
+        try await self.postgres.query(
+            "DELETE FROM \(unescaped: self.schema).jobs WHERE status = 'done' AND updated_at < now() - interval '7 days'", logger: self.logger)
+        try await self.postgres.query(
+            "DELETE FROM \(unescaped: self.schema).idempotency_keys WHERE expires_at < now()", logger: self.logger)
+    }
+}
+
+public struct JobError: Error, CustomStringConvertible {
+    public var message: String
+    public init(message: String) { self.message = message }
+    public var description: String { self.message }
+}
+
+/// Opens once (after migrations) for everything that must not touch the schema before then.
+public final class StartGate: Sendable {
+    let stream: AsyncStream<Void>
+    let continuation: AsyncStream<Void>.Continuation
+
+    public init() {
+        (self.stream, self.continuation) = AsyncStream.makeStream()
+    }
+
+    public func open() {
+        self.continuation.finish()
+    }
+
+    /// Returns once opened. One waiter only.
+    public func wait() async throws {
+        for await _ in self.stream {}
+        try Task.checkCancellation()
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
+    var milliseconds: Int { Int(self.seconds * 1000) }
+}

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Foundation
+import Models
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// A response as tests look at it.
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: Data
+
+    public func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(T.self, from: self.body)
+    }
+
+    /// The `{"error":{"code"}}` of an error response.
+    public var errorCode: String? { (try? self.json(APIErrorBody.self))?.error.code }
+    public var text: String { String(decoding: self.body, as: UTF8.self) }
+}
+
+/// Real HTTP calls to services on loopback.
+public enum TestHTTP {
+    public static func request(
+        _ method: HTTPMethod, _ url: String, token: String? = nil, headers: [String: String] = [:], body: Data? = nil,
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> TestResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            if request.headers["Content-Type"].isEmpty { request.headers.add(name: "Content-Type", value: "application/json") }
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return TestResponse(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
+    }
+
+    public static func get(_ url: String, token: String? = nil, headers: [String: String] = [:]) async throws -> TestResponse {
+        try await request(.GET, url, token: token, headers: headers)
+    }
+
+    public static func post(_ url: String, token: String? = nil, headers: [String: String] = [:], json: some Encodable) async throws -> TestResponse {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return try await request(.POST, url, token: token, headers: headers, body: try encoder.encode(json))
+    }
+}

@@ -1,0 +1,117 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Models
+import ServiceKit
+import ServiceLifecycle
+
+/// Keys shared by every service a test starts: the gateway's signing keys and the service key.
+public enum TestKeys {
+    public static let gateway = SigningKey(kid: "test-1")
+    /// A second gateway key, published but not signing, for rotation tests.
+    public static let gatewayPrevious = SigningKey(kid: "test-0")
+    public static let service = SigningKey(kid: ServiceTokens.kid)
+    /// A key no service trusts.
+    public static let stranger = SigningKey(kid: "test-1")
+
+    public static var signingKeysSetting: String {
+        "\(gateway.kid):\(gateway.seed),\(gatewayPrevious.kid):\(gatewayPrevious.seed)"
+    }
+
+    /// Signs tokens as the gateway does.
+    public static func issuer() async -> TokenIssuer {
+        await TokenIssuer(keys: [gateway], audience: "sokoni", issuer: "sokoni-gateway")
+    }
+
+    public static func token(
+        subject: String = UUID().uuidString, tenant: TenantID?, roles: [Role], station: StationID? = nil, lifetime: Duration = .seconds(600)
+    ) async throws -> String {
+        try await issuer().issue(subject: subject, tenantID: tenant, roles: roles, stationID: station, lifetime: lifetime)
+    }
+}
+
+/// The environment a test service runs with.
+public enum TestSettings {
+    public static func variables(
+        for service: ServiceName, database: DatabaseURL, ports: [ServiceName: Int] = [:], overrides: [String: String] = [:]
+    ) -> [String: String] {
+        var variables: [String: String] = [
+            "DATABASE_URL": database.urlString,
+            "DATABASE_MAX_CONNECTIONS": "6",
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": String(ports[service] ?? 0),
+            "JWT_SERVICE_KEY": TestKeys.service.seed,
+            "JWT_SIGNING_KEYS": TestKeys.signingKeysSetting,
+            "LOG_LEVEL": "info",
+            "JOBS_POLL_INTERVAL_MS": "20",
+            "JOBS_BACKOFF_BASE_MS": "20",
+            "MIGRATIONS_DIRECTORY": Self.migrationsDirectory.path,
+        ]
+        for (other, port) in ports {
+            variables[Settings.environmentName(for: other.urlKey)] = "http://127.0.0.1:\(port)"
+        }
+        variables.merge(overrides) { $1 }
+        return variables
+    }
+
+    public static func settings(
+        for service: ServiceName, database: DatabaseURL, ports: [ServiceName: Int] = [:], overrides: [String: String] = [:]
+    ) throws -> ServiceSettings {
+        try ServiceSettings(service: service, settings: .fromEnvironment(variables(for: service, database: database, ports: ports, overrides: overrides)))
+    }
+
+    /// The repository's `Migrations` folder.
+    public static let migrationsDirectory: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Migrations")
+}
+
+/// A service running on loopback for the length of a test.
+public struct RunningService<Module: ServiceModule>: Sendable {
+    public let service: ServiceApplication<Module>
+    public let port: Int
+    public var baseURL: String { "http://127.0.0.1:\(self.port)" }
+    public var module: Module { self.service.module }
+    public var environment: ServiceEnvironment { self.service.environment }
+}
+
+public enum TestServices {
+    /// Builds and runs a service on a free port, runs `body`, then shuts it down gracefully.
+    public static func with<Module: ServiceModule, Result: Sendable>(
+        _ module: Module.Type, settings: ServiceSettings, logger: Logger? = nil,
+        _ body: (RunningService<Module>) async throws -> Result
+    ) async throws -> Result {
+        let logger = logger ?? TestLog.quiet
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let service = try await ServiceApplication<Module>.build(settings: settings, logger: logger) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [service.application], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { portContinuation.finish() }
+                try await group.run()
+            }
+            var port: Int?
+            for await bound in ports {
+                port = bound
+                break
+            }
+            guard let port else {
+                // the service stopped before it listened: surface why
+                try await tasks.waitForAll()
+                throw TestSupportError("\(Module.name.rawValue) stopped before listening")
+            }
+            do {
+                let result = try await body(RunningService(service: service, port: port))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import AgentCore
+import CalendarBooking
+import Foundation
+import Gateway
+import Logging
+import MarketplaceWallet
+import Messaging
+import ServiceKit
+import ServiceLifecycle
+import Vouchers
+
+/// All six services on loopback, wired to each other, sharing one test database (each owns its schema).
+public struct TestPlatform: Sendable {
+    public let ports: [ServiceName: Int]
+    public let database: DatabaseURL
+
+    public func url(_ service: ServiceName) -> String { "http://127.0.0.1:\(self.ports[service]!)" }
+
+    public static func with<Result: Sendable>(logger: Logger? = nil, _ body: (TestPlatform) async throws -> Result) async throws -> Result {
+        let logger = logger ?? TestLog.quiet
+        let database = try await TestPostgres.createDatabase(prefix: "platform")
+        var ports: [ServiceName: Int] = [:]
+        for service in ServiceName.allCases { ports[service] = try FreePort.find() }
+        func settings(_ service: ServiceName) throws -> ServiceSettings {
+            try TestSettings.settings(for: service, database: database, ports: ports)
+        }
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Int.self)
+        let signal: @Sendable (Int) async -> Void = { startedContinuation.yield($0) }
+        let applications: [any Service] = [
+            try await ServiceApplication<GatewayService>.build(settings: settings(.gateway), logger: logger, onServerRunning: signal).application,
+            try await ServiceApplication<MessagingService>.build(settings: settings(.messaging), logger: logger, onServerRunning: signal).application,
+            try await ServiceApplication<VouchersService>.build(settings: settings(.vouchers), logger: logger, onServerRunning: signal).application,
+            try await ServiceApplication<MarketplaceWalletService>.build(settings: settings(.marketplaceWallet), logger: logger, onServerRunning: signal).application,
+            try await ServiceApplication<AgentCoreService>.build(settings: settings(.agentCore), logger: logger, onServerRunning: signal).application,
+            try await ServiceApplication<CalendarBookingService>.build(settings: settings(.calendarBooking), logger: logger, onServerRunning: signal).application,
+        ]
+        let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [], logger: logger))
+        let platform = TestPlatform(ports: ports, database: database)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                defer { startedContinuation.finish() }
+                try await group.run()
+            }
+            var running = 0
+            for await _ in started {
+                running += 1
+                if running == applications.count { break }
+            }
+            guard running == applications.count else {
+                try await tasks.waitForAll()
+                throw TestSupportError("the platform stopped before all services listened")
+            }
+            do {
+                let result = try await body(platform)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}

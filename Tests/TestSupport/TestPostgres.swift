@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceKit
+
+/// One PostgreSQL server per test process: `DATABASE_URL` when set, otherwise a throwaway cluster started with
+/// the `initdb`/`pg_ctl` on PATH (as the `postgres` user when running as root, since the server refuses root),
+/// on a free port, in a temporary directory that a watchdog stops and deletes when the test process ends.
+/// Each test gets a database of its own from `TestPostgres.createDatabase()`.
+public actor TestPostgres {
+    public static let shared = TestPostgres()
+    private var server: DatabaseURL?
+    private var startTask: Task<DatabaseURL, any Error>?
+
+    /// The server's URL (database `postgres`).
+    public func serverURL() async throws -> DatabaseURL {
+        if let server { return server }
+        if let startTask { return try await startTask.value }
+        let task = Task { try Self.start() }
+        self.startTask = task
+        let url = try await task.value
+        self.server = url
+        return url
+    }
+
+    /// A new, empty database on the shared server.
+    public static func createDatabase(prefix: String = "t") async throws -> DatabaseURL {
+        let server = try await Self.shared.serverURL()
+        let name = "\(prefix)_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased())"
+        try await withAdminConnection(server) { connection in
+            try await connection.query("CREATE DATABASE \(unescaped: name)", logger: TestLog.quiet)
+        }
+        return server.with(database: name)
+    }
+
+    static func withAdminConnection<T: Sendable>(_ url: DatabaseURL, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let configuration: PostgresConnection.Configuration
+        if let socket = url.socketDirectory {
+            configuration = .init(unixSocketPath: "\(socket)/.s.PGSQL.\(url.port)", username: url.user, password: url.password, database: url.database)
+        } else {
+            configuration = .init(host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
+        }
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: TestLog.quiet)
+        do {
+            let result = try await body(connection)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    static func start() throws -> DatabaseURL {
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty {
+            return try DatabaseURL(url)
+        }
+        let initdb = try Binaries.find("initdb")
+        let pgctl = try Binaries.find("pg_ctl")
+        let asRoot = getuid() == 0
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sokoni-pg-\(getpid())-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let data = directory.appendingPathComponent("data").path
+        if asRoot {
+            try Shell.run("/bin/chmod", ["755", directory.path])
+            try Shell.run("/bin/chown", ["postgres:postgres", directory.path])
+        }
+        let port = try FreePort.find()
+        let runAs: ([String]) -> [String] = { asRoot ? ["runuser", "-u", "postgres", "--"] + $0 : $0 }
+        try Shell.run("/usr/bin/env", runAs([initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]))
+        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB"
+        try Shell.run("/usr/bin/env", runAs([pgctl, "-D", data, "-o", options, "-l", directory.appendingPathComponent("log").path, "-w", "start"]))
+        // the watchdog outlives us in its own session: it stops the server and removes the files once we are gone
+        let stop = runAs([pgctl, "-D", data, "-m", "immediate", "stop"]).joined(separator: " ")
+        let watchdog = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf \(directory.path)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = ["sh", "-c", watchdog]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return DatabaseURL(host: "127.0.0.1", port: port, user: "postgres", database: "postgres")
+    }
+}
+
+extension DatabaseURL {
+    init(host: String, port: Int, user: String, database: String) {
+        try! self.init("postgres://\(user)@\(host):\(port)/\(database)")
+    }
+}
+
+/// Finds server binaries on PATH or in Debian's versioned folder.
+public enum Binaries {
+    public static func find(_ name: String) throws -> String {
+        var folders = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        let debian = "/usr/lib/postgresql"
+        if let versions = try? FileManager.default.contentsOfDirectory(atPath: debian) {
+            folders += versions.sorted(by: >).map { "\(debian)/\($0)/bin" }
+        }
+        for folder in folders where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
+            return "\(folder)/\(name)"
+        }
+        throw TestSupportError("\(name) not found on PATH: install PostgreSQL's server binaries (Debian: apt-get install postgresql)")
+    }
+}
+
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum Shell {
+    /// Runs a command, throwing with its output when it fails.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(output)")
+        }
+        return output
+    }
+}
+
+public enum FreePort {
+    /// A TCP port on 127.0.0.1 that was free a moment ago.
+    public static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestSupportError("bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
