@@ -73,12 +73,7 @@ public actor TestPostgres {
         // the watchdog outlives us in its own session: it stops the server and removes the files once we are gone
         let stop = runAs([pgctl, "-D", data, "-m", "immediate", "stop"]).joined(separator: " ")
         let watchdog = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf \(directory.path)"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["sh", "-c", watchdog]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        try Shell.detach(["sh", "-c", watchdog])
         return DatabaseURL(host: "127.0.0.1", port: port, user: "postgres", database: "postgres")
     }
 }
@@ -110,22 +105,37 @@ public struct TestSupportError: Error, CustomStringConvertible {
 }
 
 public enum Shell {
-    /// Runs a command, throwing with its output when it fails.
+    /// Runs a command, throwing with its output when it fails. Uses posix_spawn and waitpid directly: the
+    /// servers these commands start keep running, and Foundation's Process does not always notice the exit.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(output)")
+        let outputPath = NSTemporaryDirectory() + "sokoni-shell-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestSupportError("could not start \(executable): error \(spawned)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(output)")
         }
         return output
+    }
+
+    /// Starts a command in a session of its own and does not wait for it.
+    public static func detach(_ arguments: [String]) throws {
+        try run("/bin/sh", ["-c", "setsid " + arguments.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " ") + " >/dev/null 2>&1 &"])
     }
 }
 

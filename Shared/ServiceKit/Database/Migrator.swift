@@ -88,8 +88,12 @@ public struct Migrator: Sendable {
             try await connection.query("BEGIN", logger: logger)
             do {
                 try await connection.query("SET LOCAL search_path TO \(unescaped: self.schema), public", logger: logger)
-                // the simple query protocol runs a whole file of statements, function bodies included
-                _ = try await connection.simpleQuery(migration.sql).get()
+                // PostgresNIO speaks only the extended protocol (one statement per query); PL/pgSQL's EXECUTE
+                // runs a whole file of statements, function bodies included, passed as one bind parameter
+                try await connection.query(
+                    "CREATE OR REPLACE FUNCTION pg_temp.sokoni_execute(sql text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE sql; END $$",
+                    logger: logger)
+                try await connection.query("SELECT pg_temp.sokoni_execute(\(migration.sql))", logger: logger)
                 try await connection.query(
                     """
                     INSERT INTO \(unescaped: self.schema).schema_migrations (id, checksum, position)
