@@ -42,6 +42,8 @@ public enum TestSettings {
             "HTTP_PORT": String(ports[service] ?? 0),
             "JWT_SERVICE_KEY": TestKeys.service.seed,
             "JWT_SIGNING_KEYS": TestKeys.signingKeysSetting,
+            // the active gateway key only: a token of the previous key must be looked up in the gateway's JWKS
+            "JWT_PUBLIC_KEYS": "\(TestKeys.gateway.kid):\(TestKeys.gateway.publicJWK.x)",
             "LOG_LEVEL": "info",
             "JOBS_POLL_INTERVAL_MS": "20",
             "JOBS_BACKOFF_BASE_MS": "20",

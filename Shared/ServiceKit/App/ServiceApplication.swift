@@ -33,7 +33,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             service: settings.service, seed: settings.serviceKey, audience: settings.audience, issuer: settings.issuer)
         let verifier = try await TokenVerifier(
             audience: settings.audience, issuer: settings.issuer,
-            staticKeys: [serviceTokens.publicKey] + Module.verificationKeys(settings: settings),
+            staticKeys: [serviceTokens.publicKey] + settings.publicKeys + Module.verificationKeys(settings: settings),
             jwksURL: Module.fetchesJWKS ? settings.jwksURL : nil, httpClient: httpClient, logger: logger)
         let schema = settings.service.schema
         let metrics = ServiceMetrics()

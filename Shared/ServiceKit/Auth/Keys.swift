@@ -60,6 +60,17 @@ public struct PublicJWK: Codable, Sendable, Equatable {
         self.kid = kid
         self.x = x
     }
+
+    /// `kid:x,kid:x` (as in `JWT_PUBLIC_KEYS`).
+    public static func parseList(_ text: String, key: String) throws -> [PublicJWK] {
+        try text.split(separator: ",").map { entry in
+            let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, Base64URL.decode(parts[1])?.count == 32 else {
+                throw ConfigurationError(key: key, reason: "must be a comma list of kid:base64url-public-key")
+            }
+            return PublicJWK(kid: parts[0], x: parts[1])
+        }
+    }
 }
 
 /// `GET /.well-known/jwks.json`.

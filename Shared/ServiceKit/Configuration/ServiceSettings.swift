@@ -49,6 +49,8 @@ public enum ServiceName: String, Sendable, CaseIterable, Codable {
 /// - `migrations.directory` [`MIGRATIONS_DIRECTORY`], default the `Migrations` folder found above the working directory.
 /// - `jwt.audience` [`JWT_AUDIENCE`], default `sokoni`; `jwt.issuer` [`JWT_ISSUER`], default `sokoni-gateway`.
 /// - `jwt.jwksUrl` [`JWT_JWKS_URL`], default `<gateway URL>/.well-known/jwks.json`.
+/// - `jwt.publicKeys` [`JWT_PUBLIC_KEYS`], optional: `kid:x,kid:x` Ed25519 public keys (base64url) trusted
+///   without fetching the JWKS.
 /// - `jwt.serviceKey` [`JWT_SERVICE_KEY`], required, secret: base64url Ed25519 seed for service-to-service tokens.
 /// - `jwt.signingKeys` [`JWT_SIGNING_KEYS`], gateway only, secret: `kid:seed,kid:seed`, first one signs.
 /// - `services.<name>.url` [`SERVICES_GATEWAY_URL`, `SERVICES_MESSAGING_URL`, `SERVICES_VOUCHERS_URL`,
@@ -69,6 +71,8 @@ public struct ServiceSettings: Sendable {
     public var issuer: String
     public var jwksURL: URL
     public var serviceKey: String
+    /// Public keys trusted without asking the gateway (`jwt.publicKeys`).
+    public var publicKeys: [PublicJWK]
     public var serviceURLs: [ServiceName: URL]
     public var jobWorkers: Int
     public var jobPollInterval: Duration
@@ -98,6 +102,7 @@ public struct ServiceSettings: Sendable {
         self.audience = settings.string("jwt.audience", default: "sokoni")
         self.issuer = settings.string("jwt.issuer", default: "sokoni-gateway")
         self.serviceKey = try settings.required("jwt.serviceKey", secret: true)
+        self.publicKeys = try settings.string("jwt.publicKeys").map { try PublicJWK.parseList($0, key: "jwt.publicKeys") } ?? []
         var urls: [ServiceName: URL] = [:]
         for other in ServiceName.allCases {
             urls[other] = try settings.url(other.urlKey, default: "http://127.0.0.1:\(other.defaultPort)")

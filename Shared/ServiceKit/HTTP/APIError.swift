@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Models
 import NIOCore
+import PostgresNIO
+import ServiceClient
 
 /// An error with a status and a stable code, answered as `{"error":{"code":"…","message":"…"}}`.
 public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
@@ -58,6 +60,19 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         switch error {
         case let error as APIError:
             return error
+        case let error as PostgresTransactionError:
+            // an error thrown inside a transaction arrives wrapped; answer what the closure threw
+            if let inner = error.closureError { return Self.from(inner) }
+            return APIError(.internalServerError, code: "internal_error", message: "An internal error occurred.")
+        case let error as ServiceClientError:
+            switch error {
+            case .api(let status, let code, let message) where (400..<500).contains(status):
+                return APIError(.init(code: status), code: code, message: message)
+            case .api, .malformedResponse:
+                return APIError(.badGateway, code: "upstream_error", message: "A service this request depends on failed.")
+            case .unavailable:
+                return APIError(.serviceUnavailable, code: "dependency_unavailable", message: "A service this request depends on is unavailable.")
+            }
         case let error as HTTPError:
             let message = error.body ?? Self.defaultMessage(error.status)
             return APIError(error.status, code: Self.defaultCode(error.status), message: message, headers: error.headers)

@@ -24,8 +24,9 @@ public struct AppRequestContext: AuthRequestContext, RequestContext {
     public var requestDecoder: JSONDecoder { .sokoni }
     public var responseEncoder: JSONEncoder { .sokoni }
 
-    /// The request id (`X-Request-ID`), the same one every log line of this request carries.
-    public var requestID: String { self.id }
+    /// The request id (`X-Request-ID`), the same one every log line of this request carries; set by
+    /// `RequestLifecycleMiddleware` (kept here too, since a no-op log handler keeps no metadata).
+    public var requestID: String = ""
 
     /// The verified identity, or 401.
     public func requireCaller() throws -> Identity {

@@ -23,12 +23,13 @@ public struct RequestLifecycleMiddleware: RouterMiddleware {
         var context = context
         // overwrite Hummingbird's own id so `context.id` and the logs agree with the header
         context.logger[metadataKey: "hb.request.id"] = .string(requestID)
+        context.requestID = requestID
         var response: Response
         do {
             response = try await next(request, context)
         } catch {
             let apiError = APIError.from(error)
-            if apiError.status.code >= 500 && !(error is APIError) {
+            if apiError.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": .string(String(reflecting: error))])
             }
             response = apiError.response()

@@ -47,7 +47,12 @@ public struct JobWorker: Service {
     public func run() async throws {
         // no claims before the schema is migrated
         try await cancelWhenGracefulShutdown { try await self.gate.wait() }
-        guard !Task.isShuttingDownGracefully, self.options.workers > 0 else { return }
+        // a service that returns early stops the whole application, so an idle worker waits for shutdown
+        guard self.options.workers > 0 else {
+            try? await gracefulShutdown()
+            return
+        }
+        guard !Task.isShuttingDownGracefully else { return }
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<self.options.workers {
                 group.addTask { await self.loop(index: index) }
