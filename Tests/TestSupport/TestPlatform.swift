@@ -86,26 +86,39 @@ public enum TestServices {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let service = try await ServiceApplication<Module>.build(settings: settings, logger: logger) { port in
             portContinuation.yield(port)
-            portContinuation.finish()
         }
-        let group = ServiceGroup(configuration: .init(services: [service.application], gracefulShutdownSignals: [], logger: logger))
+        var port: Int?
+        return try await TestServices.running(
+            [service.application], logger: logger, started: ports, continuation: portContinuation, onListening: { port = $0.first }
+        ) {
+            try await body(RunningService(service: service, port: port!))
+        }
+    }
+
+    /// Runs applications in one service group: waits until each reported its port, runs `body`, then shuts all down
+    /// gracefully. If one stops before listening, its error is thrown instead.
+    public static func running<Result: Sendable>(
+        _ applications: [any Service], logger: Logger, started: AsyncStream<Int>, continuation: AsyncStream<Int>.Continuation,
+        onListening: ([Int]) -> Void = { _ in }, body: () async throws -> Result
+    ) async throws -> Result {
+        let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
-                defer { portContinuation.finish() }
+                defer { continuation.finish() }
                 try await group.run()
             }
-            var port: Int?
-            for await bound in ports {
-                port = bound
-                break
+            var ports: [Int] = []
+            for await port in started {
+                ports.append(port)
+                if ports.count == applications.count { break }
             }
-            guard let port else {
-                // the service stopped before it listened: surface why
+            guard ports.count == applications.count else {
                 try await tasks.waitForAll()
-                throw TestSupportError("\(Module.name.rawValue) stopped before listening")
+                throw TestSupportError("a service stopped before it listened")
             }
+            onListening(ports)
             do {
-                let result = try await body(RunningService(service: service, port: port))
+                let result = try await body()
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 return result

@@ -34,32 +34,9 @@ public struct TestPlatform: Sendable {
             try await ServiceApplication<AgentCoreService>.build(settings: settings(.agentCore), logger: logger, onServerRunning: signal).application,
             try await ServiceApplication<CalendarBookingService>.build(settings: settings(.calendarBooking), logger: logger, onServerRunning: signal).application,
         ]
-        let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [], logger: logger))
         let platform = TestPlatform(ports: ports, database: database)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                defer { startedContinuation.finish() }
-                try await group.run()
-            }
-            var running = 0
-            for await _ in started {
-                running += 1
-                if running == applications.count { break }
-            }
-            guard running == applications.count else {
-                try await tasks.waitForAll()
-                throw TestSupportError("the platform stopped before all services listened")
-            }
-            do {
-                let result = try await body(platform)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        return try await TestServices.running(applications, logger: logger, started: started, continuation: startedContinuation) {
+            try await body(platform)
         }
     }
 }
