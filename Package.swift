@@ -114,6 +114,14 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 ]
+let extraDependencies: [String: [Target.Dependency]] = [
+    "Gateway": [
+        .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]
+]
 var products: [Product] = [
     .executable(name: "sokoni-bench", targets: ["sokoni-bench"])
 ]
@@ -121,7 +129,8 @@ for service in services {
     targets.append(
         .target(
             name: service.library,
-            dependencies: ["Models", "ServiceKit", "ServiceClient", hummingbird, postgres, logging],
+            dependencies: ["Models", "ServiceKit", "ServiceClient", hummingbird, postgres, logging] + nio
+                + (extraDependencies[service.library] ?? []),
             path: "Services/\(service.library)/Sources",
             swiftSettings: swiftSettings
         )

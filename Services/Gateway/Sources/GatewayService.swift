@@ -1,16 +1,39 @@
+import AsyncHTTPClient
+import Foundation
 import Hummingbird
+import Logging
+import Models
+import PostgresNIO
 import ServiceKit
+import ServiceLifecycle
 
-/// The gateway: the only door for frontends and outside callers. It owns the `identity` schema and issues the
-/// Ed25519-signed access tokens every service verifies; `GET /.well-known/jwks.json` publishes their public keys
-/// (every configured key, so tokens signed before a rotation stay valid until they expire) and the service key.
+/// The gateway: the only door for frontends and outside callers. It owns the `identity` schema (tenants, users,
+/// roles, API keys, refresh tokens), issues the Ed25519-signed access tokens every service verifies, publishes
+/// their public keys at `GET /.well-known/jwks.json` (every configured key, so tokens signed before a rotation stay
+/// valid until they expire), and forwards everything else to the service that owns it (`RouteTable`).
+///
+/// Its own settings, besides ServiceKit's:
+/// - `jwt.signingKeys` [`JWT_SIGNING_KEYS`], required: `kid:seed,kid:seed`; the first signs.
+/// - `auth.accessTokenSeconds` [`AUTH_ACCESS_TOKEN_SECONDS`] 600; `auth.refreshTokenDays` [`AUTH_REFRESH_TOKEN_DAYS`] 30.
+/// - `auth.bcryptCost` [`AUTH_BCRYPT_COST`] 12.
+/// - `auth.maxFailuresPerAccount` [`AUTH_MAX_FAILURES_PER_ACCOUNT`] 5, `auth.maxFailuresPerAddress` 20,
+///   `auth.lockoutSeconds` [`AUTH_LOCKOUT_SECONDS`] 300.
+/// - `gateway.upstreamTimeoutMs` [`GATEWAY_UPSTREAM_TIMEOUT_MS`] 30000.
+/// - `gateway.corsOrigins` [`GATEWAY_CORS_ORIGINS`]: comma list of allowed origins (`*` for any).
+/// - `rateLimit.enabled` [`RATE_LIMIT_ENABLED`] true; `rateLimit.scalePercent` [`RATE_LIMIT_SCALE_PERCENT`] 100.
 public struct GatewayService: ServiceModule {
     public static let name = ServiceName.gateway
     public static let fetchesJWKS = false
     let environment: ServiceEnvironment
     public let issuer: TokenIssuer
+    let store: IdentityStore
+    let tenants: TenantDirectory
+    let auth: AuthController
+    let admin: AdminController
+    let proxy: Proxy
+    let proxyClient: HTTPClient
+    let corsOrigins: Set<String>
 
-    /// `jwt.signingKeys` (`JWT_SIGNING_KEYS`): `kid:seed,kid:seed`; the first signs.
     public static func signingKeys(settings: ServiceSettings) throws -> [SigningKey] {
         try SigningKey.parseList(try settings.settings.required("jwt.signingKeys", secret: true), key: "jwt.signingKeys")
     }
@@ -21,15 +44,80 @@ public struct GatewayService: ServiceModule {
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
+        let settings = environment.settings.settings
         self.issuer = await TokenIssuer(
             keys: try Self.signingKeys(settings: environment.settings), audience: environment.settings.audience,
             issuer: environment.settings.issuer)
+        let store = IdentityStore(postgres: environment.postgres, audit: environment.audit, idempotency: environment.idempotency)
+        self.store = store
+        self.tenants = TenantDirectory(store: store, ttl: .seconds(2))
+        let passwords = Passwords(cost: UInt8(try settings.int("auth.bcryptCost", default: 12, range: 4...16)))
+        self.auth = AuthController(
+            store: store, tenants: self.tenants, passwords: passwords,
+            throttle: LoginThrottle(
+                postgres: environment.postgres,
+                maxPerAccount: try settings.int("auth.maxFailuresPerAccount", default: 5, range: 1...1000),
+                maxPerAddress: try settings.int("auth.maxFailuresPerAddress", default: 20, range: 1...100_000),
+                lockout: .seconds(try settings.int("auth.lockoutSeconds", default: 300, range: 1...86_400))),
+            issuer: self.issuer, accessLifetime: .seconds(try settings.int("auth.accessTokenSeconds", default: 600, range: 30...86_400)),
+            refreshLifetime: .seconds(86_400 * (try settings.int("auth.refreshTokenDays", default: 30, range: 1...365))))
+        self.admin = AdminController(store: store, tenants: self.tenants, passwords: passwords)
+        // a client of its own for proxying: no redirects followed, nothing decompressed, many connections
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
+        configuration.decompression = .disabled
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        self.proxyClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.proxy = Proxy(
+            client: self.proxyClient, upstreams: environment.settings.serviceURLs, tenants: self.tenants,
+            limiter: RateLimiter(
+                enabled: try settings.bool("rateLimit.enabled", default: true),
+                scalePercent: try settings.int("rateLimit.scalePercent", default: 100, range: 1...1_000_000)),
+            timeout: .milliseconds(try settings.int("gateway.upstreamTimeoutMs", default: 30_000, range: 1...600_000)))
+        self.corsOrigins = Set((settings.string("gateway.corsOrigins") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
     }
+
+    public var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] {
+        [CORSPolicy(origins: self.corsOrigins), APIKeyAuthenticator(store: self.store, tenants: self.tenants, issuer: self.issuer)]
+    }
+
+    public var backgroundServices: [any Service] { [ProxyClientService(client: self.proxyClient)] }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
         let document = JWKSDocument(keys: self.issuer.publicKeys + [self.environment.serviceTokens.publicKey])
         router.get(".well-known/jwks.json") { _, _ in
             JSONResponse(.ok, document, headers: [.cacheControl: "public, max-age=300"])
         }
+        self.auth.addRoutes(to: router)
+        self.admin.addRoutes(to: router)
+        self.proxy.addRoutes(to: router)
+    }
+
+    /// Each upstream's own `/readyz`, asked concurrently.
+    public func readinessDetails() async -> [String: String] {
+        await withTaskGroup(of: (String, String).self) { group in
+            for service in ServiceName.allCases where service != .gateway {
+                let url = self.environment.settings.serviceURLs[service]!.appendingPathComponent("readyz").absoluteString
+                group.addTask {
+                    let status = try? await self.proxyClient.execute(HTTPClientRequest(url: url), timeout: .seconds(2)).status.code
+                    return (service.rawValue, status == 200 ? "ready" : "unavailable")
+                }
+            }
+            return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+    }
+
+    public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
+        guard name == "seed-demo" else { return false }
+        try await DemoSeed.run(settings: settings, logger: logger)
+        return true
+    }
+}
+
+struct ProxyClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await self.client.shutdown()
     }
 }

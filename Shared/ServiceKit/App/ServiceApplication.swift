@@ -47,8 +47,12 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestLifecycleMiddleware(metrics: metrics))
         router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, buffer: settings.service != .gateway))
+        for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
-        HealthRoutes(postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger).add(to: router)
+        HealthRoutes(
+            postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger,
+            details: { await module.readinessDetails() }
+        ).add(to: router)
         router.group("v1/\(settings.service.rawValue)").add(middleware: RequireRoles.anyRole)
             .get("whoami") { _, context in
                 JSONResponse(.ok, try context.requireCaller().callerIdentity(settings.service.rawValue))
@@ -98,11 +102,13 @@ struct HealthRoutes: Sendable {
     let jobs: JobQueue
     let metrics: ServiceMetrics
     let logger: Logger
+    let details: @Sendable () async -> [String: String]
 
     struct Status: Codable, Sendable {
         var status: String
         var database: String?
         var migrations: String?
+        var upstreams: [String: String]?
     }
 
     func add(to router: Router<AppRequestContext>) {
@@ -114,9 +120,12 @@ struct HealthRoutes: Sendable {
                 return JSONResponse(.serviceUnavailable, Status(status: "unavailable", database: "unreachable", migrations: nil))
             }
             let upToDate = (try? await self.migrator.isUpToDate(client: self.postgres, logger: context.logger)) ?? false
+            let details = await self.details()
             return JSONResponse(
                 upToDate ? .ok : .serviceUnavailable,
-                Status(status: upToDate ? "ready" : "unavailable", database: "ok", migrations: upToDate ? "ok" : "pending"))
+                Status(
+                    status: upToDate ? "ready" : "unavailable", database: "ok", migrations: upToDate ? "ok" : "pending",
+                    upstreams: details.isEmpty ? nil : details))
         }
         router.get("metrics") { _, context in
             if let counts = try? await self.jobs.counts(client: self.postgres, logger: context.logger) {

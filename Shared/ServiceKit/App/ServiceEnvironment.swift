@@ -57,6 +57,12 @@ public protocol ServiceModule: Sendable {
     var backgroundServices: [any Service] { get }
     /// Runs once after migrations, before the server accepts requests.
     func afterMigrations() async throws
+    /// Middleware that may set `context.identity` before bearer tokens are verified (the gateway's API keys).
+    var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] { get }
+    /// Extra lines for `/readyz` (the gateway reports its upstreams).
+    func readinessDetails() async -> [String: String]
+    /// Subcommands beyond `serve` and `migrate`; returns false for an unknown name.
+    static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool
 }
 
 extension ServiceModule {
@@ -65,4 +71,9 @@ extension ServiceModule {
     public func registerJobs(_ registry: inout JobRegistry) {}
     public var backgroundServices: [any Service] { [] }
     public func afterMigrations() async throws {}
+    public var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] { [] }
+    public func readinessDetails() async -> [String: String] { [:] }
+    public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
+        false
+    }
 }

@@ -7,10 +7,6 @@ import PostgresNIO
 public enum ServiceMain {
     public static func run<Module: ServiceModule>(_ module: Module.Type, arguments: [String] = Array(CommandLine.arguments.dropFirst())) async {
         let command = arguments.first ?? "serve"
-        guard ["serve", "migrate"].contains(command) else {
-            FileHandle.standardError.write(Data("usage: \(Module.name.rawValue) [serve|migrate]\n".utf8))
-            exit(64)
-        }
         let settings: ServiceSettings
         do {
             settings = try ServiceSettings(service: Module.name, settings: .fromEnvironment())
@@ -25,11 +21,17 @@ public enum ServiceMain {
         }
         let logger = Logger(label: Module.name.rawValue)
         do {
-            if command == "migrate" {
+            switch command {
+            case "migrate":
                 try await migrate(settings: settings, logger: logger)
-            } else {
+            case "serve":
                 let service = try await ServiceApplication<Module>.build(settings: settings, logger: logger)
                 try await service.application.runService()
+            default:
+                guard try await Module.runCommand(command, arguments: Array(arguments.dropFirst()), settings: settings, logger: logger) else {
+                    FileHandle.standardError.write(Data("usage: \(Module.name.rawValue) [serve|migrate]\n".utf8))
+                    exit(64)
+                }
             }
         } catch {
             logger.critical("stopped", metadata: ["error": "\(String(describing: error))"])
@@ -38,7 +40,7 @@ public enum ServiceMain {
         }
     }
 
-    static func migrate(settings: ServiceSettings, logger: Logger) async throws {
+    public static func migrate(settings: ServiceSettings, logger: Logger) async throws {
         let database = try DatabaseURL(settings.databaseURL)
         let client = PostgresClient(configuration: database.clientConfiguration(maxConnections: 2), backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

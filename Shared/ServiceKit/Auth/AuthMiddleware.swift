@@ -16,7 +16,8 @@ public struct AuthMiddleware: RouterMiddleware {
     public func handle(
         _ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response
     ) async throws -> Response {
-        guard let token = Self.bearerToken(request) else {
+        // an earlier authenticator (the gateway's API keys) already decided
+        guard context.identity == nil, let token = Self.bearerToken(request) else {
             return try await next(request, context)
         }
         let claims = try await self.verifier.verify(token)
@@ -34,7 +35,7 @@ public struct AuthMiddleware: RouterMiddleware {
         return token.isEmpty ? nil : token
     }
 
-    static func identity(claims: AccessClaims, token: String, tenantHeader: String?) throws -> Identity {
+    public static func identity(claims: AccessClaims, token: String, tenantHeader: String?) throws -> Identity {
         let tokenTenant: TenantID?
         if let tid = claims.tid {
             guard let parsed = TenantID(tid) else { throw APIError.unauthorized("invalid_token", "The token's tenant is malformed.") }

@@ -1,0 +1,94 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Models
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ServiceKit
+
+/// Accepts `Authorization: Bearer sk_…` or `X-API-Key: sk_…`: checks the key against its stored hash, refuses
+/// revoked keys and suspended tenants, and sets an identity whose token is a short-lived access token minted for
+/// the key, which is what the services receive.
+struct APIKeyAuthenticator: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let store: IdentityStore
+    let tenants: TenantDirectory
+    let issuer: TokenIssuer
+    /// Minted tokens per key id, reused until a minute before they expire.
+    let minted = NIOLockedValueBox<[UUID: (token: String, expires: ContinuousClock.Instant)]>([:])
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        let presented = request.headers[HTTPField.Name("X-API-Key")!] ?? AuthMiddleware.bearerToken(request).flatMap { $0.hasPrefix("sk_") ? $0 : nil }
+        guard let presented else { return try await next(request, context) }
+        let parts = presented.split(separator: "_", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "sk" else { throw APIError.unauthorized("invalid_api_key", "The API key is malformed.") }
+        guard let (id, tenant, secretHash, scopes, revoked) = try await self.store.postgres.query(
+            "SELECT id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL FROM identity.api_keys WHERE prefix = \(String(parts[1]))",
+            logger: context.logger
+        ).first(as: (UUID, UUID, String, [String], Bool).self),
+            Self.constantTimeEquals(secretHash, IdentityStore.hash(String(parts[2])))
+        else { throw APIError.unauthorized("invalid_api_key", "The API key is not valid.") }
+        guard !revoked else {
+            self.minted.withLockedValue { _ = $0.removeValue(forKey: id) }
+            throw APIError.unauthorized("api_key_revoked", "The API key was revoked.")
+        }
+        try await self.tenants.requireActive(TenantID(tenant), logger: context.logger)
+        try await self.store.postgres.query(
+            "UPDATE identity.api_keys SET last_used_at = now() WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
+            logger: context.logger)
+        let roles = scopes.compactMap(Role.init(rawValue:))
+        let token: String
+        if let cached = self.minted.withLockedValue({ $0[id] }), cached.expires > .now {
+            token = cached.token
+        } else {
+            token = try await self.issuer.issue(subject: "apikey:\(id.uuidString.lowercased())", tenantID: TenantID(tenant), roles: roles, lifetime: .seconds(300))
+            self.minted.withLockedValue { $0[id] = (token, .now + .seconds(240)) }
+        }
+        var context = context
+        context.identity = Identity(
+            subject: "apikey:\(id.uuidString.lowercased())", tenantID: TenantID(tenant), tokenTenantID: TenantID(tenant), roles: Set(roles),
+            stationID: nil, token: token)
+        if let header = request.headers[.tenantID], TenantID(header) != TenantID(tenant) {
+            throw APIError.forbidden("tenant_mismatch", "You cannot act on another tenant.")
+        }
+        return try await next(request, context)
+    }
+
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// CORS for the configured origins: answers preflights itself and marks responses to allowed origins.
+struct CORSPolicy: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let origins: Set<String>
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        guard let origin = request.headers[.origin], self.origins.contains(origin) || self.origins.contains("*") else {
+            return try await next(request, context)
+        }
+        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
+            return Response(status: .noContent, headers: [
+                .accessControlAllowOrigin: origin, .vary: "Origin",
+                .accessControlAllowMethods: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+                .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-Tenant-ID, X-API-Key",
+                .accessControlMaxAge: "600",
+            ])
+        }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // errors too must carry the CORS headers, or a browser cannot read them
+            response = APIError.from(error).response()
+        }
+        response.headers[.accessControlAllowOrigin] = origin
+        response.headers[.vary] = "Origin"
+        response.headers[.accessControlExposeHeaders] = "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Idempotent-Replayed"
+        return response
+    }
+}

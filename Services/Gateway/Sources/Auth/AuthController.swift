@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import Models
+import PostgresNIO
+import ServiceKit
+
+/// `POST /v1/auth/login`, `/refresh`, `/logout` and `GET /v1/auth/me`.
+struct AuthController: Sendable {
+    let store: IdentityStore
+    let tenants: TenantDirectory
+    let passwords: Passwords
+    let throttle: LoginThrottle
+    let issuer: TokenIssuer
+    let accessLifetime: Duration
+    let refreshLifetime: Duration
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let auth = router.group("v1/auth")
+        auth.post("login", use: self.login)
+        auth.post("refresh", use: self.refresh)
+        auth.post("logout", use: self.logout)
+        router.group("v1/auth").add(middleware: RequireRoles.anyRole).get("me", use: self.me)
+    }
+
+    static let invalidCredentials = APIError.unauthorized("invalid_credentials", "The email or password is wrong.")
+
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenPair> {
+        let body = try await request.decodeJSON(LoginRequest.self, context: context)
+        let account = LoginThrottle.accountKey(body.email)
+        let address = LoginThrottle.addressKey(context.remoteAddress)
+        try await self.throttle.check(account: account, address: address, logger: context.logger)
+        let credentials = try await self.store.credentials(email: body.email, logger: context.logger)
+        // an unknown email costs one bcrypt check too, so both failures look and take the same
+        let matches = try await self.passwords.verify(body.password, hash: credentials?.passwordHash)
+        guard matches, let credentials, credentials.active else {
+            let delay = try await self.throttle.recordFailure(account: account, address: address, logger: context.logger)
+            if delay > .zero { try await Task.sleep(for: delay) }
+            throw Self.invalidCredentials
+        }
+        try await self.tenants.requireActive(credentials.tenant.map { TenantID(rawValue: $0) }, logger: context.logger)
+        try await self.throttle.recordSuccess(account: account, logger: context.logger)
+        let pair = try await self.postgres.withTransaction(logger: context.logger) { connection in
+            try await self.issuePair(user: credentials.id, family: UUID(), on: connection, logger: context.logger)
+        }
+        try await self.store.touchLastSeen(credentials.id, logger: context.logger)
+        return JSONResponse(.ok, pair)
+    }
+
+    var postgres: PostgresClient { self.store.postgres }
+
+    /// Rotates: the presented token is used up and a new one of the same family returned. A token presented a
+    /// second time means it was stolen (or the client is confused): the whole family is revoked.
+    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenPair> {
+        let body = try await request.decodeJSON(RefreshRequest.self, context: context)
+        let hash = IdentityStore.hash(body.refreshToken)
+        enum Outcome: Sendable { case pair(TokenPair), reused, invalid }
+        let outcome: Outcome = try await self.postgres.withTransaction(logger: context.logger) { connection in
+            guard let (id, family, user, expired, used, revoked) = try await connection.query(
+                """
+                SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, revoked_at IS NOT NULL
+                FROM identity.refresh_tokens WHERE token_hash = \(hash) FOR UPDATE
+                """, logger: context.logger
+            ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool).self) else { return .invalid }
+            if revoked || expired { return .invalid }
+            if used {
+                try await connection.query(
+                    "UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL",
+                    logger: context.logger)
+                return .reused
+            }
+            try await connection.query("UPDATE identity.refresh_tokens SET used_at = now() WHERE id = \(id)", logger: context.logger)
+            return .pair(try await self.issuePair(user: user, family: family, on: connection, logger: context.logger))
+        }
+        switch outcome {
+        case .pair(let pair): return JSONResponse(.ok, pair)
+        case .reused: throw APIError.unauthorized("refresh_token_reused", "This refresh token was already used; the session is revoked.")
+        case .invalid: throw APIError.unauthorized("invalid_refresh_token", "The refresh token is invalid or expired.")
+        }
+    }
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(RefreshRequest.self, context: context)
+        try await self.postgres.query(
+            """
+            UPDATE identity.refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id =
+                (SELECT family_id FROM identity.refresh_tokens WHERE token_hash = \(IdentityStore.hash(body.refreshToken)))
+            """, logger: context.logger)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Me> {
+        let caller = try context.requireCaller()
+        guard let id = UUID(uuidString: caller.subject), let user = try await self.store.user(id, logger: context.logger) else {
+            // API keys and services have no user record: answer from the token
+            return JSONResponse(.ok, Me(
+                id: caller.subject, email: "", name: "", tenantId: caller.tokenTenantID?.description,
+                roles: caller.roles.sorted { $0.rawValue < $1.rawValue }, stationId: caller.stationID?.description))
+        }
+        return JSONResponse(.ok, Me(id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, stationId: user.stationId))
+    }
+
+    /// A new access token (from the user's current roles) and a new refresh token in `family`.
+    func issuePair(user id: UUID, family: UUID, on connection: PostgresConnection, logger: Logger) async throws -> TokenPair {
+        guard let user = try await self.store.user(id, on: connection, logger: logger), user.active else {
+            throw APIError.unauthorized("invalid_refresh_token", "The refresh token is invalid or expired.")
+        }
+        if let tenant = user.tenantId.flatMap { TenantID($0) } {
+            try await self.tenants.requireActive(tenant, logger: logger)
+        }
+        let access = try await self.issuer.issue(
+            subject: user.id, tenantID: user.tenantId.flatMap { TenantID($0) }, roles: user.roles, stationID: user.stationId.flatMap { StationID($0) },
+            lifetime: self.accessLifetime)
+        let secret = "rt_" + Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
+        try await self.store.insertRefreshToken(user: id, family: family, secret: secret, lifetime: self.refreshLifetime, on: connection, logger: logger)
+        return TokenPair(accessToken: access, refreshToken: secret, expiresIn: Int(self.accessLifetime.components.seconds))
+    }
+}

@@ -1,0 +1,291 @@
+import Crypto
+import Foundation
+import Logging
+import Models
+import NIOConcurrencyHelpers
+import PostgresNIO
+import ServiceKit
+
+/// SQL for the `identity` schema.
+public struct IdentityStore: Sendable {
+    let postgres: PostgresClient
+    let audit: AuditLog
+    let idempotency: Idempotency
+
+    // MARK: tenants
+
+    static let tenantColumns = "id, name, slug, countries, time_zone, currency, language, plan, status, created_at, updated_at"
+
+    static func tenant(_ row: (UUID, String, String, [String], String, String, String, String, String, Date, Date)) -> TenantDTO {
+        TenantDTO(
+            id: row.0.uuidString.lowercased(), name: row.1, slug: row.2, countries: row.3, timeZone: row.4, currency: row.5,
+            language: row.6, plan: Plan(rawValue: row.7) ?? .lite, status: TenantStatus(rawValue: row.8) ?? .active, createdAt: row.9,
+            updatedAt: row.10)
+    }
+
+    typealias TenantRow = (UUID, String, String, [String], String, String, String, String, String, Date, Date)
+
+    func createTenant(_ input: CreateTenant, actor: String, requestID: String, logger: Logger) async throws -> TenantDTO {
+        let id = UUID()
+        do {
+            return try await self.postgres.withTransaction(logger: logger) { connection in
+                let row = try await connection.query(
+                    """
+                    INSERT INTO identity.tenants (id, name, slug, countries, time_zone, currency, language, plan, status)
+                    VALUES (\(id), \(input.name), \(input.slug), \(input.countries ?? []), \(input.timeZone ?? "Africa/Kigali"),
+                            \(input.currency ?? "RWF"), \(input.language ?? "en"), \((input.plan ?? .lite).rawValue), \((input.status ?? .active).rawValue))
+                    RETURNING \(unescaped: Self.tenantColumns)
+                    """, logger: logger
+                ).first(as: TenantRow.self)!
+                let tenant = Self.tenant(row)
+                try await self.audit.record(
+                    on: connection, tenantID: TenantID(id), actor: actor, action: "tenant.create", table: "tenants", targetID: tenant.id,
+                    before: nil as TenantDTO?, after: tenant, requestID: requestID, logger: logger)
+                return tenant
+            }
+        } catch let error as PostgresTransactionError {
+            if let psql = error.closureError as? PSQLError, psql.isUniqueViolation {
+                throw APIError.conflict("slug_taken", "A tenant with slug \(input.slug) exists.")
+            }
+            throw error
+        }
+    }
+
+    func tenant(_ id: UUID, logger: Logger) async throws -> TenantDTO? {
+        try await self.postgres.query("SELECT \(unescaped: Self.tenantColumns) FROM identity.tenants WHERE id = \(id)", logger: logger)
+            .first(as: TenantRow.self).map(Self.tenant)
+    }
+
+    func tenants(after cursor: String?, limit: Int, logger: Logger) async throws -> [TenantDTO] {
+        try await self.postgres.query(
+            """
+            SELECT \(unescaped: Self.tenantColumns) FROM identity.tenants WHERE slug > \(cursor ?? "")
+            ORDER BY slug LIMIT \(limit)
+            """, logger: logger
+        ).all(as: TenantRow.self).map(Self.tenant)
+    }
+
+    func updateTenant(_ id: UUID, _ input: UpdateTenant, actor: String, requestID: String, logger: Logger) async throws -> TenantDTO? {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            guard let before = try await connection.query(
+                "SELECT \(unescaped: Self.tenantColumns) FROM identity.tenants WHERE id = \(id) FOR UPDATE", logger: logger
+            ).first(as: TenantRow.self).map(Self.tenant) else { return nil }
+            let row = try await connection.query(
+                """
+                UPDATE identity.tenants SET name = coalesce(\(input.name), name), countries = coalesce(\(input.countries), countries),
+                    time_zone = coalesce(\(input.timeZone), time_zone), currency = coalesce(\(input.currency), currency),
+                    language = coalesce(\(input.language), language), plan = coalesce(\(input.plan?.rawValue), plan),
+                    status = coalesce(\(input.status?.rawValue), status), updated_at = now()
+                WHERE id = \(id) RETURNING \(unescaped: Self.tenantColumns)
+                """, logger: logger
+            ).first(as: TenantRow.self)!
+            let after = Self.tenant(row)
+            try await self.audit.record(
+                on: connection, tenantID: TenantID(id), actor: actor, action: "tenant.update", table: "tenants", targetID: after.id,
+                before: before, after: after, requestID: requestID, logger: logger)
+            return after
+        }
+    }
+
+    /// Status and plan, for checks on every request (cached by `TenantDirectory`).
+    func tenantStanding(_ id: UUID, logger: Logger) async throws -> (status: TenantStatus, plan: Plan)? {
+        guard let (status, plan) = try await self.postgres.query(
+            "SELECT status, plan FROM identity.tenants WHERE id = \(id)", logger: logger
+        ).first(as: (String, String).self) else { return nil }
+        return (TenantStatus(rawValue: status) ?? .suspended, Plan(rawValue: plan) ?? .lite)
+    }
+
+    // MARK: users
+
+    static let userSelect = """
+        SELECT u.id, u.email, u.name, u.tenant_id, coalesce(array_agg(r.role ORDER BY r.role) FILTER (WHERE r.role IS NOT NULL), '{}'),
+               u.station_id, u.active, u.last_seen_at, u.created_at, u.updated_at
+        FROM identity.users u LEFT JOIN identity.user_roles r ON r.user_id = u.id
+        """
+    typealias UserRow = (UUID, String, String, UUID?, [String], UUID?, Bool, Date?, Date, Date)
+
+    static func user(_ row: UserRow) -> UserDTO {
+        UserDTO(
+            id: row.0.uuidString.lowercased(), email: row.1, name: row.2, tenantId: row.3?.uuidString.lowercased(),
+            roles: row.4.compactMap(Role.init(rawValue:)), stationId: row.5?.uuidString.lowercased(), active: row.6, lastSeenAt: row.7,
+            createdAt: row.8, updatedAt: row.9)
+    }
+
+    func user(_ id: UUID, on connection: PostgresConnection? = nil, logger: Logger) async throws -> UserDTO? {
+        let query: PostgresQuery = "\(unescaped: Self.userSelect) WHERE u.id = \(id) GROUP BY u.id"
+        let rows: PostgresRowSequence
+        if let connection {
+            rows = try await connection.query(query, logger: logger)
+        } else {
+            rows = try await self.postgres.query(query, logger: logger)
+        }
+        return try await rows.first(as: UserRow.self).map(Self.user)
+    }
+
+    func users(tenant: UUID?, after cursor: String?, limit: Int, logger: Logger) async throws -> [UserDTO] {
+        try await self.postgres.query(
+            """
+            \(unescaped: Self.userSelect)
+            WHERE (\(tenant)::uuid IS NULL OR u.tenant_id = \(tenant)) AND lower(u.email) > \(cursor ?? "")
+            GROUP BY u.id ORDER BY lower(u.email) LIMIT \(limit)
+            """, logger: logger
+        ).all(as: UserRow.self).map(Self.user)
+    }
+
+    func createUser(
+        email: String, passwordHash: String, name: String, tenant: UUID?, roles: [Role], station: UUID?, actor: String, requestID: String,
+        logger: Logger
+    ) async throws -> UserDTO {
+        let id = UUID()
+        do {
+            return try await self.postgres.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO identity.users (id, tenant_id, email, password_hash, name, station_id)
+                    VALUES (\(id), \(tenant), \(email), \(passwordHash), \(name), \(station))
+                    """, logger: logger)
+                for role in Set(roles) {
+                    try await connection.query(
+                        "INSERT INTO identity.user_roles (user_id, role, granted_by) VALUES (\(id), \(role.rawValue), \(actor))", logger: logger)
+                }
+                let user = try await self.user(id, on: connection, logger: logger)!
+                try await self.audit.record(
+                    on: connection, tenantID: tenant.map { TenantID(rawValue: $0) }, actor: actor, action: "user.create", table: "users",
+                    targetID: user.id, before: nil as UserDTO?, after: user, requestID: requestID, logger: logger)
+                return user
+            }
+        } catch let error as PostgresTransactionError {
+            if let psql = error.closureError as? PSQLError {
+                if psql.isUniqueViolation { throw APIError.conflict("email_taken", "A user with this email exists.") }
+                if psql.isForeignKeyViolation { throw APIError.unprocessable("unknown_tenant", "No such tenant.") }
+            }
+            throw error
+        }
+    }
+
+    func updateUser(_ id: UUID, _ input: UpdateUser, passwordHash: String?, actor: String, requestID: String, logger: Logger) async throws -> UserDTO? {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            guard let before = try await self.user(id, on: connection, logger: logger) else { return nil }
+            let station = try input.stationId.map { text -> UUID in
+                guard let uuid = UUID(uuidString: text) else { throw APIError.badRequest("invalid_station", "stationId must be a UUID.") }
+                return uuid
+            }
+            try await connection.query(
+                """
+                UPDATE identity.users SET name = coalesce(\(input.name), name), active = coalesce(\(input.active), active),
+                    password_hash = coalesce(\(passwordHash), password_hash), station_id = coalesce(\(station), station_id), updated_at = now()
+                WHERE id = \(id)
+                """, logger: logger)
+            if input.active == false || passwordHash != nil {
+                // a disabled user or a changed password ends every session
+                try await connection.query(
+                    "UPDATE identity.refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+            }
+            let after = try await self.user(id, on: connection, logger: logger)!
+            try await self.audit.record(
+                on: connection, tenantID: after.tenantId.flatMap { TenantID($0) }, actor: actor,
+                action: passwordHash != nil ? "user.update_password" : "user.update", table: "users", targetID: after.id, before: before,
+                after: after, requestID: requestID, logger: logger)
+            return after
+        }
+    }
+
+    /// Replaces a user's roles: each grant records who and when, each grant and removal writes an audit row.
+    func setRoles(_ id: UUID, roles: Set<Role>, actor: String, requestID: String, logger: Logger) async throws -> UserDTO? {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            guard let before = try await self.user(id, on: connection, logger: logger) else { return nil }
+            let current = Set(before.roles)
+            for role in roles.subtracting(current) {
+                try await connection.query(
+                    "INSERT INTO identity.user_roles (user_id, role, granted_by) VALUES (\(id), \(role.rawValue), \(actor))", logger: logger)
+                try await self.audit.record(
+                    on: connection, tenantID: before.tenantId.flatMap { TenantID($0) }, actor: actor, action: "role.grant", table: "user_roles",
+                    targetID: "\(before.id):\(role.rawValue)", before: nil as [String: String]?, after: ["role": role.rawValue],
+                    requestID: requestID, logger: logger)
+            }
+            for role in current.subtracting(roles) {
+                try await connection.query("DELETE FROM identity.user_roles WHERE user_id = \(id) AND role = \(role.rawValue)", logger: logger)
+                try await self.audit.record(
+                    on: connection, tenantID: before.tenantId.flatMap { TenantID($0) }, actor: actor, action: "role.remove", table: "user_roles",
+                    targetID: "\(before.id):\(role.rawValue)", before: ["role": role.rawValue], after: nil as [String: String]?,
+                    requestID: requestID, logger: logger)
+            }
+            return try await self.user(id, on: connection, logger: logger)
+        }
+    }
+
+    struct Credentials: Sendable {
+        var id: UUID
+        var tenant: UUID?
+        var passwordHash: String
+        var active: Bool
+    }
+
+    func credentials(email: String, logger: Logger) async throws -> Credentials? {
+        try await self.postgres.query(
+            "SELECT id, tenant_id, password_hash, active FROM identity.users WHERE lower(email) = lower(\(email))", logger: logger
+        ).first(as: (UUID, UUID?, String, Bool).self).map { Credentials(id: $0.0, tenant: $0.1, passwordHash: $0.2, active: $0.3) }
+    }
+
+    func touchLastSeen(_ id: UUID, logger: Logger) async throws {
+        try await self.postgres.query("UPDATE identity.users SET last_seen_at = now() WHERE id = \(id)", logger: logger)
+    }
+
+    // MARK: refresh tokens
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func insertRefreshToken(user: UUID, family: UUID, secret: String, lifetime: Duration, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO identity.refresh_tokens (id, family_id, user_id, token_hash, expires_at)
+            VALUES (\(UUID()), \(family), \(user), \(Self.hash(secret)), now() + make_interval(secs => \(Double(lifetime.components.seconds))))
+            """, logger: logger)
+    }
+
+    // MARK: API keys
+
+    static let keyColumns = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
+    typealias KeyRow = (UUID, String, String, [String], Date, Date?, Date?)
+
+    static func apiKey(_ row: KeyRow) -> APIKeyDTO {
+        APIKeyDTO(
+            id: row.0.uuidString.lowercased(), name: row.1, prefix: row.2, scopes: row.3.compactMap(Role.init(rawValue:)), createdAt: row.4,
+            lastUsedAt: row.5, revokedAt: row.6)
+    }
+}
+
+/// Tenant status and plan, cached for a few seconds: every proxied request checks that its tenant is not suspended.
+public final class TenantDirectory: Sendable {
+    let store: IdentityStore
+    let ttl: Duration
+    let cache = NIOLockedValueBox<[UUID: (status: TenantStatus, plan: Plan, fetched: ContinuousClock.Instant)]>([:])
+
+    init(store: IdentityStore, ttl: Duration) {
+        self.store = store
+        self.ttl = ttl
+    }
+
+    func standing(_ tenant: UUID, logger: Logger) async throws -> (status: TenantStatus, plan: Plan)? {
+        if let cached = self.cache.withLockedValue({ $0[tenant] }), ContinuousClock.now - cached.fetched < self.ttl {
+            return (cached.status, cached.plan)
+        }
+        guard let standing = try await self.store.tenantStanding(tenant, logger: logger) else { return nil }
+        self.cache.withLockedValue { $0[tenant] = (standing.status, standing.plan, .now) }
+        return standing
+    }
+
+    func forget(_ tenant: UUID) {
+        self.cache.withLockedValue { _ = $0.removeValue(forKey: tenant) }
+    }
+
+    /// 403 when the tenant is suspended (or gone).
+    func requireActive(_ tenant: TenantID?, logger: Logger) async throws {
+        guard let tenant else { return }
+        guard let standing = try await self.standing(tenant.rawValue, logger: logger), standing.status != .suspended else {
+            throw APIError.forbidden("tenant_suspended", "This tenant is suspended.")
+        }
+    }
+}

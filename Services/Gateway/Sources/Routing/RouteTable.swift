@@ -1,0 +1,71 @@
+import Models
+import ServiceKit
+
+/// One prefix of the public API and the service behind it, with the roles the gateway lets through per method
+/// (GET/HEAD read, anything else writes). Each service checks again for its own resources.
+struct GatewayRoute: Sendable {
+    var prefix: String
+    var service: ServiceName
+    /// Public routes pass without a token; the service verifies them (provider webhook signatures).
+    var isPublic = false
+    var read: Set<Role> = []
+    var write: Set<Role> = []
+
+    func allows(_ roles: Set<Role>, method: String) -> Bool {
+        !roles.isDisjoint(with: method == "GET" || method == "HEAD" ? self.read : self.write)
+    }
+}
+
+/// The whole routing table of the gateway, in one place.
+enum RouteTable {
+    static let staffRead: Set<Role> = [.superAdmin, .support, .dataOps, .readonly]
+    static let tenantRead: Set<Role> = staffRead.union([.tenantAdmin, .agent])
+    static let everyone = Set(Role.allCases).subtracting([.service])
+
+    static let routes: [GatewayRoute] = [
+        // provider webhooks: public, messaging verifies the signatures
+        GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
+
+        // vouchers
+        GatewayRoute(prefix: "/v1/stations", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
+                     write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/vouchers", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
+                     write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/redemptions", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
+                     write: [.stationOperator]),
+        GatewayRoute(prefix: "/v1/voucher-metrics", service: .vouchers, read: staffRead.union([.tenantAdmin]), write: []),
+
+        // messaging
+        GatewayRoute(prefix: "/v1/channels", service: .messaging, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/templates", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/contacts", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+        GatewayRoute(prefix: "/v1/conversations", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+        GatewayRoute(prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
+                     write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
+
+        // marketplace and wallet
+        GatewayRoute(prefix: "/v1/wallet", service: .marketplaceWallet, read: staffRead.union([.tenantAdmin]), write: [.superAdmin, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/vendors", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/intents", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+        GatewayRoute(prefix: "/v1/quotes", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+        GatewayRoute(prefix: "/v1/purchases", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+
+        // agents, leads, knowledge
+        GatewayRoute(prefix: "/v1/agents", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
+        GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+        GatewayRoute(prefix: "/v1/knowledge", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
+
+        // calendar
+        GatewayRoute(prefix: "/v1/availability", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+        GatewayRoute(prefix: "/v1/appointments", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+    ]
+    // each service's own extras under /v1/<service>/…: any signed-in user; the service decides
+    + ServiceName.allCases.filter { $0 != .gateway }.map {
+        GatewayRoute(prefix: "/v1/\($0.rawValue)", service: $0, read: everyone, write: everyone)
+    }
+
+    /// The longest prefix that matches whole path segments.
+    static func match(_ path: String) -> GatewayRoute? {
+        self.routes.filter { path == $0.prefix || path.hasPrefix($0.prefix + "/") }.max { $0.prefix.count < $1.prefix.count }
+    }
+}
