@@ -105,6 +105,17 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "GatewayTests",
+        dependencies: [
+            "Models", "ServiceKit", "ServiceClient", "TestSupport", "Gateway", "Vouchers", hummingbird, postgres,
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ] + nio,
+        path: "Tests/GatewayTests",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",

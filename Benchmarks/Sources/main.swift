@@ -2,7 +2,9 @@
 // each prints a table and, as its last line, one JSON object with its figures and ratios against an anchor.
 import Foundation
 
-let scenarios: [String: () async throws -> Void] = [:]
+let scenarios: [String: () async throws -> Void] = [
+    "gateway": GatewayBenchmark.run
+]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {
     let known = scenarios.keys.sorted().joined(separator: ", ")

@@ -11,6 +11,12 @@ public struct TestResponse: Sendable {
     public var headers: HTTPHeaders
     public var body: Data
 
+    public init(status: Int, headers: HTTPHeaders, body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
     public func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

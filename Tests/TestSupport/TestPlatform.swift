@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import Logging
 import Models
 import ServiceKit
@@ -127,6 +128,20 @@ public enum TestServices {
                 try? await tasks.waitForAll()
                 throw error
             }
+        }
+    }
+}
+
+/// A fake upstream on loopback (a provider, or a misbehaving service) built from a router.
+public enum TestUpstream {
+    public static func with<Result: Sendable>(_ router: Router<BasicRequestContext>, _ body: (String) async throws -> Result) async throws -> Result {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: TestLog.quiet)
+        var port = 0
+        return try await TestServices.running([app], logger: TestLog.quiet, started: ports, continuation: continuation, onListening: { port = $0[0] }) {
+            try await body("http://127.0.0.1:\(port)")
         }
     }
 }

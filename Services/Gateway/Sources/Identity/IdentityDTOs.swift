@@ -27,6 +27,17 @@ public struct CreateTenant: Codable, Sendable {
     public var language: String?
     public var plan: Plan?
     public var status: TenantStatus?
+
+    public init(name: String, slug: String, countries: [String]? = nil, timeZone: String? = nil, currency: String? = nil, language: String? = nil, plan: Plan? = nil, status: TenantStatus? = nil) {
+        self.name = name
+        self.slug = slug
+        self.countries = countries
+        self.timeZone = timeZone
+        self.currency = currency
+        self.language = language
+        self.plan = plan
+        self.status = status
+    }
 }
 
 public struct UpdateTenant: Codable, Sendable {
@@ -37,6 +48,16 @@ public struct UpdateTenant: Codable, Sendable {
     public var language: String?
     public var plan: Plan?
     public var status: TenantStatus?
+
+    public init(name: String? = nil, countries: [String]? = nil, timeZone: String? = nil, currency: String? = nil, language: String? = nil, plan: Plan? = nil, status: TenantStatus? = nil) {
+        self.name = name
+        self.countries = countries
+        self.timeZone = timeZone
+        self.currency = currency
+        self.language = language
+        self.plan = plan
+        self.status = status
+    }
 }
 
 public struct UserDTO: Codable, Sendable, Equatable {
@@ -60,6 +81,15 @@ public struct CreateUser: Codable, Sendable {
     public var tenantId: String?
     public var roles: [Role]?
     public var stationId: String?
+
+    public init(email: String, password: String, name: String? = nil, tenantId: String? = nil, roles: [Role]? = nil, stationId: String? = nil) {
+        self.email = email
+        self.password = password
+        self.name = name
+        self.tenantId = tenantId
+        self.roles = roles
+        self.stationId = stationId
+    }
 }
 
 public struct UpdateUser: Codable, Sendable {
@@ -67,19 +97,39 @@ public struct UpdateUser: Codable, Sendable {
     public var active: Bool?
     public var password: String?
     public var stationId: String?
+
+    public init(name: String? = nil, active: Bool? = nil, password: String? = nil, stationId: String? = nil) {
+        self.name = name
+        self.active = active
+        self.password = password
+        self.stationId = stationId
+    }
 }
 
 public struct SetRoles: Codable, Sendable {
     public var roles: [Role]
+
+    public init(roles: [Role]) {
+        self.roles = roles
+    }
 }
 
 public struct LoginRequest: Codable, Sendable {
     public var email: String
     public var password: String
+
+    public init(email: String, password: String) {
+        self.email = email
+        self.password = password
+    }
 }
 
 public struct RefreshRequest: Codable, Sendable {
     public var refreshToken: String
+
+    public init(refreshToken: String) {
+        self.refreshToken = refreshToken
+    }
 }
 
 public struct TokenPair: Codable, Sendable, Equatable {
@@ -87,6 +137,13 @@ public struct TokenPair: Codable, Sendable, Equatable {
     public var refreshToken: String
     public var tokenType: String = "Bearer"
     public var expiresIn: Int
+
+    public init(accessToken: String, refreshToken: String, tokenType: String = "Bearer", expiresIn: Int) {
+        self.accessToken = accessToken
+        self.refreshToken = refreshToken
+        self.tokenType = tokenType
+        self.expiresIn = expiresIn
+    }
 }
 
 public struct Me: Codable, Sendable, Equatable {
@@ -96,11 +153,25 @@ public struct Me: Codable, Sendable, Equatable {
     public var tenantId: String?
     public var roles: [Role]
     public var stationId: String?
+
+    public init(id: String, email: String, name: String, tenantId: String? = nil, roles: [Role], stationId: String? = nil) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.tenantId = tenantId
+        self.roles = roles
+        self.stationId = stationId
+    }
 }
 
 public struct CreateAPIKey: Codable, Sendable {
     public var name: String
     public var scopes: [Role]
+
+    public init(name: String, scopes: [Role]) {
+        self.name = name
+        self.scopes = scopes
+    }
 }
 
 public struct APIKeyDTO: Codable, Sendable, Equatable {

@@ -9,12 +9,14 @@ public struct Passwords: Sendable {
     public let cost: UInt8
     public static let minimumLength = 10
 
+    /// A hash of nothing in particular at the same cost, verified against when the email is unknown so both
+    /// answers take as long.
+    let decoyHash: String
+
     public init(cost: UInt8) {
         self.cost = cost
+        self.decoyHash = Bcrypt.hash("sokoni-decoy-password", cost: cost)
     }
-
-    /// A hash of nothing in particular, verified against when the email is unknown so both answers take as long.
-    let decoyHash: String = Bcrypt.hash("sokoni-decoy-password", cost: 4)
 
     public func validate(_ password: String) throws {
         guard password.count >= Self.minimumLength else {

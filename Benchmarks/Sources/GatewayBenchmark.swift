@@ -1,0 +1,164 @@
+import AsyncHTTPClient
+import Foundation
+import Gateway
+import Models
+import NIOCore
+import NIOHTTP1
+import ServiceKit
+import TestSupport
+import Vouchers
+
+/// `sokoni-bench gateway`: a small authenticated JSON GET (`/v1/vouchers/whoami`) measured
+/// (a) straight to the vouchers service, (b) through the gateway (JWT verification, route-table role check, tenant
+/// check, proxy) and (c) through nginx as a plain reverse proxy to the same service, the anchor (skipped, saying
+/// why, when nginx is not installed). Target (ARCHITECTURE §7): gateway rps ≥ nginx rps, added p99 < 2 ms.
+enum GatewayBenchmark {
+    static func run() async throws {
+        let options = try BenchOptions.parse()
+        let logger = TestLog.quiet
+        progress("gateway benchmark: \(options.concurrency) connections, \(options.warmup) warm-up + \(options.duration) per target")
+
+        let database = try await TestPostgres.createDatabase(prefix: "bench")
+        let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
+        let common = ["LOG_LEVEL": "error", "DATABASE_MAX_CONNECTIONS": "10"]
+        let vouchersSettings = try TestSettings.settings(for: .vouchers, database: database, ports: ports, overrides: common)
+        let gatewaySettings = try TestSettings.settings(
+            for: .gateway, database: database, ports: ports,
+            overrides: common.merging(["RATE_LIMIT_ENABLED": "false", "AUTH_BCRYPT_COST": "4"]) { $1 })
+        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
+        let signal: @Sendable (Int) async -> Void = { continuation.yield($0) }
+        let vouchers = try await ServiceApplication<VouchersService>.build(settings: vouchersSettings, logger: logger, onServerRunning: signal)
+        let gateway = try await ServiceApplication<GatewayService>.build(settings: gatewaySettings, logger: logger, onServerRunning: signal)
+
+        let results = try await TestServices.running(
+            [vouchers.application, gateway.application], logger: logger, started: started, continuation: continuation
+        ) {
+            try await self.measure(
+                gateway: "http://127.0.0.1:\(ports[.gateway]!)", vouchersPort: ports[.vouchers]!, options: options)
+        }
+        self.report(results)
+    }
+
+    struct Results: Sendable {
+        var direct: LoadResult
+        var gateway: LoadResult
+        var nginx: LoadResult?
+        var nginxSkipped: String?
+    }
+
+    static func measure(gateway: String, vouchersPort: Int, options: BenchOptions) async throws -> Results {
+        let client = LoadGenerator.makeClient(concurrency: options.concurrency)
+        var nginx: NginxProxy?
+        do {
+            let token = try await self.tenantAdminToken(gateway: gateway, client: client)
+            var headers = HTTPHeaders()
+            headers.add(name: "Authorization", value: "Bearer \(token)")
+            headers.add(name: "Accept", value: "application/json")
+            let path = "/v1/vouchers/whoami"
+            let direct = LoadTarget(name: "direct", url: "http://127.0.0.1:\(vouchersPort)\(path)", headers: headers)
+            let viaGateway = LoadTarget(name: "gateway", url: gateway + path, headers: headers)
+            var viaNginx: LoadTarget?
+            var nginxSkipped: String?
+            if let binary = NginxProxy.findBinary() {
+                let proxy = try NginxProxy(binary: binary, port: try FreePort.find())
+                nginx = proxy
+                try proxy.start(upstreamPort: vouchersPort)
+                viaNginx = LoadTarget(name: "nginx", url: "http://127.0.0.1:\(proxy.port)\(path)", headers: headers)
+                try await self.waitUntilListening(proxy, target: viaNginx!, client: client)
+            } else {
+                nginxSkipped = "nginx not found on PATH or in /usr/sbin (Debian: apt-get install nginx-light); no anchor"
+                progress(nginxSkipped!)
+            }
+
+            // every target answers the request once, with 200, before anything is measured
+            for target in [direct, viaGateway] + (viaNginx.map { [$0] } ?? []) {
+                let (status, body) = try await LoadGenerator.once(target, client: client)
+                guard status == 200 else {
+                    throw BenchError("\(target.name) (\(target.url)) answered \(status), not 200: \(body.prefix(500))")
+                }
+            }
+
+            progress("measuring direct …")
+            let directResult = await LoadGenerator.run(direct, client: client, options: options)
+            progress("measuring gateway …")
+            let gatewayResult = await LoadGenerator.run(viaGateway, client: client, options: options)
+            var nginxResult: LoadResult?
+            if let viaNginx, let proxy = nginx {
+                progress("measuring nginx …")
+                nginxResult = await LoadGenerator.run(viaNginx, client: client, options: options)
+                proxy.stop()
+                nginx = nil
+            }
+            try await client.shutdown()
+            return Results(direct: directResult, gateway: gatewayResult, nginx: nginxResult, nginxSkipped: nginxSkipped)
+        } catch {
+            nginx?.stop()
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// Creates a tenant through the gateway as a super admin and mints a tenant-admin token for it.
+    static func tenantAdminToken(gateway: String, client: HTTPClient) async throws -> String {
+        let superAdmin = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
+        var request = HTTPClientRequest(url: "\(gateway)/v1/tenants")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(superAdmin)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let slug = "bench-\(UUID().uuidString.prefix(8).lowercased())"
+        request.body = .bytes(ByteBuffer(string: #"{"name":"Bench","slug":"\#(slug)"}"#))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status == .created else {
+            throw BenchError("creating the tenant answered \(response.status.code), not 201: \(body.prefix(500))")
+        }
+        struct Created: Decodable { var id: String }
+        let id = try JSONDecoder().decode(Created.self, from: Data(body.utf8)).id
+        guard let tenant = TenantID(id) else { throw BenchError("the new tenant's id \(id) is not a tenant id") }
+        return try await TestKeys.token(subject: UUID().uuidString, tenant: tenant, roles: [.tenantAdmin], lifetime: .seconds(3600))
+    }
+
+    /// Polls until nginx answers (up to 10 s); fails with its error log if it exits or never answers.
+    static func waitUntilListening(_ proxy: NginxProxy, target: LoadTarget, client: HTTPClient) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            guard proxy.isAlive else { throw BenchError("nginx exited at start: \(proxy.log)") }
+            if (try? await LoadGenerator.once(target, client: client)) != nil { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchError("nginx did not answer on 127.0.0.1:\(proxy.port) within 10 s: \(proxy.log)")
+    }
+
+    static func report(_ results: Results) {
+        let rows = [results.direct, results.gateway] + (results.nginx.map { [$0] } ?? [])
+        print(ResultTable.render(rows))
+        for row in rows where row.errors > 0 {
+            print("\(row.name): \(row.errors) errors, first: \(row.firstError ?? "?")")
+        }
+        if let why = results.nginxSkipped { print("nginx: skipped, \(why)") }
+        let ratio = results.nginx.map { $0.rps > 0 ? results.gateway.rps / $0.rps : 0 }
+        let addedP99 = results.gateway.p99Ms - results.direct.p99Ms
+        if let ratio {
+            print(String(format: "gateway/nginx rps ratio %.3f (target ≥ 1.0); gateway p99 − direct p99 = %.3f ms (target < 2 ms)", ratio, addedP99))
+        } else {
+            print(String(format: "gateway p99 − direct p99 = %.3f ms (target < 2 ms)", addedP99))
+        }
+        func figures(_ result: LoadResult) -> String {
+            #"{"rps":\#(number(result.rps, 1)),"p50Ms":\#(number(result.p50Ms, 3)),"p99Ms":\#(number(result.p99Ms, 3))}"#
+        }
+        let json = #"{"scenario":"gateway","direct":\#(figures(results.direct)),"gateway":\#(figures(results.gateway)),"#
+            + #""nginx":\#(results.nginx.map(figures) ?? "null"),"ratioVsNginx":\#(ratio.map { number($0, 3) } ?? "null"),"#
+            + #""addedP99Ms":\#(number(addedP99, 3))}"#
+        print(json)
+    }
+
+    static func number(_ value: Double, _ decimals: Int) -> String {
+        guard value.isFinite else { return "null" }
+        return String(format: "%.\(decimals)f", value)
+    }
+}
+
+/// Progress goes to stderr, so stdout holds only the table and the JSON line.
+func progress(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

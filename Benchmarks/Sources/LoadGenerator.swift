@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import Histogram
+import NIOCore
+import NIOHTTP1
+
+/// How long and how hard a scenario drives its targets: flags after the scenario name, else environment variables.
+///
+///     sokoni-bench gateway [--duration 10] [--warmup 2] [--concurrency 64]
+///     SOKONI_BENCH_DURATION=10 SOKONI_BENCH_WARMUP=2 SOKONI_BENCH_CONCURRENCY=64 sokoni-bench gateway
+struct BenchOptions: Sendable {
+    /// Measured time per target, after the warm-up.
+    var duration: Duration = .seconds(10)
+    /// Unmeasured time per target before `duration` (connections opened, caches filled).
+    var warmup: Duration = .seconds(2)
+    /// Concurrent connections (one closed-loop worker each).
+    var concurrency = 64
+
+    static let usage = "options: --duration <seconds> (10), --warmup <seconds> (2), --concurrency <connections> (64); "
+        + "or SOKONI_BENCH_DURATION, SOKONI_BENCH_WARMUP, SOKONI_BENCH_CONCURRENCY"
+
+    static func parse(
+        _ arguments: [String] = Array(CommandLine.arguments.dropFirst(2)),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> BenchOptions {
+        var values: [String: String] = [:]
+        for (key, name) in [("duration", "SOKONI_BENCH_DURATION"), ("warmup", "SOKONI_BENCH_WARMUP"), ("concurrency", "SOKONI_BENCH_CONCURRENCY")] {
+            if let value = environment[name], !value.isEmpty { values[key] = value }
+        }
+        var index = 0
+        while index < arguments.count {
+            var flag = arguments[index]
+            guard flag.hasPrefix("--") else { throw BenchError("unexpected argument \(flag); \(usage)") }
+            flag.removeFirst(2)
+            let value: String
+            if let equals = flag.firstIndex(of: "=") {
+                value = String(flag[flag.index(after: equals)...])
+                flag = String(flag[..<equals])
+            } else {
+                guard index + 1 < arguments.count else { throw BenchError("--\(flag) needs a value; \(usage)") }
+                index += 1
+                value = arguments[index]
+            }
+            guard ["duration", "warmup", "concurrency"].contains(flag) else { throw BenchError("unknown option --\(flag); \(usage)") }
+            values[flag] = value
+            index += 1
+        }
+        var options = BenchOptions()
+        func seconds(_ key: String, range: ClosedRange<Double>) throws -> Duration? {
+            guard let text = values[key] else { return nil }
+            guard let number = Double(text.hasSuffix("s") ? String(text.dropLast()) : text), range.contains(number) else {
+                throw BenchError("\(key) must be a number of seconds in \(range), not \(text)")
+            }
+            return .milliseconds(Int64((number * 1000).rounded()))
+        }
+        if let duration = try seconds("duration", range: 0.1...3600) { options.duration = duration }
+        if let warmup = try seconds("warmup", range: 0...600) { options.warmup = warmup }
+        if let text = values["concurrency"] {
+            guard let number = Int(text), (1...4096).contains(number) else { throw BenchError("concurrency must be 1…4096, not \(text)") }
+            options.concurrency = number
+        }
+        return options
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One target of a closed-loop run: a GET with fixed headers.
+struct LoadTarget: Sendable {
+    var name: String
+    var url: String
+    var headers: HTTPHeaders
+}
+
+/// What one run measured. Latencies are in microseconds, every request counted (errors too).
+struct LoadResult: Sendable {
+    var name: String
+    var requests: UInt64
+    var errors: UInt64
+    var elapsed: Duration
+    var latencies: Histogram<UInt64>
+    /// The first failure seen, to say why errors happened.
+    var firstError: String?
+
+    var seconds: Double { Double(self.elapsed.components.seconds) + Double(self.elapsed.components.attoseconds) / 1e18 }
+    var rps: Double { self.seconds > 0 ? Double(self.requests) / self.seconds : 0 }
+    var p50Ms: Double { Double(self.latencies.valueAtPercentile(50)) / 1000 }
+    var p99Ms: Double { Double(self.latencies.valueAtPercentile(99)) / 1000 }
+}
+
+/// A closed-loop load generator: `concurrency` workers, each sending its next request as soon as the previous one's
+/// body is read, on one shared `HTTPClient` whose pool allows a connection per worker.
+enum LoadGenerator {
+    static func makeClient(concurrency: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        configuration.decompression = .disabled
+        configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8))
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
+    static func newHistogram() -> Histogram<UInt64> {
+        // 1 µs … 60 s, three significant digits
+        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    /// One request, body read fully: its status and body (for the checks before measuring).
+    static func once(_ target: LoadTarget, client: HTTPClient) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: target.url)
+        request.headers = target.headers
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return (Int(response.status.code), String(buffer: body))
+    }
+
+    /// Warms up for `warmup` (discarded), then measures for `duration`.
+    static func run(_ target: LoadTarget, client: HTTPClient, options: BenchOptions) async -> LoadResult {
+        if options.warmup > .zero {
+            _ = await self.measure(target, client: client, concurrency: options.concurrency, duration: options.warmup)
+        }
+        return await self.measure(target, client: client, concurrency: options.concurrency, duration: options.duration)
+    }
+
+    static func measure(_ target: LoadTarget, client: HTTPClient, concurrency: Int, duration: Duration) async -> LoadResult {
+        let start = ContinuousClock.now
+        let deadline = start + duration
+        var total = LoadResult(name: target.name, requests: 0, errors: 0, elapsed: .zero, latencies: self.newHistogram())
+        await withTaskGroup(of: LoadResult.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask { await self.worker(target, client: client, deadline: deadline) }
+            }
+            for await result in group {
+                total.requests += result.requests
+                total.errors += result.errors
+                total.latencies.add(result.latencies)
+                if total.firstError == nil { total.firstError = result.firstError }
+            }
+        }
+        total.elapsed = start.duration(to: .now)
+        return total
+    }
+
+    static func worker(_ target: LoadTarget, client: HTTPClient, deadline: ContinuousClock.Instant) async -> LoadResult {
+        var result = LoadResult(name: target.name, requests: 0, errors: 0, elapsed: .zero, latencies: self.newHistogram())
+        var request = HTTPClientRequest(url: target.url)
+        request.headers = target.headers
+        while true {
+            let sent = ContinuousClock.now
+            guard sent < deadline else { break }
+            var ok = false
+            do {
+                let response = try await client.execute(request, timeout: .seconds(30))
+                for try await _ in response.body {}
+                ok = response.status == .ok
+                if !ok && result.firstError == nil { result.firstError = "HTTP \(response.status.code)" }
+            } catch {
+                if result.firstError == nil { result.firstError = String(describing: error) }
+            }
+            let latency = sent.duration(to: .now)
+            let micros = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
+            result.latencies.record(UInt64(max(1, micros)))
+            result.requests += 1
+            if !ok { result.errors += 1 }
+        }
+        return result
+    }
+}
+
+/// The table every scenario prints before its JSON line.
+enum ResultTable {
+    static func render(_ results: [LoadResult]) -> String {
+        let header = ["scenario", "requests", "rps", "p50 ms", "p99 ms", "errors"]
+        let rows = results.map { result in
+            [
+                result.name, String(result.requests), String(format: "%.0f", result.rps), String(format: "%.3f", result.p50Ms),
+                String(format: "%.3f", result.p99Ms), String(result.errors),
+            ]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column == 0 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+        return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Gateway
+import Models
+import PostgresNIO
+import ServiceKit
+import Testing
+import TestSupport
+
+@Suite struct GatewayAuthTests {
+    @Test func loginIssuesTokensThatEveryServiceAccepts() async throws {
+        try await GatewayHarness.with { gw in
+            let tenant = try await gw.createTenant("acme")
+            let user = try await gw.createUser(email: "Owner@Acme.example", tenant: tenant.id, roles: [.tenantAdmin])
+            let response = try await gw.login("owner@acme.example")
+            #expect(response.status == 200)
+            let pair = try response.json(TokenPair.self)
+            #expect(pair.tokenType == "Bearer")
+            #expect(pair.expiresIn == 600)
+            // the access token carries sub, tid, roles, aud, exp, iat, jti
+            let payload = try JSONSerialization.jsonObject(with: Base64URL.decode(pair.accessToken.split(separator: ".")[1])!) as! [String: Any]
+            #expect(payload["sub"] as? String == user.id)
+            #expect(payload["tid"] as? String == tenant.id)
+            #expect(payload["roles"] as? [String] == ["tenant_admin"])
+            #expect(payload["jti"] != nil && payload["iat"] != nil && payload["exp"] != nil && payload["aud"] != nil)
+            let me = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: pair.accessToken).json(Me.self)
+            #expect(me == Me(id: user.id, email: "Owner@Acme.example", name: "Test", tenantId: tenant.id, roles: [.tenantAdmin], stationId: nil))
+            // straight to a service, and through the gateway's proxy
+            #expect(try await TestHTTP.get("\(gw.vouchers)/v1/vouchers/whoami", token: pair.accessToken).status == 200)
+            let proxied = try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", token: pair.accessToken)
+            #expect(proxied.status == 200)
+            #expect(try proxied.json(CallerIdentity.self).subject == user.id)
+            let lastSeen = try await gw.environment.postgres.query("SELECT last_seen_at IS NOT NULL FROM identity.users", logger: TestLog.quiet).first(as: Bool.self)
+            #expect(lastSeen == true)
+        }
+    }
+
+    @Test func wrongPasswordAndUnknownEmailGetTheSameAnswer() async throws {
+        try await GatewayHarness.with(overrides: ["AUTH_BCRYPT_COST": "10"]) { gw in
+            _ = try await gw.createUser(email: "a@x.example", tenant: nil, roles: [.support])
+            let clock = ContinuousClock()
+            var wrong = TestResponse(status: 0, headers: [:], body: Data())
+            var unknown = wrong
+            let wrongTime = try await clock.measure { wrong = try await gw.login("a@x.example", "not-the-password") }
+            let unknownTime = try await clock.measure { unknown = try await gw.login("nobody@x.example", "not-the-password") }
+            #expect(wrong.status == 401)
+            #expect(unknown.status == 401)
+            #expect(wrong.body == unknown.body)
+            #expect(wrong.errorCode == "invalid_credentials")
+            // both spend a bcrypt check at the configured cost (tens of milliseconds at cost 10)
+            #expect(unknownTime > wrongTime / 3)
+            #expect(unknownTime > .milliseconds(15))
+        }
+    }
+
+    @Test func repeatedFailuresLockTheAccountUntilTheLockExpires() async throws {
+        try await GatewayHarness.with(overrides: ["AUTH_MAX_FAILURES_PER_ACCOUNT": "4", "AUTH_LOCKOUT_SECONDS": "120"]) { gw in
+            _ = try await gw.createUser(email: "victim@x.example", tenant: nil, roles: [.readonly])
+            for _ in 0..<4 { #expect(try await gw.login("victim@x.example", "guess-guess-guess").status == 401) }
+            let locked = try await gw.login("victim@x.example")
+            #expect(locked.status == 429)
+            #expect(locked.errorCode == "login_locked")
+            let retryAfter = Int(locked.headers.first(name: "Retry-After") ?? "") ?? 0
+            #expect(retryAfter > 60 && retryAfter <= 120)
+            // the lock expires
+            try await gw.environment.postgres.query("UPDATE identity.login_failures SET locked_until = now() - interval '1 second'", logger: TestLog.quiet)
+            #expect(try await gw.login("victim@x.example").status == 200)
+            // and success clears the account's count
+            let count = try await gw.environment.postgres.query(
+                "SELECT count(*)::int FROM identity.login_failures WHERE key = 'email:victim@x.example'", logger: TestLog.quiet).first(as: Int.self)
+            #expect(count == 0)
+        }
+    }
+
+    @Test func failuresFromOneAddressAreLimitedToo() async throws {
+        try await GatewayHarness.with(overrides: ["AUTH_MAX_FAILURES_PER_ADDRESS": "3"]) { gw in
+            _ = try await gw.createUser(email: "other@x.example", tenant: nil, roles: [.readonly])
+            for index in 0..<3 { _ = try await gw.login("spray\(index)@x.example", "guess-guess-guess") }
+            let response = try await gw.login("other@x.example")
+            #expect(response.status == 429)
+            #expect(response.headers.first(name: "Retry-After") != nil)
+        }
+    }
+
+    @Test func refreshRotatesAndReuseRevokesTheFamily() async throws {
+        try await GatewayHarness.with { gw in
+            _ = try await gw.createUser(email: "r@x.example", tenant: nil, roles: [.support])
+            let first = try await gw.login("r@x.example").json(TokenPair.self)
+            let second = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken))
+            #expect(second.status == 200)
+            let rotated = try second.json(TokenPair.self)
+            #expect(rotated.refreshToken != first.refreshToken)
+            #expect(try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: rotated.accessToken).status == 200)
+            // the old one again: theft; the whole family dies, the rotated token too
+            let reuse = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken))
+            #expect(reuse.status == 401)
+            #expect(reuse.errorCode == "refresh_token_reused")
+            let afterTheft = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: rotated.refreshToken))
+            #expect(afterTheft.status == 401)
+            #expect(afterTheft.errorCode == "invalid_refresh_token")
+            // refresh tokens are stored hashed only
+            let stored = try await gw.environment.postgres.query("SELECT token_hash FROM identity.refresh_tokens", logger: TestLog.quiet).all(as: String.self)
+            #expect(!stored.contains(first.refreshToken))
+            #expect(stored.contains(IdentityStoreTestHash.sha256(first.refreshToken)))
+        }
+    }
+
+    @Test func logoutEndsTheSession() async throws {
+        try await GatewayHarness.with { gw in
+            _ = try await gw.createUser(email: "l@x.example", tenant: nil, roles: [.support])
+            let pair = try await gw.login("l@x.example").json(TokenPair.self)
+            #expect(try await TestHTTP.post("\(gw.gateway)/v1/auth/logout", json: RefreshRequest(refreshToken: pair.refreshToken)).status == 204)
+            let refresh = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: pair.refreshToken))
+            #expect(refresh.status == 401)
+        }
+    }
+
+    @Test func expiredAndTamperedTokensAreRefusedByTheGatewayAndByServices() async throws {
+        try await GatewayHarness.with { gw in
+            let tenant = try await gw.createTenant("tok")
+            let good = try await TestKeys.token(tenant: TenantID(tenant.id)!, roles: [.tenantAdmin])
+            let expired = try await TestKeys.issuer().issue(
+                subject: "u", tenantID: TenantID(tenant.id)!, roles: [.tenantAdmin], lifetime: .seconds(60), now: Date().addingTimeInterval(-3600))
+            let parts = good.split(separator: ".").map(String.init)
+            var payload = try JSONSerialization.jsonObject(with: Base64URL.decode(parts[1])!) as! [String: Any]
+            payload["roles"] = ["super_admin"]
+            let tampered = [parts[0], Base64URL.encode(try JSONSerialization.data(withJSONObject: payload)), parts[2]].joined(separator: ".")
+            for url in ["\(gw.gateway)/v1/auth/me", "\(gw.gateway)/v1/vouchers/whoami", "\(gw.vouchers)/v1/vouchers/whoami"] {
+                #expect(try await TestHTTP.get(url, token: good).status == 200, "\(url)")
+                for bad in [expired, tampered] {
+                    let response = try await TestHTTP.get(url, token: bad)
+                    #expect(response.status == 401, "\(url)")
+                    #expect(response.errorCode == "invalid_token")
+                }
+            }
+        }
+    }
+
+    @Test func tokensOfTheRotatedOutKeyStayValidAndJWKSListsBoth() async throws {
+        try await GatewayHarness.with { gw in
+            let jwks = try await TestHTTP.get("\(gw.gateway)/.well-known/jwks.json").json(JWKSDocument.self)
+            #expect(jwks.keys.map(\.kid).contains(TestKeys.gatewayPrevious.kid))
+            let older = try await TokenIssuer(keys: [TestKeys.gatewayPrevious], audience: "sokoni", issuer: "sokoni-gateway")
+                .issue(subject: "old", tenantID: nil, roles: [.support])
+            #expect(try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: older).status == 200)
+            // the gateway signs with the first key
+            _ = try await gw.createUser(email: "k@x.example", tenant: nil, roles: [.support])
+            let fresh = try await gw.login("k@x.example").json(TokenPair.self).accessToken
+            let header = try JSONSerialization.jsonObject(with: Base64URL.decode(fresh.split(separator: ".")[0])!) as! [String: Any]
+            #expect(header["kid"] as? String == TestKeys.gateway.kid)
+            #expect(header["alg"] as? String == "EdDSA")
+        }
+    }
+
+    @Test func passwordsMustBeLongAndUncommonAndAreNeverReturned() async throws {
+        try await GatewayHarness.with { gw in
+            let token = try await gw.superAdmin
+            for (password, expected) in [("short1", 422), ("password123", 422), ("aaaaaaaaaaaa", 422), ("a-much-better-passphrase", 201)] {
+                let response = try await TestHTTP.post(
+                    "\(gw.gateway)/v1/users", token: token, json: CreateUser(email: "p\(password.count)\(expected)@x.example", password: password, roles: [.readonly]))
+                #expect(response.status == expected, "\(password)")
+                if expected == 422 { #expect(response.errorCode == "weak_password") }
+                #expect(!response.text.contains(password) || expected == 422 && password.isEmpty)
+            }
+            let hash = try await gw.environment.postgres.query("SELECT password_hash FROM identity.users", logger: TestLog.quiet).first(as: String.self)
+            #expect(hash?.hasPrefix("$2") == true)
+        }
+    }
+}
+
+enum IdentityStoreTestHash {
+    static func sha256(_ text: String) -> String {
+        var hasher = SHA256Hasher()
+        return hasher.hex(text)
+    }
+}
+
+import Crypto
+
+struct SHA256Hasher {
+    mutating func hex(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
