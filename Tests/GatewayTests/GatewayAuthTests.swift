@@ -181,3 +181,27 @@ struct SHA256Hasher {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
+
+@Suite struct DemoSeedTests {
+    @Test func seedingTwiceGivesTheSameUsersWhoCanLogIn() async throws {
+        try await GatewayHarness.with { gw in
+            let first = try await DemoSeed.seed(client: gw.environment.postgres, password: "demo-sokoni-pass", cost: 4, logger: TestLog.quiet)
+            let second = try await DemoSeed.seed(client: gw.environment.postgres, password: "demo-sokoni-pass", cost: 4, logger: TestLog.quiet)
+            #expect(first.map(\.email) == second.map(\.email))
+            let roles = Set(first.flatMap(\.roles))
+            #expect(roles == [.superAdmin, .support, .dataOps, .readonly, .tenantAdmin, .agent, .stationOperator])
+            let counts = try await gw.environment.postgres.query(
+                "SELECT (SELECT count(*)::int FROM identity.users), (SELECT count(*)::int FROM identity.tenants)", logger: TestLog.quiet
+            ).first(as: (Int, Int).self)
+            #expect(counts?.0 == 7)
+            #expect(counts?.1 == 1)
+            for user in first {
+                let response = try await gw.login(user.email, "demo-sokoni-pass")
+                #expect(response.status == 200, "\(user.email)")
+                let me = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: try response.json(TokenPair.self).accessToken).json(Me.self)
+                #expect(me.roles == user.roles)
+                #expect(me.tenantId == user.tenantId)
+            }
+        }
+    }
+}

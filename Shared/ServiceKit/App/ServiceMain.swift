@@ -15,7 +15,8 @@ public enum ServiceMain {
             exit(78)
         }
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
+            // commands other than `serve` may print results on stdout: their logs go to stderr
+            var handler = command == "serve" ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = settings.logLevel
             return handler
         }

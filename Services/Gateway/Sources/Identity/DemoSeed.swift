@@ -7,12 +7,12 @@ import ServiceKit
 /// `gateway seed-demo`: migrates, then creates (once; running it again changes nothing) a demo tenant and one user
 /// per kind of role, all with the password in `DEMO_PASSWORD`, and prints them as JSON
 /// (`[{email, password, roles, tenantId}]`) for `.local/demo.json`.
-enum DemoSeed {
-    struct DemoUser: Codable {
-        var email: String
-        var password: String
-        var roles: [Role]
-        var tenantId: String?
+public enum DemoSeed {
+    public struct DemoUser: Codable, Sendable {
+        public var email: String
+        public var password: String
+        public var roles: [Role]
+        public var tenantId: String?
     }
 
     static func run(settings: ServiceSettings, logger: Logger) async throws {
@@ -32,7 +32,7 @@ enum DemoSeed {
         print(String(decoding: try encoder.encode(users), as: UTF8.self))
     }
 
-    static func seed(client: PostgresClient, password: String, cost: UInt8, logger: Logger) async throws -> [DemoUser] {
+    public static func seed(client: PostgresClient, password: String, cost: UInt8, logger: Logger) async throws -> [DemoUser] {
         let tenant = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!
         try await client.query(
             """
