@@ -27,6 +27,9 @@ let nio: [Target.Dependency] = [
 ]
 
 var targets: [Target] = [
+    // C libraries from Debian (libqrencode-dev, libpng-dev), for the vouchers' QR images
+    .systemLibrary(name: "CQRencode", path: "Shared/CQRencode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+    .systemLibrary(name: "CPNG", path: "Shared/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
     .target(
         name: "Models",
         path: "Shared/Models",
@@ -116,6 +119,15 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "VouchersTests",
+        dependencies: [
+            "Models", "ServiceKit", "ServiceClient", "TestSupport", "Vouchers", "Gateway", hummingbird, postgres,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ] + nio,
+        path: "Tests/VouchersTests",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",
@@ -126,6 +138,7 @@ var targets: [Target] = [
     ),
 ]
 let extraDependencies: [String: [Target.Dependency]] = [
+    "Vouchers": ["CQRencode", "CPNG", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
     "Gateway": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),

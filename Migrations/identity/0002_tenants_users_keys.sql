@@ -1,4 +1,4 @@
--- Identity: tenants, users and their roles, API keys, refresh tokens, login failures.
+-- Identity: tenants, users and their roles, API keys, refresh tokens.
 
 CREATE TABLE identity.tenants (
     id uuid PRIMARY KEY,
@@ -64,11 +64,3 @@ CREATE TABLE identity.refresh_tokens (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX refresh_tokens_family ON identity.refresh_tokens (family_id);
-
--- Failed logins per account (`email:…`) and per client address (`ip:…`).
-CREATE TABLE identity.login_failures (
-    key text PRIMARY KEY,
-    failures int NOT NULL,
-    first_failed_at timestamptz NOT NULL,
-    locked_until timestamptz
-);

@@ -62,11 +62,11 @@ import TestSupport
             let retryAfter = Int(locked.headers.first(name: "Retry-After") ?? "") ?? 0
             #expect(retryAfter > 60 && retryAfter <= 120)
             // the lock expires
-            try await gw.environment.postgres.query("UPDATE identity.login_failures SET locked_until = now() - interval '1 second'", logger: TestLog.quiet)
+            try await gw.environment.postgres.query("UPDATE identity.failure_counters SET locked_until = now() - interval '1 second'", logger: TestLog.quiet)
             #expect(try await gw.login("victim@x.example").status == 200)
             // and success clears the account's count
             let count = try await gw.environment.postgres.query(
-                "SELECT count(*)::int FROM identity.login_failures WHERE key = 'email:victim@x.example'", logger: TestLog.quiet).first(as: Int.self)
+                "SELECT count(*)::int FROM identity.failure_counters WHERE key = 'email:victim@x.example'", logger: TestLog.quiet).first(as: Int.self)
             #expect(count == 0)
         }
     }

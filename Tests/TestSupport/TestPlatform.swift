@@ -49,6 +49,8 @@ public enum TestSettings {
             "JOBS_POLL_INTERVAL_MS": "20",
             "JOBS_BACKOFF_BASE_MS": "20",
             "MIGRATIONS_DIRECTORY": Self.migrationsDirectory.path,
+            "VOUCHERS_QR_SECRET": "test-qr-secret",
+            "BLOBS_DIRECTORY": NSTemporaryDirectory() + "sokoni-blobs-\(database.database)",
         ]
         for (other, port) in ports {
             variables[Settings.environmentName(for: other.urlKey)] = "http://127.0.0.1:\(port)"

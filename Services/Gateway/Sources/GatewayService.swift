@@ -55,10 +55,11 @@ public struct GatewayService: ServiceModule {
         self.auth = AuthController(
             store: store, tenants: self.tenants, passwords: passwords,
             throttle: LoginThrottle(
-                postgres: environment.postgres,
+                failures: FailureThrottle(
+                    postgres: environment.postgres, schema: "identity",
+                    lockout: .seconds(try settings.int("auth.lockoutSeconds", default: 300, range: 1...86_400))),
                 maxPerAccount: try settings.int("auth.maxFailuresPerAccount", default: 5, range: 1...1000),
-                maxPerAddress: try settings.int("auth.maxFailuresPerAddress", default: 20, range: 1...100_000),
-                lockout: .seconds(try settings.int("auth.lockoutSeconds", default: 300, range: 1...86_400))),
+                maxPerAddress: try settings.int("auth.maxFailuresPerAddress", default: 20, range: 1...100_000)),
             issuer: self.issuer, accessLifetime: .seconds(try settings.int("auth.accessTokenSeconds", default: 600, range: 30...86_400)),
             refreshLifetime: .seconds(86_400 * (try settings.int("auth.refreshTokenDays", default: 30, range: 1...365))))
         self.admin = AdminController(store: store, tenants: self.tenants, passwords: passwords)

@@ -194,6 +194,6 @@ public final class StartGate: Sendable {
 }
 
 extension Duration {
-    var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
+    public var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
     var milliseconds: Int { Int(self.seconds * 1000) }
 }

@@ -19,6 +19,8 @@ struct AdminController: Sendable {
         router.group("v1/users").add(middleware: RequireRoles(.superAdmin, .tenantAdmin))
             .post(use: self.createUser).get(use: self.listUsers).get("{id}", use: self.getUser).patch("{id}", use: self.updateUser)
             .put("{id}/roles", use: self.setRoles)
+        // for other services (a tenant's currency, time zone, plan)
+        router.group("v1/gateway/tenants").add(middleware: RequireRoles(.service, .superAdmin)).get("{id}", use: self.getTenant)
         router.group("v1/api-keys").add(middleware: RequireRoles(.tenantAdmin, .superAdmin))
             .post(use: self.createKey).get(use: self.listKeys).delete("{id}", use: self.revokeKey)
     }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Models
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import ServiceKit
@@ -86,7 +87,13 @@ struct Proxy: Sendable {
         }
         let length = request.headers[.contentLength].flatMap(Int64.init)
         if request.method != .get && request.method != .head {
-            outgoing.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+            if let length, length <= 64 << 10 {
+                // small bodies (most JSON) are held, so the client may resend them on a fresh connection
+                var request = request
+                outgoing.body = .bytes(try await request.collectBody(upTo: Int(length)))
+            } else {
+                outgoing.body = .stream(SingleUseBody(base: request.body), length: length.map { .known($0) } ?? .unknown)
+            }
         }
         let upstream: HTTPClientResponse
         do {
@@ -107,5 +114,32 @@ struct Proxy: Sendable {
             headers.append(HTTPField(name: fieldName, value: value))
         }
         return Response(status: .init(code: Int(upstream.status.code)), headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+    }
+}
+
+/// A request body that can be read once. The HTTP client may try to read a body again to resend it on a new
+/// connection; a streamed body cannot be replayed, so the second reader gets an error instead of a crash.
+struct SingleUseBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let base: RequestBody
+    let taken = NIOLockedValueBox(false)
+
+    struct AlreadyRead: Error {}
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator?
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard self.base != nil else { throw AlreadyRead() }
+            return try await self.base!.next()
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        let first = self.taken.withLockedValue { taken -> Bool in
+            defer { taken = true }
+            return !taken
+        }
+        return AsyncIterator(base: first ? self.base.makeAsyncIterator() : nil)
     }
 }

@@ -26,7 +26,8 @@ enum RouteTable {
         // provider webhooks: public, messaging verifies the signatures
         GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
 
-        // vouchers
+        // vouchers; image links are public, their signature is the permission
+        GatewayRoute(prefix: "/v1/voucher-images", service: .vouchers, isPublic: true),
         GatewayRoute(prefix: "/v1/stations", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
                      write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
         GatewayRoute(prefix: "/v1/vouchers", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
