@@ -20,7 +20,8 @@ enum GatewayBenchmark {
 
         let database = try await TestPostgres.createDatabase(prefix: "bench")
         let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
-        let common = ["LOG_LEVEL": "error", "DATABASE_MAX_CONNECTIONS": "10"]
+        // the job workers poll their queues less often than in tests: less background work beside the measurement
+        let common = ["LOG_LEVEL": "error", "DATABASE_MAX_CONNECTIONS": "10", "JOBS_POLL_INTERVAL_MS": "1000"]
         let vouchersSettings = try TestSettings.settings(for: .vouchers, database: database, ports: ports, overrides: common)
         let gatewaySettings = try TestSettings.settings(
             for: .gateway, database: database, ports: ports,
@@ -55,15 +56,16 @@ enum GatewayBenchmark {
             headers.add(name: "Authorization", value: "Bearer \(token)")
             headers.add(name: "Accept", value: "application/json")
             let path = "/v1/vouchers/whoami"
-            let direct = LoadTarget(name: "direct", url: "http://127.0.0.1:\(vouchersPort)\(path)", headers: headers)
-            let viaGateway = LoadTarget(name: "gateway", url: gateway + path, headers: headers)
+            let direct = LoadTarget(name: "direct", url: "http://127.0.0.1:\(vouchersPort)\(path)", headers: headers, externalCPU: nil)
+            let viaGateway = LoadTarget(name: "gateway", url: gateway + path, headers: headers, externalCPU: nil)
             var viaNginx: LoadTarget?
             var nginxSkipped: String?
             if let binary = NginxProxy.findBinary() {
                 let proxy = try NginxProxy(binary: binary, port: try FreePort.find())
                 nginx = proxy
                 try proxy.start(upstreamPort: vouchersPort)
-                viaNginx = LoadTarget(name: "nginx", url: "http://127.0.0.1:\(proxy.port)\(path)", headers: headers)
+                viaNginx = LoadTarget(
+                    name: "nginx", url: "http://127.0.0.1:\(proxy.port)\(path)", headers: headers, externalCPU: { proxy.cpuTime() })
                 try await self.waitUntilListening(proxy, target: viaNginx!, client: client)
             } else {
                 nginxSkipped = "nginx not found on PATH or in /usr/sbin (Debian: apt-get install nginx-light); no anchor"
@@ -78,19 +80,12 @@ enum GatewayBenchmark {
                 }
             }
 
-            progress("measuring direct …")
-            let directResult = await LoadGenerator.run(direct, client: client, options: options)
-            progress("measuring gateway …")
-            let gatewayResult = await LoadGenerator.run(viaGateway, client: client, options: options)
-            var nginxResult: LoadResult?
-            if let viaNginx, let proxy = nginx {
-                progress("measuring nginx …")
-                nginxResult = await LoadGenerator.run(viaNginx, client: client, options: options)
-                proxy.stop()
-                nginx = nil
-            }
+            let results = await LoadGenerator.run(
+                [direct, viaGateway] + (viaNginx.map { [$0] } ?? []), client: client, options: options, progress: progress)
+            nginx?.stop()
+            nginx = nil
             try await client.shutdown()
-            return Results(direct: directResult, gateway: gatewayResult, nginx: nginxResult, nginxSkipped: nginxSkipped)
+            return Results(direct: results[0], gateway: results[1], nginx: viaNginx == nil ? nil : results[2], nginxSkipped: nginxSkipped)
         } catch {
             nginx?.stop()
             try? await client.shutdown()
@@ -136,6 +131,12 @@ enum GatewayBenchmark {
             print("\(row.name): \(row.errors) errors, first: \(row.firstError ?? "?")")
         }
         if let why = results.nginxSkipped { print("nginx: skipped, \(why)") }
+        // CPU per request tells the costs apart even when the machine is busy with other work
+        let cpu = rows.map { row in
+            "\(row.name) " + String(format: "%.0f", row.processCPUPerRequest)
+                + (row.externalCPUPerRequest.map { String(format: " + %.0f in nginx", $0) } ?? "")
+        }
+        print("CPU µs per request (load generator and services in this process): " + cpu.joined(separator: ", "))
         let ratio = results.nginx.map { $0.rps > 0 ? results.gateway.rps / $0.rps : 0 }
         let addedP99 = results.gateway.p99Ms - results.direct.p99Ms
         if let ratio {

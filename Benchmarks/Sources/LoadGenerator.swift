@@ -15,16 +15,21 @@ struct BenchOptions: Sendable {
     var warmup: Duration = .seconds(2)
     /// Concurrent connections (one closed-loop worker each).
     var concurrency = 64
+    /// Slices each target's measured time into this many turns, taken in rotation with the other targets, so a
+    /// machine that gets busier or quieter during the run favours no target.
+    var rounds = 1
 
-    static let usage = "options: --duration <seconds> (10), --warmup <seconds> (2), --concurrency <connections> (64); "
-        + "or SOKONI_BENCH_DURATION, SOKONI_BENCH_WARMUP, SOKONI_BENCH_CONCURRENCY"
+    static let usage = "options: --duration <seconds> (10), --warmup <seconds> (2), --concurrency <connections> (64), --rounds <n> (1); "
+        + "or SOKONI_BENCH_DURATION, SOKONI_BENCH_WARMUP, SOKONI_BENCH_CONCURRENCY, SOKONI_BENCH_ROUNDS"
 
     static func parse(
         _ arguments: [String] = Array(CommandLine.arguments.dropFirst(2)),
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> BenchOptions {
         var values: [String: String] = [:]
-        for (key, name) in [("duration", "SOKONI_BENCH_DURATION"), ("warmup", "SOKONI_BENCH_WARMUP"), ("concurrency", "SOKONI_BENCH_CONCURRENCY")] {
+        let keys = ["duration", "warmup", "concurrency", "rounds"]
+        for key in keys {
+            let name = "SOKONI_BENCH_" + key.uppercased()
             if let value = environment[name], !value.isEmpty { values[key] = value }
         }
         var index = 0
@@ -41,7 +46,7 @@ struct BenchOptions: Sendable {
                 index += 1
                 value = arguments[index]
             }
-            guard ["duration", "warmup", "concurrency"].contains(flag) else { throw BenchError("unknown option --\(flag); \(usage)") }
+            guard keys.contains(flag) else { throw BenchError("unknown option --\(flag); \(usage)") }
             values[flag] = value
             index += 1
         }
@@ -59,6 +64,10 @@ struct BenchOptions: Sendable {
             guard let number = Int(text), (1...4096).contains(number) else { throw BenchError("concurrency must be 1…4096, not \(text)") }
             options.concurrency = number
         }
+        if let text = values["rounds"] {
+            guard let number = Int(text), (1...100).contains(number) else { throw BenchError("rounds must be 1…100, not \(text)") }
+            options.rounds = number
+        }
         return options
     }
 }
@@ -73,22 +82,45 @@ struct LoadTarget: Sendable {
     var name: String
     var url: String
     var headers: HTTPHeaders
+    /// CPU time used so far by processes outside this one that serve the target (nginx), when there are some.
+    var externalCPU: (@Sendable () -> Duration)?
 }
 
 /// What one run measured. Latencies are in microseconds, every request counted (errors too).
 struct LoadResult: Sendable {
     var name: String
-    var requests: UInt64
-    var errors: UInt64
-    var elapsed: Duration
-    var latencies: Histogram<UInt64>
+    var requests: UInt64 = 0
+    var errors: UInt64 = 0
+    var elapsed: Duration = .zero
+    var latencies: Histogram<UInt64> = LoadGenerator.newHistogram()
     /// The first failure seen, to say why errors happened.
     var firstError: String?
+    /// CPU time this process used meanwhile: the load generator and the in-process services.
+    var processCPU: Duration = .zero
+    /// CPU time of the target's outside processes meanwhile (nginx).
+    var externalCPU: Duration?
 
-    var seconds: Double { Double(self.elapsed.components.seconds) + Double(self.elapsed.components.attoseconds) / 1e18 }
+    var seconds: Double { self.elapsed.seconds }
     var rps: Double { self.seconds > 0 ? Double(self.requests) / self.seconds : 0 }
     var p50Ms: Double { Double(self.latencies.valueAtPercentile(50)) / 1000 }
     var p99Ms: Double { Double(self.latencies.valueAtPercentile(99)) / 1000 }
+    /// CPU microseconds per request, this process and outside.
+    var processCPUPerRequest: Double { self.requests > 0 ? self.processCPU.seconds * 1e6 / Double(self.requests) : 0 }
+    var externalCPUPerRequest: Double? { self.externalCPU.map { self.requests > 0 ? $0.seconds * 1e6 / Double(self.requests) : 0 } }
+
+    mutating func add(_ other: LoadResult) {
+        self.requests += other.requests
+        self.errors += other.errors
+        self.elapsed += other.elapsed
+        self.latencies.add(other.latencies)
+        if self.firstError == nil { self.firstError = other.firstError }
+        self.processCPU += other.processCPU
+        if let external = other.externalCPU { self.externalCPU = (self.externalCPU ?? .zero) + external }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
 }
 
 /// A closed-loop load generator: `concurrency` workers, each sending its next request as soon as the previous one's
@@ -116,35 +148,57 @@ enum LoadGenerator {
         return (Int(response.status.code), String(buffer: body))
     }
 
-    /// Warms up for `warmup` (discarded), then measures for `duration`.
-    static func run(_ target: LoadTarget, client: HTTPClient, options: BenchOptions) async -> LoadResult {
-        if options.warmup > .zero {
-            _ = await self.measure(target, client: client, concurrency: options.concurrency, duration: options.warmup)
+    /// Each target in turn: warms it up for `warmup` (discarded), then measures it for `duration`, in `rounds`
+    /// slices taken in rotation with the other targets. `progress` hears which target is next.
+    static func run(
+        _ targets: [LoadTarget], client: HTTPClient, options: BenchOptions, progress: (String) -> Void = { _ in }
+    ) async -> [LoadResult] {
+        var results = targets.map { LoadResult(name: $0.name) }
+        let slice = options.duration / options.rounds
+        for round in 0..<options.rounds {
+            for (index, target) in targets.enumerated() {
+                if round == 0 && options.warmup > .zero {
+                    progress("warming up \(target.name) …")
+                    _ = await self.measure(target, client: client, concurrency: options.concurrency, duration: options.warmup)
+                }
+                progress("measuring \(target.name)" + (options.rounds > 1 ? " (round \(round + 1) of \(options.rounds))" : "") + " …")
+                results[index].add(await self.measure(target, client: client, concurrency: options.concurrency, duration: slice))
+            }
         }
-        return await self.measure(target, client: client, concurrency: options.concurrency, duration: options.duration)
+        return results
     }
 
     static func measure(_ target: LoadTarget, client: HTTPClient, concurrency: Int, duration: Duration) async -> LoadResult {
+        let cpuBefore = self.processCPU()
+        let externalBefore = target.externalCPU?()
         let start = ContinuousClock.now
         let deadline = start + duration
-        var total = LoadResult(name: target.name, requests: 0, errors: 0, elapsed: .zero, latencies: self.newHistogram())
+        var total = LoadResult(name: target.name)
         await withTaskGroup(of: LoadResult.self) { group in
             for _ in 0..<concurrency {
                 group.addTask { await self.worker(target, client: client, deadline: deadline) }
             }
             for await result in group {
-                total.requests += result.requests
-                total.errors += result.errors
-                total.latencies.add(result.latencies)
-                if total.firstError == nil { total.firstError = result.firstError }
+                total.add(result)
             }
         }
         total.elapsed = start.duration(to: .now)
+        total.processCPU = self.processCPU() - cpuBefore
+        if let externalBefore, let now = target.externalCPU?() { total.externalCPU = now - externalBefore }
         return total
     }
 
+    /// User plus system CPU time of this process so far.
+    static func processCPU() -> Duration {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF, &usage)
+        func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
+        return duration(usage.ru_utime) + duration(usage.ru_stime)
+    }
+
+
     static func worker(_ target: LoadTarget, client: HTTPClient, deadline: ContinuousClock.Instant) async -> LoadResult {
-        var result = LoadResult(name: target.name, requests: 0, errors: 0, elapsed: .zero, latencies: self.newHistogram())
+        var result = LoadResult(name: target.name)
         var request = HTTPClientRequest(url: target.url)
         request.headers = target.headers
         while true {

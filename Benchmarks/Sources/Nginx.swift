@@ -108,6 +108,24 @@ final class NginxProxy: @unchecked Sendable {
         return true
     }
 
+    /// User plus system CPU time of the master and its workers so far (from /proc; zero where unreadable).
+    func cpuTime() -> Duration {
+        guard self.running else { return .zero }
+        let ticksPerSecond = Int64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        var ticks: Int64 = 0
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries where entry.first?.isNumber == true {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // after "pid (comm)": state ppid … utime is the 14th field of the line, stime the 15th
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let ppid = Int32(fields[1]), let utime = Int64(fields[11]), let stime = Int64(fields[12]) else { continue }
+            if Int32(entry) == self.pid || ppid == self.pid { ticks += utime + stime }
+        }
+        return .milliseconds(ticks * 1000 / ticksPerSecond)
+    }
+
     var log: String {
         let error = (try? String(contentsOfFile: "\(self.directory.path)/error.log", encoding: .utf8)) ?? ""
         let output = (try? String(contentsOfFile: "\(self.directory.path)/stdout.log", encoding: .utf8)) ?? ""

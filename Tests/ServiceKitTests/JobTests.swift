@@ -150,3 +150,29 @@ import TestSupport
         }
     }
 }
+
+@Suite struct BlobStoreTests {
+    @Test func storesReadsAndRefusesKeysThatLeaveTheDirectory() async throws {
+        let store = try FileBlobStore(directory: URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("blobs-\(UUID().uuidString)"))
+        try await store.put("a/b/c.png", bytes: [1, 2, 3], contentType: "image/png")
+        try await store.put("a/b/c.png", bytes: [4, 5], contentType: "image/png")
+        let read = try await store.get("a/b/c.png")
+        #expect(read?.bytes == [4, 5])
+        #expect(read?.contentType == "image/png")
+        #expect(try await store.get("a/b/missing.png") == nil)
+        for bad in ["../etc/passwd", "/etc/passwd", "a/../../x", "a b"] {
+            await #expect(throws: APIError.self) { try await store.put(bad, bytes: [0], contentType: "x") }
+        }
+    }
+
+    @Test func signedLinksExpireAndCannotBeAltered() throws {
+        let links = SignedURLs(secret: "s")
+        let now = Date()
+        let query = links.query(path: "/x", lifetime: .seconds(60), now: now)
+        let parts = Dictionary(uniqueKeysWithValues: query.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }.map { ($0[0], $0[1]) })
+        try links.verify(path: "/x", expires: parts["expires"], signature: parts["sig"], now: now)
+        #expect(throws: APIError.self) { try links.verify(path: "/y", expires: parts["expires"], signature: parts["sig"], now: now) }
+        #expect(throws: APIError.self) { try links.verify(path: "/x", expires: parts["expires"], signature: parts["sig"], now: now.addingTimeInterval(61)) }
+        #expect(throws: APIError.self) { try SignedURLs(secret: "t").verify(path: "/x", expires: parts["expires"], signature: parts["sig"], now: now) }
+    }
+}

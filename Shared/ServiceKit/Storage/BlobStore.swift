@@ -32,7 +32,10 @@ public struct FileBlobStore: BlobStore {
         // write then rename, so a reader never sees half a file
         let temporary = url.appendingPathExtension("tmp-\(UUID().uuidString.prefix(8))")
         try Data(bytes).write(to: temporary)
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw BlobStoreError(description: "could not store \(key): errno \(errno)")
+        }
         try Data(contentType.utf8).write(to: url.appendingPathExtension("type"))
     }
 
@@ -42,6 +45,10 @@ public struct FileBlobStore: BlobStore {
         let type = FileManager.default.contents(atPath: url.appendingPathExtension("type").path).map { String(decoding: $0, as: UTF8.self) }
         return (Array(data), type ?? "application/octet-stream")
     }
+}
+
+public struct BlobStoreError: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// Expiring links to blobs: `…/<key>?expires=<unix seconds>&sig=<HMAC-SHA256(secret, key:expires)>`.
