@@ -165,23 +165,23 @@ import TestSupport
     }
 
     @Test func rateLimitsAnswer429WithHeaders() async throws {
-        try await GatewayHarness.with(overrides: ["RATE_LIMIT_SCALE_PERCENT": "10"]) { gw in
+        // 1% of lite: a burst of one and a token every five seconds, so even a slow machine hits the limit
+        try await GatewayHarness.with(overrides: ["RATE_LIMIT_SCALE_PERCENT": "1"]) { gw in
             let tenant = try await gw.createTenant("busy", plan: "lite")
             let token = try await TestKeys.token(tenant: TenantID(tenant.id)!, roles: [.tenantAdmin])
             var statuses: [Int] = []
             var limited: TestResponse?
-            for _ in 0..<8 {
+            for _ in 0..<4 {
                 let response = try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", token: token)
                 statuses.append(response.status)
                 if response.status == 429 { limited = response }
             }
-            // lite at 10%: a burst of 4
-            #expect(statuses.prefix(4).allSatisfy { $0 == 200 })
+            #expect(statuses.first == 200)
             #expect(statuses.contains(429))
             let response = try #require(limited)
             #expect(response.errorCode == "rate_limited")
             #expect(Int(response.headers.first(name: "Retry-After") ?? "") ?? 0 >= 1)
-            #expect(response.headers.first(name: "RateLimit-Limit") == "4")
+            #expect(response.headers.first(name: "RateLimit-Limit") == "1")
             #expect(response.headers.first(name: "RateLimit-Remaining") == "0")
             // another principal has a bucket of its own
             let other = try await TestKeys.token(tenant: TenantID(tenant.id)!, roles: [.tenantAdmin])
