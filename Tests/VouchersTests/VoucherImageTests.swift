@@ -36,11 +36,24 @@ import Vouchers
         #expect(try Self.zbarDecode(png) == Self.payload)
     }
 
-    @Test(arguments: ["", String(repeating: "A", count: 8_000), "SOKONI1:\u{0}K7M3Q"])
-    func badPayloadThrows(payload: String) {
-        #expect(throws: VoucherImageError.self) { try VoucherImages.qrPNG(payload: payload) }
+    /// Named cases so the test log shows "tooLong" rather than 8,000 characters.
+    enum BadPayload: CaseIterable {
+        case empty, tooLong, containsNUL
+
+        var payload: String {
+            switch self {
+            case .empty: ""
+            case .tooLong: String(repeating: "A", count: 8_000)
+            case .containsNUL: "SOKONI1:\u{0}K7M3Q"
+            }
+        }
+    }
+
+    @Test(arguments: BadPayload.allCases)
+    func badPayloadThrows(_ bad: BadPayload) {
+        #expect(throws: VoucherImageError.self) { try VoucherImages.qrPNG(payload: bad.payload) }
         #expect(throws: VoucherImageError.self) {
-            try VoucherImages.cardPNG(payload: payload, title: "T", amount: "A", code: "C", expiresOn: nil)
+            try VoucherImages.cardPNG(payload: bad.payload, title: "T", amount: "A", code: "C", expiresOn: nil)
         }
     }
 

@@ -95,12 +95,6 @@ public struct VouchersService: ServiceModule {
         }
     }
 
-    static func id(_ context: AppRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
-            throw APIError.badRequest("invalid_id", "The id in the path must be a UUID.")
-        }
-        return id
-    }
 
     /// Adds the signed links to the QR and card images.
     func withLinks(_ voucher: VoucherDTO) -> VoucherDTO {

@@ -56,3 +56,13 @@ public struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
+
+extension AppRequestContext {
+    /// A UUID path parameter, or 400 `invalid_id`.
+    public func uuidParameter(_ name: String = "id") throws -> UUID {
+        guard let text = self.parameters.get(name), let id = UUID(uuidString: text) else {
+            throw APIError.badRequest("invalid_id", "The \(name) in the path must be a UUID.")
+        }
+        return id
+    }
+}

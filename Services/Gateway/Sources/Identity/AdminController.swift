@@ -47,7 +47,7 @@ struct AdminController: Sendable {
     }
 
     @Sendable func getTenant(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TenantDTO> {
-        guard let tenant = try await self.store.tenant(try Self.id(context), logger: context.logger) else {
+        guard let tenant = try await self.store.tenant(try context.uuidParameter(), logger: context.logger) else {
             throw APIError.notFound("tenant_not_found", "No such tenant.")
         }
         return JSONResponse(.ok, tenant)
@@ -55,7 +55,7 @@ struct AdminController: Sendable {
 
     @Sendable func updateTenant(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TenantDTO> {
         let caller = try context.requireCaller()
-        let id = try Self.id(context)
+        let id = try context.uuidParameter()
         let body = try await request.decodeJSON(UpdateTenant.self, context: context)
         guard let tenant = try await self.store.updateTenant(id, body, actor: caller.subject, requestID: context.requestID, logger: context.logger) else {
             throw APIError.notFound("tenant_not_found", "No such tenant.")
@@ -138,12 +138,12 @@ struct AdminController: Sendable {
     }
 
     @Sendable func getUser(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserDTO> {
-        JSONResponse(.ok, try await self.manageableUser(try Self.id(context), caller: try context.requireCaller(), logger: context.logger))
+        JSONResponse(.ok, try await self.manageableUser(try context.uuidParameter(), caller: try context.requireCaller(), logger: context.logger))
     }
 
     @Sendable func updateUser(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserDTO> {
         let caller = try context.requireCaller()
-        let id = try Self.id(context)
+        let id = try context.uuidParameter()
         _ = try await self.manageableUser(id, caller: caller, logger: context.logger)
         let body = try await request.decodeJSON(UpdateUser.self, context: context)
         var hash: String?
@@ -157,7 +157,7 @@ struct AdminController: Sendable {
 
     @Sendable func setRoles(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserDTO> {
         let caller = try context.requireCaller()
-        let id = try Self.id(context)
+        let id = try context.uuidParameter()
         let target = try await self.manageableUser(id, caller: caller, logger: context.logger)
         let body = try await request.decodeJSON(SetRoles.self, context: context)
         try Self.ensureGrantable(body.roles, by: caller)
@@ -216,7 +216,7 @@ struct AdminController: Sendable {
     @Sendable func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let tenant = try caller.requireTenant()
-        let id = try Self.id(context)
+        let id = try context.uuidParameter()
         let revoked = try await self.store.postgres.withTransaction(logger: context.logger) { connection -> Bool in
             guard try await connection.query(
                 """
@@ -234,12 +234,6 @@ struct AdminController: Sendable {
         return Response(status: .noContent)
     }
 
-    static func id(_ context: AppRequestContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
-            throw APIError.badRequest("invalid_id", "The id in the path must be a UUID.")
-        }
-        return id
-    }
 
     static func limit(_ request: Request) -> Int {
         min(max(Int(request.uri.queryParameters["limit"] ?? "") ?? 50, 1), 200)

@@ -52,7 +52,7 @@ struct StationsController: Sendable {
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<StationDTO> {
         let caller = try context.requireCaller()
         let tenant = try caller.requireTenant()
-        let id = try VouchersService.id(context)
+        let id = try context.uuidParameter()
         let body = try await request.decodeJSON(UpdateStation.self, context: context)
         try Self.validate(name: body.name, status: body.status, location: body.location)
         let station: StationDTO? = try await self.store.postgres.withTransaction(logger: context.logger) { connection in
@@ -77,7 +77,7 @@ struct StationsController: Sendable {
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<StationDTO> {
         let caller = try context.requireCaller()
-        let id = try VouchersService.id(context)
+        let id = try context.uuidParameter()
         // a station operator sees their own station only
         if caller.roles == [.stationOperator], caller.stationID?.rawValue != id { throw APIError.notFound("station_not_found", "No such station.") }
         guard let station = try await self.store.station(id, tenant: try caller.requireTenant(), logger: context.logger) else {

@@ -154,7 +154,7 @@ struct VouchersController: Sendable {
 
     func visibleVoucher(_ context: AppRequestContext) async throws -> (VoucherDTO, TenantID) {
         let caller = try context.requireCaller()
-        guard let found = try await self.store.voucher(try VouchersService.id(context), tenant: try caller.requireTenant(), logger: context.logger) else {
+        guard let found = try await self.store.voucher(try context.uuidParameter(), tenant: try caller.requireTenant(), logger: context.logger) else {
             throw APIError.notFound("voucher_not_found", "No such voucher.")
         }
         if caller.roles == [.stationOperator], found.0.redeemedStationId != caller.stationID?.description {
@@ -187,7 +187,7 @@ struct VouchersController: Sendable {
     @Sendable func transition(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<VoucherDTO> {
         let caller = try context.requireCaller()
         let tenant = try caller.requireTenant()
-        let id = try VouchersService.id(context)
+        let id = try context.uuidParameter()
         let body = try await request.decodeJSON(Transition.self, context: context)
         guard [.sent, .void].contains(body.to) else {
             throw APIError.unprocessable("invalid_transition", "Only sent and void are set by hand; redemption and expiry have their own paths.")
