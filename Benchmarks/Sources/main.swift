@@ -11,4 +11,9 @@ guard let scenario = scenarios[name] else {
     FileHandle.standardError.write(Data("usage: sokoni-bench <scenario>; scenarios: \(known.isEmpty ? "none yet" : known)\n".utf8))
     exit(64)
 }
-try await scenario()
+do {
+    try await scenario()
+} catch {
+    FileHandle.standardError.write(Data("sokoni-bench \(name): \(error)\n".utf8))
+    exit(1)
+}
