@@ -73,6 +73,21 @@ let tenantB = TenantID()
         }
     }
 
+    @Test func aVerifiedTokenStopsWorkingWhenItExpires() async throws {
+        try await withProbe { probe in
+            let url = "\(probe.baseURL)/v1/messaging/whoami"
+            let token = try await TestKeys.token(tenant: tenantA, roles: [.agent], lifetime: .seconds(2))
+            #expect(try await TestHTTP.get(url, token: token).status == 200)
+            #expect(try await TestHTTP.get(url, token: token).status == 200)  // from the verified-token cache
+            try await Task.sleep(for: .milliseconds(2200))
+            let late = try await TestHTTP.get(url, token: token)
+            #expect(late.status == 401)
+            #expect(late.errorCode == "invalid_token")
+            // headers in odd case and spacing still count
+            #expect(try await TestHTTP.get(url, headers: ["Authorization": "bEaReR   \(try await TestKeys.token(tenant: tenantA, roles: [.agent]))  "]).status == 200)
+        }
+    }
+
     @Test func rolesAreCheckedPerRoute() async throws {
         try await withProbe { probe in
             let url = "\(probe.baseURL)/v1/probe/items"

@@ -27,12 +27,16 @@ public struct AuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The token of `Authorization: Bearer <token>`. Works on the UTF-8 bytes: it runs on every request.
     public static func bearerToken(_ request: Request) -> String? {
         guard let header = request.headers[.authorization] else { return nil }
-        let prefix = "bearer "
-        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix else { return nil }
-        let token = header.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        var bytes = Substring(header).utf8[...]
+        let prefix = "bearer ".utf8
+        guard bytes.count > prefix.count, zip(bytes, prefix).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        bytes = bytes.dropFirst(prefix.count)
+        while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+        while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+        return bytes.isEmpty ? nil : String(Substring(bytes))
     }
 
     public static func identity(claims: AccessClaims, token: String, tenantHeader: String?) throws -> Identity {

@@ -18,6 +18,9 @@ public final class TokenVerifier: Sendable {
     let logger: Logger
     let state = NIOLockedValueBox<(known: Set<String>, lastFetch: ContinuousClock.Instant?)>(([], nil))
     let minimumRefetchInterval: Duration
+    /// Tokens already verified, until they expire: a hit skips the signature check (the hot path of every request).
+    let verified = NIOLockedValueBox<[String: AccessClaims]>([:])
+    static let cacheLimit = 50_000
 
     public init(
         audience: String, issuer: String, staticKeys: [PublicJWK], jwksURL: URL?, httpClient: HTTPClient?, logger: Logger,
@@ -43,6 +46,24 @@ public final class TokenVerifier: Sendable {
 
     /// Verified claims, or a 401 `invalid_token` saying what was wrong.
     public func verify(_ token: String) async throws -> AccessClaims {
+        if let cached = self.verified.withLockedValue({ $0[token] }) {
+            let now = Date()
+            if cached.exp.value > now && (cached.nbf?.value ?? now) <= now { return cached }
+            self.verified.withLockedValue { _ = $0.removeValue(forKey: token) }
+        }
+        let claims = try await self.verifyUncached(token)
+        self.verified.withLockedValue { cache in
+            if cache.count >= Self.cacheLimit {
+                let now = Date()
+                cache = cache.filter { $0.value.exp.value > now }
+                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            }
+            cache[token] = claims
+        }
+        return claims
+    }
+
+    func verifyUncached(_ token: String) async throws -> AccessClaims {
         guard let kid = Self.keyID(of: token) else {
             throw APIError.unauthorized("invalid_token", "The bearer token is malformed.")
         }

@@ -15,12 +15,22 @@ struct APIKeyAuthenticator: RouterMiddleware {
     let store: IdentityStore
     let tenants: TenantDirectory
     let issuer: TokenIssuer
+    static let apiKeyHeader = HTTPField.Name("X-API-Key")!
     /// Minted tokens per key id, reused until a minute before they expire.
     let minted = NIOLockedValueBox<[UUID: (token: String, expires: ContinuousClock.Instant)]>([:])
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        let presented = request.headers[HTTPField.Name("X-API-Key")!] ?? AuthMiddleware.bearerToken(request).flatMap { $0.hasPrefix("sk_") ? $0 : nil }
-        guard let presented else { return try await next(request, context) }
+        // most requests carry a JWT: look no further unless a key is there
+        let presented: String
+        if let header = request.headers[Self.apiKeyHeader] {
+            presented = header
+        } else if let authorization = request.headers[.authorization], authorization.utf8.count > 10,
+            authorization.utf8.dropFirst(7).starts(with: "sk_".utf8), let token = AuthMiddleware.bearerToken(request)
+        {
+            presented = token
+        } else {
+            return try await next(request, context)
+        }
         let parts = presented.split(separator: "_", maxSplits: 2)
         guard parts.count == 3, parts[0] == "sk" else { throw APIError.unauthorized("invalid_api_key", "The API key is malformed.") }
         guard let (id, tenant, secretHash, scopes, revoked) = try await self.store.postgres.query(

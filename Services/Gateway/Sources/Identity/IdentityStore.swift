@@ -269,9 +269,15 @@ public final class TenantDirectory: Sendable {
     }
 
     func standing(_ tenant: UUID, logger: Logger) async throws -> (status: TenantStatus, plan: Plan)? {
-        if let cached = self.cache.withLockedValue({ $0[tenant] }), ContinuousClock.now - cached.fetched < self.ttl {
-            return (cached.status, cached.plan)
+        let now = ContinuousClock.now
+        // fresh: answer; stale: one caller refreshes (the entry's clock is pushed on) while the rest use the old value
+        let cached = self.cache.withLockedValue { cache -> (status: TenantStatus, plan: Plan, refresh: Bool)? in
+            guard let entry = cache[tenant] else { return nil }
+            if now - entry.fetched < self.ttl { return (entry.status, entry.plan, false) }
+            cache[tenant]?.fetched = now
+            return (entry.status, entry.plan, true)
         }
+        if let cached, !cached.refresh { return (cached.status, cached.plan) }
         guard let standing = try await self.store.tenantStanding(tenant, logger: logger) else { return nil }
         self.cache.withLockedValue { $0[tenant] = (standing.status, standing.plan, .now) }
         return standing
