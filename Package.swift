@@ -70,7 +70,6 @@ var targets: [Target] = [
             "Models", "ServiceKit", "ServiceClient",
             "Gateway", "Messaging", "Vouchers", "MarketplaceWallet", "AgentCore", "CalendarBooking",
             hummingbird,
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
             postgres,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "JWTKit", package: "jwt-kit"),
@@ -99,7 +98,6 @@ var targets: [Target] = [
         name: "ServiceKitTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport", hummingbird,
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
             postgres, logging,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "JWTKit", package: "jwt-kit"),

@@ -141,6 +141,18 @@ func withClient<T: Sendable>(_ database: DatabaseURL, _ body: (PostgresClient) a
         }
     }
 
+    @Test func theMigrateSubcommandAppliesAndRecords() async throws {
+        let database = try await TestPostgres.createDatabase()
+        let settings = try TestSettings.settings(for: .calendarBooking, database: database)
+        try await ServiceMain.migrate(settings: settings, logger: logger)
+        try await ServiceMain.migrate(settings: settings, logger: logger)  // twice: nothing left to do
+        try await withClient(database) { client in
+            let ids = try await client.query("SELECT id FROM calendar.schema_migrations ORDER BY position", logger: logger).all(as: String.self)
+            #expect(ids.contains("calendar/0001_init.sql"))
+            #expect(try await Migrator(schema: "calendar", directory: TestSettings.migrationsDirectory).isUpToDate(client: client, logger: logger))
+        }
+    }
+
     @Test func everyServiceSchemaMigratesFromTheRepository() async throws {
         let database = try await TestPostgres.createDatabase()
         try await withClient(database) { client in

@@ -32,7 +32,7 @@ public struct TestResponse: Sendable {
 public enum TestHTTP {
     public static func request(
         _ method: HTTPMethod, _ url: String, token: String? = nil, headers: [String: String] = [:], body: Data? = nil,
-        timeout: TimeAmount = .seconds(30)
+        timeout: TimeAmount = .seconds(120)
     ) async throws -> TestResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Logging
 import PostgresNIO
 import ServiceKit
@@ -140,12 +141,16 @@ public enum Shell {
 }
 
 public enum FreePort {
+    static let handedOut = NIOLockedValueBox<Set<Int>>([])
+
     /// A TCP port on 127.0.0.1 that was free a moment ago. It is drawn below the kernel's ephemeral range
     /// (32768 and up), where outgoing connections and port-0 listeners take theirs, so nothing else in the
     /// process grabs it before the service binds it.
     public static func find() throws -> Int {
         for _ in 0..<200 {
             let port = Int.random(in: 20_000..<32_000)
+            // never hand the same port out twice in one run
+            guard self.handedOut.withLockedValue({ $0.insert(port).inserted }) else { continue }
             if self.isFree(port) { return port }
         }
         throw TestSupportError("no free port found")

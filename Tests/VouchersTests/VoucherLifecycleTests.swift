@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Models
 import PostgresNIO
 import ServiceKit
@@ -113,7 +114,9 @@ import Vouchers
     }
 
     @Test func aRetriedRedemptionReplaysTheFirstAnswer() async throws {
-        try await VouchersHarness.with { h in
+        // messaging stands in as a service that does not know the endpoint yet (404)
+        try await TestUpstream.with(Router()) { messaging in
+        try await VouchersHarness.with(overrides: ["SERVICES_MESSAGING_URL": messaging]) { h in
             let station = try await h.station("offline")
             let voucher = try await h.voucher()
             let cashier = try await h.token(.stationOperator, station: station)
@@ -128,6 +131,19 @@ import Vouchers
             #expect(retry.headers.first(name: "Idempotent-Replayed") == "true")
             let mine = try await TestHTTP.get("\(h.gateway)/v1/redemptions?mine", token: cashier).json(Page<Redemption>.self)
             #expect(mine.items.map(\.voucherId) == [voucher.id])
+            // the customer's notice waits for messaging's endpoint: it fails and stays queued for a retry
+            var state: (String, Int, String?)?
+            for _ in 0..<200 {
+                state = try await h.postgres.query(
+                    "SELECT status, attempts, last_error FROM vouchers.jobs WHERE kind = 'voucher.notify_redeemed'", logger: TestLog.quiet
+                ).first(as: (String, Int, String?).self)
+                if (state?.1 ?? 0) >= 1 && state?.0 == "queued" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(state?.0 == "queued")
+            #expect((state?.1 ?? 0) >= 1)
+            #expect(state?.2?.contains("404") == true)
+        }
         }
     }
 
@@ -135,9 +151,10 @@ import Vouchers
         try await VouchersHarness.with(overrides: ["VOUCHERS_SWEEP_INTERVAL_MS": "100"]) { h in
             let station = try await h.station("clock")
             let cashier = try await h.token(.stationOperator, station: station)
-            let soon = try await h.voucher(expiresAt: Date().addingTimeInterval(1.5))
+            let soon = try await h.voucher(expiresAt: Date().addingTimeInterval(3600))
             let later = try await h.voucher(expiresAt: Date().addingTimeInterval(3600))
-            try await Task.sleep(for: .milliseconds(1600))
+            // exactly at the boundary: expires_at = now() is already expired
+            try await h.postgres.query("UPDATE vouchers.vouchers SET expires_at = now() WHERE id = \(UUID(uuidString: soon.id)!)", logger: TestLog.quiet)
             let late = try await h.redeem(RedeemRequest(code: soon.code), as: cashier)
             #expect(late.status == 409)
             #expect(late.errorCode == "expired")

@@ -99,7 +99,7 @@ public struct GatewayService: ServiceModule {
             for service in ServiceName.allCases where service != .gateway {
                 let url = self.environment.settings.serviceURLs[service]!.appendingPathComponent("readyz").absoluteString
                 group.addTask {
-                    let status = try? await self.proxyClient.execute(HTTPClientRequest(url: url), timeout: .seconds(2)).status.code
+                    let status = try? await self.proxyClient.execute(HTTPClientRequest(url: url), timeout: .seconds(5)).status.code
                     return (service.rawValue, status == 200 ? "ready" : "unavailable")
                 }
             }

@@ -29,7 +29,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public func response() -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = (try? JSONEncoder().encode(APIErrorBody(code: self.code, message: self.message))) ?? Data()
+        let body = (try? JSONEncoder.sokoni.encode(APIErrorBody(code: self.code, message: self.message))) ?? Data()
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
