@@ -15,27 +15,12 @@ import Vouchers
 enum GatewayBenchmark {
     static func run() async throws {
         let options = try BenchOptions.parse()
-        let logger = TestLog.quiet
         progress("gateway benchmark: \(options.concurrency) connections, \(options.warmup) warm-up + \(options.duration) per target")
 
-        let database = try await TestPostgres.createDatabase(prefix: "bench")
-        let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
         // the job workers poll their queues less often than in tests: less background work beside the measurement
         let common = ["LOG_LEVEL": "error", "DATABASE_MAX_CONNECTIONS": "10", "JOBS_POLL_INTERVAL_MS": "1000"]
-        let vouchersSettings = try TestSettings.settings(for: .vouchers, database: database, ports: ports, overrides: common)
-        let gatewaySettings = try TestSettings.settings(
-            for: .gateway, database: database, ports: ports,
-            overrides: common.merging(["RATE_LIMIT_ENABLED": "false", "AUTH_BCRYPT_COST": "4"]) { $1 })
-        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
-        let signal: @Sendable (Int) async -> Void = { continuation.yield($0) }
-        let vouchers = try await ServiceApplication<VouchersService>.build(settings: vouchersSettings, logger: logger, onServerRunning: signal)
-        let gateway = try await ServiceApplication<GatewayService>.build(settings: gatewaySettings, logger: logger, onServerRunning: signal)
-
-        let results = try await TestServices.running(
-            [vouchers.application, gateway.application], logger: logger, started: started, continuation: continuation
-        ) {
-            try await self.measure(
-                gateway: "http://127.0.0.1:\(ports[.gateway]!)", vouchersPort: ports[.vouchers]!, options: options)
+        let results = try await BenchPlatform.run(common: common, gateway: ["RATE_LIMIT_ENABLED": "false", "AUTH_BCRYPT_COST": "4"]) { platform in
+            try await self.measure(platform, options: options)
         }
         self.report(results)
     }
@@ -47,11 +32,13 @@ enum GatewayBenchmark {
         var nginxSkipped: String?
     }
 
-    static func measure(gateway: String, vouchersPort: Int, options: BenchOptions) async throws -> Results {
+    static func measure(_ platform: BenchPlatform, options: BenchOptions) async throws -> Results {
+        let gateway = platform.gatewayURL
+        let vouchersPort = platform.ports[.vouchers]!
         let client = LoadGenerator.makeClient(concurrency: options.concurrency)
         var nginx: NginxProxy?
         do {
-            let token = try await self.tenantAdminToken(gateway: gateway, client: client)
+            let token = try await BenchPlatform.tenantAdminToken(try await platform.createTenant(client: client))
             var headers = HTTPHeaders()
             headers.add(name: "Authorization", value: "Bearer \(token)")
             headers.add(name: "Accept", value: "application/json")
@@ -91,26 +78,6 @@ enum GatewayBenchmark {
             try? await client.shutdown()
             throw error
         }
-    }
-
-    /// Creates a tenant through the gateway as a super admin and mints a tenant-admin token for it.
-    static func tenantAdminToken(gateway: String, client: HTTPClient) async throws -> String {
-        let superAdmin = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
-        var request = HTTPClientRequest(url: "\(gateway)/v1/tenants")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(superAdmin)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        let slug = "bench-\(UUID().uuidString.prefix(8).lowercased())"
-        request.body = .bytes(ByteBuffer(string: #"{"name":"Bench","slug":"\#(slug)"}"#))
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status == .created else {
-            throw BenchError("creating the tenant answered \(response.status.code), not 201: \(body.prefix(500))")
-        }
-        struct Created: Decodable { var id: String }
-        let id = try JSONDecoder().decode(Created.self, from: Data(body.utf8)).id
-        guard let tenant = TenantID(id) else { throw BenchError("the new tenant's id \(id) is not a tenant id") }
-        return try await TestKeys.token(subject: UUID().uuidString, tenant: tenant, roles: [.tenantAdmin], lifetime: .seconds(3600))
     }
 
     /// Polls until nginx answers (up to 10 s); fails with its error log if it exits or never answers.
@@ -153,10 +120,7 @@ enum GatewayBenchmark {
         print(json)
     }
 
-    static func number(_ value: Double, _ decimals: Int) -> String {
-        guard value.isFinite else { return "null" }
-        return String(format: "%.\(decimals)f", value)
-    }
+    static func number(_ value: Double, _ decimals: Int) -> String { jsonNumber(value, decimals) }
 }
 
 /// Progress goes to stderr, so stdout holds only the table and the JSON line.

@@ -18,18 +18,24 @@ struct BenchOptions: Sendable {
     /// Slices each target's measured time into this many turns, taken in rotation with the other targets, so a
     /// machine that gets busier or quieter during the run favours no target.
     var rounds = 1
+    /// Options only one scenario knows (`--vouchers 20000`), by name, as given; read them with `integer(_:…)`.
+    var extras: [String: String] = [:]
 
     static let usage = "options: --duration <seconds> (10), --warmup <seconds> (2), --concurrency <connections> (64), --rounds <n> (1); "
         + "or SOKONI_BENCH_DURATION, SOKONI_BENCH_WARMUP, SOKONI_BENCH_CONCURRENCY, SOKONI_BENCH_ROUNDS"
 
+    /// `extraKeys`: the scenario's own options, also read from `SOKONI_BENCH_<KEY>` (dashes as underscores).
     static func parse(
         _ arguments: [String] = Array(CommandLine.arguments.dropFirst(2)),
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        extraKeys: [String] = []
     ) throws -> BenchOptions {
         var values: [String: String] = [:]
-        let keys = ["duration", "warmup", "concurrency", "rounds"]
+        let common = ["duration", "warmup", "concurrency", "rounds"]
+        let keys = common + extraKeys
+        let usage = Self.usage + (extraKeys.isEmpty ? "" : "; this scenario also takes " + extraKeys.map { "--\($0) <n>" }.joined(separator: ", "))
         for key in keys {
-            let name = "SOKONI_BENCH_" + key.uppercased()
+            let name = "SOKONI_BENCH_" + key.uppercased().replacingOccurrences(of: "-", with: "_")
             if let value = environment[name], !value.isEmpty { values[key] = value }
         }
         var index = 0
@@ -68,7 +74,17 @@ struct BenchOptions: Sendable {
             guard let number = Int(text), (1...100).contains(number) else { throw BenchError("rounds must be 1…100, not \(text)") }
             options.rounds = number
         }
+        for key in extraKeys { options.extras[key] = values[key] }
         return options
+    }
+
+    /// A scenario's integer option, or `defaultValue` when not given.
+    func integer(_ key: String, default defaultValue: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = self.extras[key] else { return defaultValue }
+        guard let number = Int(text.replacingOccurrences(of: "_", with: "")), range.contains(number) else {
+            throw BenchError("\(key) must be a whole number in \(range.lowerBound)…\(range.upperBound), not \(text)")
+        }
+        return number
     }
 }
 
@@ -95,6 +111,8 @@ struct LoadResult: Sendable {
     var latencies: Histogram<UInt64> = LoadGenerator.newHistogram()
     /// The first failure seen, to say why errors happened.
     var firstError: String?
+    /// Responses by HTTP status; 0 counts requests that got no response (connection errors, timeouts).
+    var statuses: [Int: UInt64] = [:]
     /// CPU time this process used meanwhile: the load generator and the in-process services.
     var processCPU: Duration = .zero
     /// CPU time of the target's outside processes meanwhile (nginx).
@@ -104,6 +122,13 @@ struct LoadResult: Sendable {
     var rps: Double { self.seconds > 0 ? Double(self.requests) / self.seconds : 0 }
     var p50Ms: Double { Double(self.latencies.valueAtPercentile(50)) / 1000 }
     var p99Ms: Double { Double(self.latencies.valueAtPercentile(99)) / 1000 }
+    /// Requests answered 200.
+    var successes: UInt64 { self.requests - self.errors }
+    /// `200×9876, 409×3, no response×1`, most frequent first.
+    var statusSummary: String {
+        self.statuses.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+            .map { ($0.key == 0 ? "no response" : String($0.key)) + "×\($0.value)" }.joined(separator: ", ")
+    }
     /// CPU microseconds per request, this process and outside.
     var processCPUPerRequest: Double { self.requests > 0 ? self.processCPU.seconds * 1e6 / Double(self.requests) : 0 }
     var externalCPUPerRequest: Double? { self.externalCPU.map { self.requests > 0 ? $0.seconds * 1e6 / Double(self.requests) : 0 } }
@@ -114,6 +139,7 @@ struct LoadResult: Sendable {
         self.elapsed += other.elapsed
         self.latencies.add(other.latencies)
         if self.firstError == nil { self.firstError = other.firstError }
+        self.statuses.merge(other.statuses, uniquingKeysWith: +)
         self.processCPU += other.processCPU
         if let external = other.externalCPU { self.externalCPU = (self.externalCPU ?? .zero) + external }
     }
@@ -126,9 +152,10 @@ extension Duration {
 /// A closed-loop load generator: `concurrency` workers, each sending its next request as soon as the previous one's
 /// body is read, on one shared `HTTPClient` whose pool allows a connection per worker.
 enum LoadGenerator {
-    static func makeClient(concurrency: Int) -> HTTPClient {
+    /// `readTimeout`: the longest silence on a connection (30 s; longer for slow set-up calls such as bulk issues).
+    static func makeClient(concurrency: Int, readTimeout: TimeAmount = .seconds(30)) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30)))
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: readTimeout))
         configuration.decompression = .disabled
         configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: max(concurrency, 8))
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -143,9 +170,26 @@ enum LoadGenerator {
     static func once(_ target: LoadTarget, client: HTTPClient) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: target.url)
         request.headers = target.headers
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 16 << 20)
+        return try await self.send(request, client: client)
+    }
+
+    /// Any request, body read fully (up to 64 MiB): its status and body.
+    static func send(_ request: HTTPClientRequest, client: HTTPClient, timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: String) {
+        let response = try await client.execute(request, timeout: timeout)
+        let body = try await response.body.collect(upTo: 64 << 20)
         return (Int(response.status.code), String(buffer: body))
+    }
+
+    /// A JSON POST with a bearer token, for the set-up calls of a scenario.
+    static func postJSON(
+        _ url: String, token: String, body: some Encodable, client: HTTPClient, timeout: TimeAmount = .seconds(30)
+    ) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        return try await self.send(request, client: client, timeout: timeout)
     }
 
     /// Each target in turn: warms it up for `warmup` (discarded), then measures it for `duration`, in `rounds`
@@ -169,14 +213,28 @@ enum LoadGenerator {
     }
 
     static func measure(_ target: LoadTarget, client: HTTPClient, concurrency: Int, duration: Duration) async -> LoadResult {
+        var template = HTTPClientRequest(url: target.url)
+        template.headers = target.headers
+        let request = template
+        return await self.measure(
+            name: target.name, client: client, concurrency: concurrency, duration: duration, externalCPU: target.externalCPU
+        ) { _ in request }
+    }
+
+    /// The closed loop: `concurrency` workers send `next(worker)` one after another until `duration` ends or `next`
+    /// answers nil (a scenario that runs out of work, like codes to redeem). A 200 is a success, anything else an error.
+    static func measure(
+        name: String, client: HTTPClient, concurrency: Int, duration: Duration, externalCPU: (@Sendable () -> Duration)? = nil,
+        next: @escaping @Sendable (_ worker: Int) -> HTTPClientRequest?
+    ) async -> LoadResult {
         let cpuBefore = self.processCPU()
-        let externalBefore = target.externalCPU?()
+        let externalBefore = externalCPU?()
         let start = ContinuousClock.now
         let deadline = start + duration
-        var total = LoadResult(name: target.name)
+        var total = LoadResult(name: name)
         await withTaskGroup(of: LoadResult.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask { await self.worker(target, client: client, deadline: deadline) }
+            for worker in 0..<concurrency {
+                group.addTask { await self.worker(name: name, client: client, deadline: deadline) { next(worker) } }
             }
             for await result in group {
                 total.add(result)
@@ -184,7 +242,7 @@ enum LoadGenerator {
         }
         total.elapsed = start.duration(to: .now)
         total.processCPU = self.processCPU() - cpuBefore
-        if let externalBefore, let now = target.externalCPU?() { total.externalCPU = now - externalBefore }
+        if let externalBefore, let now = externalCPU?() { total.externalCPU = now - externalBefore }
         return total
     }
 
@@ -197,22 +255,29 @@ enum LoadGenerator {
     }
 
 
-    static func worker(_ target: LoadTarget, client: HTTPClient, deadline: ContinuousClock.Instant) async -> LoadResult {
-        var result = LoadResult(name: target.name)
-        var request = HTTPClientRequest(url: target.url)
-        request.headers = target.headers
-        while true {
+    static func worker(
+        name: String, client: HTTPClient, deadline: ContinuousClock.Instant, next: () -> HTTPClientRequest?
+    ) async -> LoadResult {
+        var result = LoadResult(name: name)
+        while ContinuousClock.now < deadline, let request = next() {
             let sent = ContinuousClock.now
-            guard sent < deadline else { break }
             var ok = false
+            var status = 0
             do {
                 let response = try await client.execute(request, timeout: .seconds(30))
-                for try await _ in response.body {}
+                status = Int(response.status.code)
                 ok = response.status == .ok
-                if !ok && result.firstError == nil { result.firstError = "HTTP \(response.status.code)" }
+                if ok {
+                    for try await _ in response.body {}
+                } else {
+                    // the first error's body says why (`{"error":{"code":…}}`)
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    if result.firstError == nil { result.firstError = "HTTP \(status): \(String(buffer: body).prefix(300))" }
+                }
             } catch {
                 if result.firstError == nil { result.firstError = String(describing: error) }
             }
+            result.statuses[status, default: 0] += 1
             let latency = sent.duration(to: .now)
             let micros = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
             result.latencies.record(UInt64(max(1, micros)))
@@ -221,6 +286,12 @@ enum LoadGenerator {
         }
         return result
     }
+}
+
+/// A figure for a JSON line: `decimals` places, or `null` when missing or not finite.
+func jsonNumber(_ value: Double?, _ decimals: Int) -> String {
+    guard let value, value.isFinite else { return "null" }
+    return String(format: "%.\(decimals)f", value)
 }
 
 /// The table every scenario prints before its JSON line.
@@ -233,6 +304,11 @@ enum ResultTable {
                 String(format: "%.3f", result.p99Ms), String(result.errors),
             ]
         }
+        return self.render(header: header, rows: rows)
+    }
+
+    /// Any table: the first column left-aligned, the others right-aligned.
+    static func render(header: [String], rows: [[String]]) -> String {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in

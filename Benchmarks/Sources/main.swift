@@ -3,7 +3,8 @@
 import Foundation
 
 let scenarios: [String: () async throws -> Void] = [
-    "gateway": GatewayBenchmark.run
+    "gateway": GatewayBenchmark.run,
+    "vouchers": VouchersBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {
