@@ -24,13 +24,13 @@ struct RedemptionsController: Sendable {
             throw APIError.forbidden("no_station", "Your account is not bound to a station.")
         }
         let guards = ["redeem-operator:\(caller.subject)", "redeem-station:\(station)"]
-        try await self.service.redemptionFailures.check(
-            guards, code: "too_many_attempts", message: "Too many failed redemptions; wait before trying again.", logger: context.logger)
         let body = try await request.decodeJSON(RedeemRequest.self, context: context)
         let code: String
         if let qr = body.qr {
             // a scanned QR is checked before anything is looked up
             guard let verified = self.service.qrPayload.verify(qr) else {
+                try await self.service.redemptionFailures.check(
+                    guards, code: "too_many_attempts", message: "Too many failed redemptions; wait before trying again.", logger: context.logger)
                 try await self.recordFailure(guards, logger: context.logger)
                 throw APIError.unprocessable("bad_signature", "This QR code was not issued by Sokoni.")
             }
@@ -42,38 +42,24 @@ struct RedemptionsController: Sendable {
         }
         do {
             return try await self.service.environment.idempotency.run(request, context: context, postgres: self.store.postgres) { connection in
-                try await VouchersStore.setActor(connection, actor: caller.subject, station: station, logger: context.logger)
-                // the one statement that decides; `previous` is the status it replaced, for the audit row
-                guard let result = try await connection.query(
+                // one call decides (vouchers.redeem): the guessing lock, the conditional UPDATE, audit row and notice job
+                let row = try await connection.query(
                     """
-                    WITH target AS (
-                        SELECT v.id, v.status AS previous FROM vouchers.vouchers v
-                        WHERE v.tenant_id = \(tenant.rawValue) AND v.code = \(code) AND v.status IN ('issued', 'sent')
-                          AND (v.expires_at IS NULL OR v.expires_at > now())
-                          AND (v.station_scope IS NULL OR v.station_scope = \(station))
-                          AND EXISTS (SELECT 1 FROM vouchers.stations s WHERE s.id = \(station) AND s.tenant_id = \(tenant.rawValue) AND s.status = 'active')
-                        FOR UPDATE OF v)
-                    UPDATE vouchers.vouchers v SET status = 'redeemed', redeemed_at = now(), redeemed_station_id = \(station)
-                    FROM target WHERE v.id = target.id
-                    RETURNING target.previous, v.id
+                    SELECT outcome, retry_after, voucher_id, amount_minor, currency, msisdn, redeemed_at
+                    FROM vouchers.redeem(\(tenant.rawValue), \(code), \(station), \(caller.subject), \(context.requestID), \(guards))
                     """, logger: context.logger
-                ).first(as: (String, UUID).self) else {
-                    throw try await self.whyNot(code: code, tenant: tenant, station: station, connection: connection, logger: context.logger)
+                ).first(as: (String, Int?, UUID?, Int64?, String?, String?, Date?).self)
+                guard let (outcome, retryAfter, id, amountMinor, currency, msisdn, redeemedAt) = row else {
+                    throw APIError(.internalServerError, code: "internal_error", message: "An internal error occurred.")
                 }
-                let voucher = try await self.store.voucher(result.1, tenant: tenant, on: connection, logger: context.logger)!.0
-                try await self.store.audit.record(
-                    on: connection, tenantID: tenant, actor: caller.subject, action: "voucher.redeem", table: "vouchers", targetID: voucher.id,
-                    before: ["status": result.0, "redeemedStationId": nil],
-                    after: ["status": "redeemed", "redeemedStationId": station.uuidString.lowercased()],
-                    requestID: context.requestID, logger: context.logger)
-                try await self.service.environment.jobs.enqueue(
-                    VouchersService.notifyJob, payload: RedeemedNotice(voucherId: voucher.id, tenantId: tenant.description, msisdn: voucher.msisdn, code: voucher.code,
-                                                                      amount: voucher.amount, currency: voucher.currency, stationId: station.uuidString.lowercased()),
-                    on: connection, maxAttempts: 60, requestID: context.requestID, logger: context.logger)
-                let phone = (try? PhoneNumber(parsing: voucher.msisdn))?.masked ?? voucher.msisdn
+                guard outcome == "redeemed", let id, let amountMinor, let currency, let msisdn, let redeemedAt else {
+                    throw Self.refusal(outcome, retryAfter: retryAfter)
+                }
+                let money = Money(minorUnits: amountMinor, currency: Currency(code: currency) ?? .RWF)
                 return JSONResponse(.ok, Redemption(
-                    voucherId: voucher.id, amount: voucher.amount, currency: voucher.currency, maskedMsisdn: phone, redeemedAt: voucher.redeemedAt ?? Date(),
-                    stationId: station.uuidString.lowercased(), code: voucher.code))
+                    voucherId: id.uuidString.lowercased(), amount: money.decimalString, currency: currency,
+                    maskedMsisdn: (try? PhoneNumber(parsing: msisdn))?.masked ?? msisdn, redeemedAt: redeemedAt,
+                    stationId: station.uuidString.lowercased(), code: code))
             }
         } catch {
             let apiError = APIError.from(error)
@@ -94,29 +80,19 @@ struct RedemptionsController: Sendable {
         }
     }
 
-    /// Says why the conditional update matched nothing.
-    func whyNot(code: String, tenant: TenantID, station: UUID, connection: PostgresConnection, logger: Logger) async throws -> APIError {
-        guard let (status, expired, scope) = try await connection.query(
-            """
-            SELECT status, expires_at IS NOT NULL AND expires_at <= now(), station_scope FROM vouchers.vouchers
-            WHERE tenant_id = \(tenant.rawValue) AND code = \(code)
-            """, logger: logger
-        ).first(as: (String, Bool, UUID?).self) else {
-            return APIError.notFound("unknown_code", "No voucher has this code.")
+    /// The answer for each way `vouchers.redeem` can refuse.
+    static func refusal(_ outcome: String, retryAfter: Int?) -> APIError {
+        switch outcome {
+        case "locked":
+            return .tooManyRequests("too_many_attempts", "Too many failed redemptions; wait before trying again.", retryAfterSeconds: retryAfter ?? 60)
+        case "unknown_code": return .notFound("unknown_code", "No voucher has this code.")
+        case "already_redeemed": return .conflict("already_redeemed", "This voucher was already redeemed.")
+        case "void": return .conflict("void", "This voucher was cancelled.")
+        case "expired": return .conflict("expired", "This voucher has expired.")
+        case "station_inactive": return .forbidden("station_inactive", "This station cannot redeem vouchers.")
+        case "wrong_station": return .forbidden("wrong_station", "This voucher is only valid at another station.")
+        default: return .conflict("not_redeemable", "This voucher cannot be redeemed now.")
         }
-        switch status {
-        case "redeemed": return APIError.conflict("already_redeemed", "This voucher was already redeemed.")
-        case "void": return APIError.conflict("void", "This voucher was cancelled.")
-        case "expired": return APIError.conflict("expired", "This voucher has expired.")
-        default: break
-        }
-        if expired { return APIError.conflict("expired", "This voucher has expired.") }
-        let active = try await connection.query(
-            "SELECT status = 'active' FROM vouchers.stations WHERE id = \(station) AND tenant_id = \(tenant.rawValue)", logger: logger
-        ).first(as: Bool.self)
-        if active != true { return APIError.forbidden("station_inactive", "This station cannot redeem vouchers.") }
-        if let scope, scope != station { return APIError.forbidden("wrong_station", "This voucher is only valid at another station.") }
-        return APIError.conflict("not_redeemable", "This voucher cannot be redeemed now.")
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<Redemption>> {
@@ -143,12 +119,15 @@ struct RedemptionsController: Sendable {
     }
 }
 
+/// The job `vouchers.redeem` enqueues for the customer's notice.
 struct RedeemedNotice: Codable, Sendable {
     var voucherId: String
     var tenantId: String
     var msisdn: String
     var code: String
-    var amount: String
+    var amountMinor: Int64
     var currency: String
     var stationId: String
+
+    var amount: String { Money(minorUnits: self.amountMinor, currency: Currency(code: self.currency) ?? .RWF).decimalString }
 }
