@@ -23,14 +23,18 @@ public struct Idempotency: Sendable {
     }
 
     /// Runs `operation` in one transaction and answers its response; with an `Idempotency-Key`, at most once.
+    /// `singleStatement`: the operation is one statement, atomic by itself, so without a key it needs no BEGIN/COMMIT.
     public func run<Value: Encodable & Sendable>(
-        _ request: Request, context: AppRequestContext, postgres: PostgresClient,
+        _ request: Request, context: AppRequestContext, postgres: PostgresClient, singleStatement: Bool = false,
         _ operation: (PostgresConnection) async throws -> JSONResponse<Value>
     ) async throws -> Response {
         guard let key = request.headers[.idempotencyKey] else {
-            let result = try await postgres.withTransaction(logger: context.logger) { connection in
-                try await operation(connection)
-            }
+            let result =
+                if singleStatement {
+                    try await postgres.withConnection { connection in try await operation(connection) }
+                } else {
+                    try await postgres.withTransaction(logger: context.logger) { connection in try await operation(connection) }
+                }
             return try result.response(from: request, context: context)
         }
         guard !key.isEmpty, key.count <= 255, key.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7F }) else {

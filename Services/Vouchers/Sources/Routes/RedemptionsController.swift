@@ -41,7 +41,9 @@ struct RedemptionsController: Sendable {
             throw APIError.badRequest("code_required", "Send the voucher's code or its scanned QR.")
         }
         do {
-            return try await self.service.environment.idempotency.run(request, context: context, postgres: self.store.postgres) { connection in
+            return try await self.service.environment.idempotency.run(
+                request, context: context, postgres: self.store.postgres, singleStatement: true
+            ) { connection in
                 // one call decides (vouchers.redeem): the guessing lock, the conditional UPDATE, audit row and notice job
                 let row = try await connection.query(
                     """
