@@ -37,15 +37,17 @@ public struct RequestLifecycleMiddleware: RouterMiddleware {
         response.headers[.requestID] = requestID
         let duration = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
-        context.logger.info(
-            "request",
-            metadata: [
-                "http.method": .string(request.method.rawValue),
-                "http.route": .string(route),
-                "http.path": .string(request.uri.path),
-                "http.status": .stringConvertible(response.status.code),
-                "http.duration_ms": .string(String(format: "%.3f", Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1000)),
-            ])
+        if context.logger.logLevel <= .info {
+            context.logger.info(
+                "request",
+                metadata: [
+                    "http.method": .string(request.method.rawValue),
+                    "http.route": .string(route),
+                    "http.path": .string(request.uri.path),
+                    "http.status": .stringConvertible(response.status.code),
+                    "http.duration_ms": .string(String(format: "%.3f", duration.seconds * 1000)),
+                ])
+        }
         self.metrics?.recordRequest(method: request.method.rawValue, route: route, status: response.status.code, duration: duration)
         return response
     }
