@@ -41,9 +41,9 @@ struct PgbenchAnchor: Sendable {
             DispatchQueue.global().async {
                 continuation.resume(returning: Swift.Result {
                     progress("pgbench: initialising scale \(self.scale) in \(database.database) …")
-                    try Subprocess.run(binary, ["-i", "-q", "-s", String(self.scale)] + connection + [database.database], timeout: .seconds(600))
+                    try Shell.run(binary, ["-i", "-q", "-s", String(self.scale)] + connection + [database.database], timeout: .seconds(600))
                     progress("pgbench: \(self.clients) clients, \(self.threads) threads, \(self.seconds) s …")
-                    return try Subprocess.run(
+                    return try Shell.run(
                         binary, ["-c", String(self.clients), "-j", String(self.threads), "-T", String(self.seconds), "-n"] + connection + [database.database],
                         timeout: .seconds(self.seconds + 120))
                 })
@@ -71,60 +71,5 @@ struct PgbenchAnchor: Sendable {
             if let number = Double(digits) { return number }
         }
         return nil
-    }
-}
-
-/// Runs a command to its end and answers its output (stdout and stderr), like `Shell.run`, but with the signal
-/// mask cleared and the usual signals at their defaults: a process spawned from one of this program's threads
-/// otherwise inherits their blocked signals, and `pgbench -T` (which ends on SIGALRM) would never stop. Killed
-/// after `timeout`.
-enum Subprocess {
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration) throws -> String {
-        let outputPath = NSTemporaryDirectory() + "sokoni-bench-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGALRM, SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD, SIGHUP] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard spawned == 0 else { throw BenchError("could not start \(executable): error \(spawned)") }
-        let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
-        var timedOut = false
-        while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { break }
-            if result == -1 && errno != EINTR { break }
-            if !timedOut && ContinuousClock.now > deadline {
-                timedOut = true
-                kill(pid, SIGKILL)
-            }
-            usleep(50_000)
-        }
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let exited = (status & 0x7f) == 0
-        let code = (status >> 8) & 0xff
-        guard !timedOut, exited && code == 0 else {
-            throw BenchError(
-                "\(executable) \(arguments.joined(separator: " ")) " + (timedOut ? "did not end within \(timeout)" : "failed (\(status))") + ": \(output)")
-        }
-        return output
     }
 }

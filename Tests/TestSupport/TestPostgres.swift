@@ -106,10 +106,13 @@ public struct TestSupportError: Error, CustomStringConvertible {
 }
 
 public enum Shell {
-    /// Runs a command, throwing with its output when it fails. Uses posix_spawn and waitpid directly: the
-    /// servers these commands start keep running, and Foundation's Process does not always notice the exit.
+    /// Runs a command to its end and answers its output (stdout and stderr), throwing with it when the command fails
+    /// or outlives `timeout` (then it is killed). posix_spawn and waitpid directly: the servers these commands start
+    /// keep running, and Foundation's Process does not always notice the exit. The signal mask is cleared and the
+    /// usual signals reset, since a child spawned from one of this process's threads would inherit blocked signals
+    /// (`pgbench -T`, which ends on SIGALRM, would never stop).
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String]) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(600)) throws -> String {
         let outputPath = NSTemporaryDirectory() + "sokoni-shell-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
         var actions = posix_spawn_file_actions_t()
@@ -118,18 +121,41 @@ public enum Shell {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGALRM, SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGCHLD, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard spawned == 0 else { throw TestSupportError("could not start \(executable): error \(spawned)") }
+        let deadline = ContinuousClock.now + timeout
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        var timedOut = false
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { break }
+            if result == -1 && errno != EINTR { break }
+            if !timedOut && ContinuousClock.now > deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+            }
+            usleep(50_000)
+        }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         let exited = (status & 0x7f) == 0
         let code = (status >> 8) & 0xff
-        guard exited && code == 0 else {
-            throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) failed (\(status)): \(output)")
+        guard !timedOut, exited && code == 0 else {
+            throw TestSupportError(
+                "\(executable) \(arguments.joined(separator: " ")) " + (timedOut ? "did not end within \(timeout)" : "failed (\(status))") + ": \(output)")
         }
         return output
     }
