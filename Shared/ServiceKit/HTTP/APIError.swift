@@ -158,8 +158,8 @@ extension Request {
 }
 
 extension JSONDecoder {
-    /// ISO-8601 dates, with or without fractional seconds.
-    public static var sokoni: JSONDecoder {
+    /// ISO-8601 dates, with or without fractional seconds. One shared instance: decoding does not change it.
+    nonisolated(unsafe) public static let sokoni: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
@@ -168,12 +168,12 @@ extension JSONDecoder {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not an ISO-8601 date-time")
         }
         return decoder
-    }
+    }()
 }
 
 extension JSONEncoder {
-    /// ISO-8601 dates with milliseconds, sorted keys for stable bodies.
-    public static var sokoni: JSONEncoder {
+    /// ISO-8601 dates with milliseconds, sorted keys for stable bodies. One shared instance: encoding does not change it.
+    nonisolated(unsafe) public static let sokoni: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
@@ -181,7 +181,7 @@ extension JSONEncoder {
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }
 
 public enum ISO8601 {
