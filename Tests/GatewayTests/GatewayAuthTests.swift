@@ -100,7 +100,7 @@ import TestSupport
             // refresh tokens are stored hashed only
             let stored = try await gw.environment.postgres.query("SELECT token_hash FROM identity.refresh_tokens", logger: TestLog.quiet).all(as: String.self)
             #expect(!stored.contains(first.refreshToken))
-            #expect(stored.contains(IdentityStoreTestHash.sha256(first.refreshToken)))
+            #expect(stored.contains(sha256Hex(Data(first.refreshToken.utf8))))
         }
     }
 
@@ -164,21 +164,6 @@ import TestSupport
             let hash = try await gw.environment.postgres.query("SELECT password_hash FROM identity.users", logger: TestLog.quiet).first(as: String.self)
             #expect(hash?.hasPrefix("$2") == true)
         }
-    }
-}
-
-enum IdentityStoreTestHash {
-    static func sha256(_ text: String) -> String {
-        var hasher = SHA256Hasher()
-        return hasher.hex(text)
-    }
-}
-
-import Crypto
-
-struct SHA256Hasher {
-    mutating func hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 }
 

@@ -3,6 +3,7 @@ import Gateway
 import Logging
 import Models
 import NIOHTTP1
+import PostgresNIO
 import ServiceKit
 import Testing
 import TestSupport
@@ -56,14 +57,4 @@ struct GatewayHarness: Sendable {
     func login(_ email: String, _ password: String = "correct-horse-battery") async throws -> TestResponse {
         try await TestHTTP.post("\(self.gateway)/v1/auth/login", json: LoginRequest(email: email, password: password))
     }
-
-    func sql<T: Sendable>(_ body: (PostgresClientBox) async throws -> T) async throws -> T {
-        try await body(PostgresClientBox(client: self.environment.postgres))
-    }
 }
-
-struct PostgresClientBox: Sendable {
-    let client: PostgresClient
-}
-
-import PostgresNIO

@@ -55,7 +55,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         ).add(to: router)
         router.group("v1/\(settings.service.rawValue)").add(middleware: RequireRoles.anyRole)
             .get("whoami") { _, context in
-                JSONResponse(.ok, try context.requireCaller().callerIdentity(settings.service.rawValue))
+                JSONResponse(.ok, try context.requireCaller().callerIdentity(service: settings.service.rawValue))
             }
         module.addRoutes(to: router)
 

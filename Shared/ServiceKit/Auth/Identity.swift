@@ -38,11 +38,10 @@ public struct Identity: Sendable, Equatable {
         return tenant
     }
 
-    public var callerIdentity: (String) -> CallerIdentity {
-        { service in
-            CallerIdentity(
-                subject: self.subject, tenantId: self.tenantID?.description, tokenTenantId: self.tokenTenantID?.description,
-                roles: self.roles.sorted { $0.rawValue < $1.rawValue }, stationId: self.stationID?.description, service: service)
-        }
+    /// This identity as `GET /v1/<service>/whoami` answers it.
+    public func callerIdentity(service: String) -> CallerIdentity {
+        CallerIdentity(
+            subject: self.subject, tenantId: self.tenantID?.description, tokenTenantId: self.tokenTenantID?.description,
+            roles: self.roles.sorted { $0.rawValue < $1.rawValue }, stationId: self.stationID?.description, service: service)
     }
 }

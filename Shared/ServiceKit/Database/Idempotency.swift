@@ -99,6 +99,6 @@ public struct Idempotency: Sendable {
         hasher.update(data: Data(request.uri.path.utf8))
         hasher.update(data: Data([0]))
         hasher.update(data: Data(buffer: body))
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().hex
     }
 }

@@ -46,7 +46,7 @@ public struct Migrator: Sendable {
                 throw MigrationError(description: "migration \(group)/\(name) must be named NNNN_name.sql")
             }
             let data = try Data(contentsOf: folder.appendingPathComponent(name))
-            let checksum = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let checksum = sha256Hex(data)
             return Migration(id: "\(group)/\(name)", sql: String(decoding: data, as: UTF8.self), checksum: checksum)
         }
     }

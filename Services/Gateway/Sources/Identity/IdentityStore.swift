@@ -234,7 +234,7 @@ public struct IdentityStore: Sendable {
     // MARK: refresh tokens
 
     static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256Hex(Data(secret.utf8))
     }
 
     func insertRefreshToken(user: UUID, family: UUID, secret: String, lifetime: Duration, on connection: PostgresConnection, logger: Logger) async throws {

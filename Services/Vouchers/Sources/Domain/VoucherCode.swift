@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ServiceKit
 
 /// Voucher codes: 5 characters from an alphabet without look-alikes (no 0/O, 1/I/L), drawn from the system's
 /// cryptographically secure generator with unbiased sampling. 31⁵ ≈ 28.6 million codes.
@@ -49,5 +50,3 @@ public struct QRPayload: Sendable {
         return code
     }
 }
-
-import ServiceKit
