@@ -55,6 +55,34 @@ import Vouchers
         }
     }
 
+    /// Redemptions no longer reference stations through foreign keys (migration 0004); what the keys guaranteed
+    /// holds by other means: a station is never deleted nor re-keyed, and an operator whose station does not exist
+    /// in the tenant redeems nothing and leaves nothing behind.
+    @Test func stationsAreKeptAndAGhostStationRedeemsNothing() async throws {
+        try await VouchersHarness.with { h in
+            let station = try await h.station("kept")
+            let id = UUID(uuidString: station.id)!
+            let refused: [PostgresQuery] = [
+                "DELETE FROM vouchers.stations WHERE id = \(id)", "UPDATE vouchers.stations SET id = \(UUID()) WHERE id = \(id)",
+                "UPDATE vouchers.stations SET tenant_id = \(UUID()) WHERE id = \(id)",
+            ]
+            for sql in refused {
+                await #expect { try await h.postgres.query(sql, logger: TestLog.quiet) } throws: { ($0 as? PSQLError)?.sqlState == "23514" }
+            }
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.stations WHERE id = '\(id)' AND tenant_id = '\(h.tenant.rawValue)'") == 1)
+            // renaming still works: only the key is frozen
+            try await h.postgres.query("UPDATE vouchers.stations SET name = 'renamed' WHERE id = \(id)", logger: TestLog.quiet)
+
+            let voucher = try await h.voucher()
+            let ghost = try await TestKeys.token(subject: "ghost", tenant: h.tenant, roles: [.stationOperator], station: StationID(rawValue: UUID()))
+            let answer = try await h.redeem(RedeemRequest(code: voucher.code), as: ghost)
+            #expect(answer.status == 403)
+            #expect(answer.errorCode == "station_inactive")
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.vouchers WHERE id = '\(voucher.id)' AND status = 'issued'") == 1)
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE voucher_id = '\(voucher.id)' AND event_type = 'redeemed'") == 0)
+        }
+    }
+
     static func move(_ h: VouchersHarness, _ id: UUID, to status: String, station: StationDTO) async throws {
         if status == "redeemed" {
             try await h.postgres.query(
