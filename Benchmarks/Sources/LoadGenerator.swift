@@ -120,8 +120,12 @@ struct LoadResult: Sendable {
 
     var seconds: Double { self.elapsed.seconds }
     var rps: Double { self.seconds > 0 ? Double(self.requests) / self.seconds : 0 }
-    var p50Ms: Double { Double(self.latencies.valueAtPercentile(50)) / 1000 }
-    var p99Ms: Double { Double(self.latencies.valueAtPercentile(99)) / 1000 }
+    /// The codes (or whatever the phase sends once each) ran out before its time was up.
+    var ranOut = false
+    /// Percentiles reported by an outside generator (wrk) instead of `latencies`.
+    var percentilesMs: (p50: Double, p99: Double)?
+    var p50Ms: Double { self.percentilesMs?.p50 ?? Double(self.latencies.valueAtPercentile(50)) / 1000 }
+    var p99Ms: Double { self.percentilesMs?.p99 ?? Double(self.latencies.valueAtPercentile(99)) / 1000 }
     /// Requests answered 200.
     var successes: UInt64 { self.requests - self.errors }
     /// `200×9876, 409×3, no response×1`, most frequent first.

@@ -110,7 +110,7 @@ public enum Shell {
     /// or outlives `timeout` (then it is killed). posix_spawn and waitpid directly: the servers these commands start
     /// keep running, and Foundation's Process does not always notice the exit. The signal mask is cleared and the
     /// usual signals reset, since a child spawned from one of this process's threads would inherit blocked signals
-    /// (`pgbench -T`, which ends on SIGALRM, would never stop).
+    /// (`pgbench -T`, which ends on SIGALRM, would never stop). Only standard input, output and error are passed on.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(600)) throws -> String {
         let outputPath = NSTemporaryDirectory() + "sokoni-shell-\(UUID().uuidString)"
@@ -121,6 +121,9 @@ public enum Shell {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // nothing else of this process's: its sockets would stay open in the child (and in a server it leaves running),
+        // and wrk, whose event loop takes descriptors only up to a small number, failed to connect above it
+        if let closeFrom = Self.closeFrom { _ = closeFrom(&actions, 3) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -159,6 +162,12 @@ public enum Shell {
         }
         return output
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module does not show.
+    static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// Starts a command in a session of its own and does not wait for it.
     public static func detach(_ arguments: [String]) throws {
