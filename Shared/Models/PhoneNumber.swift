@@ -66,13 +66,14 @@ public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible 
     public var description: String { self.e164 }
 
     /// `+2507******56`: enough for a cashier to recognise, not enough to harvest.
-    public var masked: String {
-        let visibleHead = min(4, self.e164.count)
+    public var masked: String { Self.masked(e164: self.e164) }
+
+    /// `masked` for a number already stored in E.164 form, without parsing it again.
+    public static func masked(e164: String) -> String {
+        let visibleHead = min(4, e164.count)
         let visibleTail = 2
-        guard self.e164.count > visibleHead + visibleTail else { return self.e164 }
-        return String(self.e164.prefix(visibleHead))
-            + String(repeating: "*", count: self.e164.count - visibleHead - visibleTail)
-            + String(self.e164.suffix(visibleTail))
+        guard e164.count > visibleHead + visibleTail else { return e164 }
+        return String(e164.prefix(visibleHead)) + String(repeating: "*", count: e164.count - visibleHead - visibleTail) + String(e164.suffix(visibleTail))
     }
 
     public init(from decoder: any Decoder) throws {

@@ -272,7 +272,14 @@ import Vouchers
             #expect(replayed.created == 1)
             #expect(replayed.existing == 25)
             #expect(Set(replayed.vouchers.prefix(25).map(\.code)) == Set(issued.vouchers.map(\.code)))
+            #expect(replayed.vouchers.map(\.recipientKey) == (recipients.map(\.recipientKey) + ["target-new"]).map(Optional.some))
             #expect(try await h.count("SELECT count(*)::int FROM vouchers.vouchers WHERE campaign_id = '\(campaign)'") == 26)
+            // each new voucher once: its issued event, its audit row and its image job
+            let ids = "SELECT id FROM vouchers.vouchers WHERE campaign_id = '\(campaign)'"
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE event_type = 'issued' AND voucher_id IN (\(ids))") == 26)
+            #expect(try await h.count("SELECT count(DISTINCT target_id)::int FROM vouchers.audit_log WHERE action = 'voucher.issue' AND target_id::uuid IN (\(ids))") == 26)
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.audit_log WHERE action = 'voucher.issue' AND target_id::uuid IN (\(ids))") == 26)
+            #expect(try await h.count("SELECT count(DISTINCT payload->>'voucherId')::int FROM vouchers.jobs WHERE kind = 'voucher.render' AND (payload->>'voucherId')::uuid IN (\(ids))") == 26)
             // one bad recipient and nothing is written
             let bad = try await TestHTTP.post(
                 "\(h.vouchers)/v1/vouchers/bulk", token: service,
@@ -284,6 +291,42 @@ import Vouchers
             let next = try await TestHTTP.get("\(h.gateway)/v1/vouchers?campaignId=\(campaign)&limit=100&cursor=\(listed.nextCursor!)", token: h.admin).json(Page<VoucherDTO>.self)
             #expect(Set(listed.items.map(\.id)).isDisjoint(with: next.items.map(\.id)))
             #expect(listed.items.count + next.items.count == 26)
+        }
+    }
+
+    /// Two bulk issues of one campaign at once, overlapping in half their recipients: every recipient ends with one
+    /// voucher, both calls succeed, and each answers every one of its recipients.
+    @Test func concurrentBulkIssuesShareTheirRecipients() async throws {
+        try await VouchersHarness.with { h in
+            let campaign = UUID().uuidString.lowercased()
+            let service = try await TestKeys.token(tenant: h.tenant, roles: [.service])
+            func recipients(_ range: Range<Int>) -> [BulkRecipient] {
+                range.map { BulkRecipient(recipientKey: "r\($0)", msisdn: "+25078820" + String(format: "%04d", $0), amount: $0 == 0 ? "750" : nil) }
+            }
+            let batches = [recipients(0..<300), recipients(150..<450)]
+            let answers = try await withThrowingTaskGroup(of: BulkIssueResult.self) { group in
+                for batch in batches {
+                    group.addTask {
+                        let response = try await TestHTTP.post(
+                            "\(h.vouchers)/v1/vouchers/bulk", token: service, json: BulkIssue(campaignId: campaign, amount: "1000", recipients: batch))
+                        #expect(response.status == 200, "\(response.text)")
+                        return try response.json(BulkIssueResult.self)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.count == 2)
+            #expect(answers.map(\.created).reduce(0, +) == 450)
+            #expect(answers.allSatisfy { $0.vouchers.count == 300 })
+            var byKey: [String: String] = [:]
+            for voucher in answers.flatMap(\.vouchers) {
+                let key = voucher.recipientKey ?? ""
+                #expect(byKey[key] == nil || byKey[key] == voucher.id, "recipient \(key) got two vouchers")
+                byKey[key] = voucher.id
+            }
+            #expect(byKey.count == 450)
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.vouchers WHERE campaign_id = '\(campaign)'") == 450)
+            #expect(try await h.count("SELECT amount_minor::int FROM vouchers.vouchers WHERE campaign_id = '\(campaign)' AND recipient_key = 'r0'") == 750)
         }
     }
 

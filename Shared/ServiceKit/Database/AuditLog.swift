@@ -25,6 +25,25 @@ public struct AuditLog: Sendable {
             """, logger: logger)
     }
 
+    /// One row per entry, written by one statement: for writes of many rows at once (a bulk issue).
+    public func recordMany(
+        on connection: PostgresConnection, tenantID: TenantID?, actor: String, action: String, table: String,
+        entries: [(targetID: String, before: (any Encodable)?, after: (any Encodable)?)], requestID: String?, logger: Logger
+    ) async throws {
+        guard !entries.isEmpty else { return }
+        let targets = entries.map(\.targetID)
+        let diffs = try entries.map { entry in
+            let diff = try Self.diff(before: entry.before.map(Self.json), after: entry.after.map(Self.json))
+            return String(decoding: try JSONEncoder.sokoni.encode(diff), as: UTF8.self)
+        }
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: self.schema).audit_log (tenant_id, actor, action, target_table, target_id, diff, request_id)
+            SELECT \(tenantID?.rawValue), \(actor), \(action), \(table), t.target_id, t.diff::jsonb, \(requestID)
+            FROM unnest(\(targets)::text[], \(diffs)::text[]) AS t(target_id, diff)
+            """, logger: logger)
+    }
+
     static func json(_ value: any Encodable) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: JSONEncoder.sokoni.encode(value))
     }

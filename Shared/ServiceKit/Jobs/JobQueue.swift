@@ -44,6 +44,19 @@ public struct JobQueue: Sendable {
         return id
     }
 
+    /// One job per payload, queued by one statement.
+    public func enqueueMany<Payload: Encodable>(
+        _ kind: String, payloads: [Payload], on connection: PostgresConnection, maxAttempts: Int = 12, requestID: String? = nil, logger: Logger
+    ) async throws {
+        guard !payloads.isEmpty else { return }
+        let json = try payloads.map { String(decoding: try JSONEncoder.sokoni.encode($0), as: UTF8.self) }
+        try await connection.query(
+            """
+            INSERT INTO \(unescaped: self.schema).jobs (kind, payload, max_attempts, request_id)
+            SELECT \(kind), p::jsonb, \(maxAttempts), \(requestID) FROM unnest(\(json)::text[]) AS p
+            """, logger: logger)
+    }
+
     /// Job counts by status (for `/metrics` and tests).
     public func counts(client: PostgresClient, logger: Logger) async throws -> [String: Int] {
         let rows = try await client.query("SELECT status, count(*)::int FROM \(unescaped: self.schema).jobs GROUP BY status", logger: logger)

@@ -68,6 +68,73 @@ struct VouchersStore: Sendable {
             """, logger: logger)
     }
 
+    /// One campaign recipient of a bulk issue.
+    struct Recipient: Sendable {
+        var key: String
+        var msisdn: PhoneNumber
+        var amount: Money
+        var metadata: JSONValue
+    }
+
+    /// A bulk issue in a few statements whatever its size: recipients who already have a voucher in the campaign get
+    /// it back; the others are inserted by one INSERT from arrays, with codes drawn here. A row whose code was taken
+    /// meanwhile is left out by ON CONFLICT and drawn again (up to 8 rounds); one whose recipient key another request
+    /// inserted meanwhile is read back instead. Audit rows are written in the same transaction. Answers the vouchers
+    /// in the recipients' order and which of them are new.
+    func insertMany(
+        tenant: TenantID, recipients: [Recipient], currency: Currency, stationScope: UUID?, campaign: UUID, expiresAt: Date?, createdBy: String,
+        on connection: PostgresConnection, requestID: String?, logger: Logger
+    ) async throws -> (vouchers: [VoucherDTO], created: [VoucherDTO]) {
+        var found: [String: VoucherDTO] = [:]
+        var created: [VoucherDTO] = []
+        func readExisting(_ keys: [String]) async throws {
+            let rows = try await connection.query(
+                """
+                SELECT \(unescaped: Self.voucherColumns) FROM vouchers.vouchers
+                WHERE tenant_id = \(tenant.rawValue) AND campaign_id = \(campaign) AND recipient_key = ANY(\(keys)::text[])
+                """, logger: logger)
+            for try await row in rows.decode(VoucherRow.self) {
+                let voucher = Self.voucher(row)
+                if let key = voucher.recipientKey { found[key] = voucher }
+            }
+        }
+        try await readExisting(recipients.map(\.key))
+        var pending = recipients.filter { found[$0.key] == nil }
+        for _ in 0..<8 where !pending.isEmpty {
+            let metadata = try pending.map { String(decoding: try JSONEncoder.sokoni.encode($0.metadata), as: UTF8.self) }
+            let rows = try await connection.query(
+                """
+                INSERT INTO vouchers.vouchers (id, tenant_id, code, amount_minor, currency, msisdn, station_scope, campaign_id, recipient_key,
+                    expires_at, created_by, metadata)
+                SELECT t.id, \(tenant.rawValue), t.code, t.amount_minor, \(currency.code), t.msisdn, \(stationScope), \(campaign), t.recipient_key,
+                    \(expiresAt), \(createdBy), t.metadata::jsonb
+                FROM unnest(\(pending.map { _ in UUID() })::uuid[], \(pending.map { _ in VoucherCode.generate() })::text[],
+                            \(pending.map(\.amount.minorUnits))::bigint[], \(pending.map(\.msisdn.e164))::text[], \(pending.map(\.key))::text[],
+                            \(metadata)::text[]) AS t(id, code, amount_minor, msisdn, recipient_key, metadata)
+                ON CONFLICT DO NOTHING
+                RETURNING \(unescaped: Self.voucherColumns)
+                """, logger: logger)
+            for try await row in rows.decode(VoucherRow.self) {
+                let voucher = Self.voucher(row)
+                created.append(voucher)
+                if let key = voucher.recipientKey { found[key] = voucher }
+            }
+            pending = pending.filter { found[$0.key] == nil }
+            if !pending.isEmpty {
+                // left out: a taken code (drawn again) or a recipient another request just issued (read back)
+                try await readExisting(pending.map(\.key))
+                pending = pending.filter { found[$0.key] == nil }
+            }
+        }
+        guard pending.isEmpty else {
+            throw APIError(.serviceUnavailable, code: "code_space_exhausted", message: "Could not find free voucher codes; try again.")
+        }
+        try await self.audit.recordMany(
+            on: connection, tenantID: tenant, actor: createdBy, action: "voucher.issue", table: "vouchers",
+            entries: created.map { (targetID: $0.id, before: nil as VoucherDTO?, after: $0) }, requestID: requestID, logger: logger)
+        return (recipients.compactMap { found[$0.key] }, created)
+    }
+
     /// Inserts a voucher with a fresh code, drawing again on the rare collision. With a recipient key, an existing
     /// voucher for that campaign recipient is returned instead (nil `created`).
     func insert(

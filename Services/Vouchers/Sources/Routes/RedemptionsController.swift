@@ -57,7 +57,7 @@ struct RedemptionsController: Sendable {
                 let money = Money(minorUnits: amountMinor, currency: Currency(code: currency) ?? .RWF)
                 return JSONResponse(.ok, Redemption(
                     voucherId: id.uuidString.lowercased(), amount: money.decimalString, currency: currency,
-                    maskedMsisdn: (try? PhoneNumber(parsing: msisdn))?.masked ?? msisdn, redeemedAt: redeemedAt,
+                    maskedMsisdn: PhoneNumber.masked(e164: msisdn), redeemedAt: redeemedAt,
                     stationId: station.uuidString.lowercased(), code: code))
             }
         } catch {
@@ -111,7 +111,7 @@ struct RedemptionsController: Sendable {
         ).all(as: VouchersStore.VoucherRow.self)
         let items = rows.map(VouchersStore.voucher).map {
             Redemption(
-                voucherId: $0.id, amount: $0.amount, currency: $0.currency, maskedMsisdn: (try? PhoneNumber(parsing: $0.msisdn))?.masked ?? $0.msisdn,
+                voucherId: $0.id, amount: $0.amount, currency: $0.currency, maskedMsisdn: PhoneNumber.masked(e164: $0.msisdn),
                 redeemedAt: $0.redeemedAt ?? Date(), stationId: $0.redeemedStationId ?? "", code: $0.code)
         }
         return JSONResponse(.ok, Page(items: items, nextCursor: nil))
@@ -126,6 +126,8 @@ struct RedeemCall: PostgresPreparedStatement {
         FROM vouchers.redeem($1, $2, $3, $4, $5, $6)
         """
     typealias Row = (String, Int?, UUID?, Int64?, String?, String?, Date?)
+    /// The default name is `String(reflecting:)` of the type, worked out again on every call.
+    static let name = "vouchers.redeem"
 
     var tenant: UUID
     var code: String

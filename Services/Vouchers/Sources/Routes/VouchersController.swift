@@ -98,21 +98,14 @@ struct VouchersController: Sendable {
         let expiresAt = body.expiresAt ?? self.service.defaultExpiry.map { Date().addingTimeInterval($0) }
         return try await self.environment.idempotency.run(request, context: context, postgres: self.store.postgres) { connection in
             try await VouchersStore.setActor(connection, actor: caller.subject, context: .object(["campaignId": .string(body.campaignId)]), logger: context.logger)
-            var vouchers: [VoucherDTO] = []
-            var created = 0
-            for (recipient, phone, money) in recipients {
-                let (voucher, isNew) = try await self.store.insert(
-                    tenant: tenant, amount: money, msisdn: phone, stationScope: scope, campaign: campaign, recipientKey: recipient.recipientKey,
-                    expiresAt: expiresAt, createdBy: caller.subject, metadata: recipient.metadata ?? .object([:]), on: connection,
-                    requestID: context.requestID, logger: context.logger)
-                if isNew {
-                    created += 1
-                    try await self.environment.jobs.enqueue(
-                        VouchersService.renderJob, payload: ["voucherId": voucher.id], on: connection, requestID: context.requestID, logger: context.logger)
-                }
-                vouchers.append(self.service.withLinks(voucher))
-            }
-            return JSONResponse(.ok, BulkIssueResult(created: created, existing: vouchers.count - created, vouchers: vouchers))
+            let (vouchers, created) = try await self.store.insertMany(
+                tenant: tenant, recipients: recipients.map { VouchersStore.Recipient(key: $0.0.recipientKey, msisdn: $0.1, amount: $0.2, metadata: $0.0.metadata ?? .object([:])) },
+                currency: base.currency, stationScope: scope, campaign: campaign, expiresAt: expiresAt, createdBy: caller.subject, on: connection,
+                requestID: context.requestID, logger: context.logger)
+            try await self.environment.jobs.enqueueMany(
+                VouchersService.renderJob, payloads: created.map { ["voucherId": $0.id] }, on: connection, requestID: context.requestID,
+                logger: context.logger)
+            return JSONResponse(.ok, BulkIssueResult(created: created.count, existing: vouchers.count - created.count, vouchers: vouchers.map(self.service.withLinks)))
         }
     }
 
