@@ -67,6 +67,8 @@ public struct GatewayService: ServiceModule {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
         configuration.decompression = .disabled
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // no distributed tracing is set up: without a tracer the client skips its per-request span work
+        configuration.tracing.tracer = nil
         self.proxyClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.proxy = Proxy(
             client: self.proxyClient, upstreams: environment.settings.serviceURLs, tenants: self.tenants,
