@@ -149,10 +149,6 @@ struct LoadResult: Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
-}
-
 /// A closed-loop load generator: `concurrency` workers, each sending its next request as soon as the previous one's
 /// body is read, on one shared `HTTPClient` whose pool allows a connection per worker.
 enum LoadGenerator {

@@ -75,19 +75,8 @@ final class NginxProxy: @unchecked Sendable {
         let dir = self.directory.path
         let conf = "\(dir)/nginx.conf"
         try self.configuration(upstreamPort: upstreamPort).write(toFile: conf, atomically: true, encoding: .utf8)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "\(dir)/stdout.log", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // -e: the startup error log too, so nothing is written outside the folder
-        let arguments = [self.binary, "-p", dir + "/", "-c", conf, "-e", "\(dir)/error.log"]
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, self.binary, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw BenchError("could not start \(self.binary): error \(spawned)") }
+        let pid = try Shell.spawn(self.binary, ["-p", dir + "/", "-c", conf, "-e", "\(dir)/error.log"], output: "\(dir)/stdout.log")
         self.pid = pid
         self.running = true
         // if we die before stop(), the watchdog stops nginx (by its pid file, which stop() removes) and the folder

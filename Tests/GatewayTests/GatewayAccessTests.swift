@@ -279,6 +279,34 @@ import TestSupport
         }
     }
 
+    /// Tenant fields the table would refuse (a 500 before) are refused first, with their own codes, and a lower-case
+    /// currency is stored as its code.
+    @Test func tenantInputIsCheckedAndStoredNormalised() async throws {
+        try await GatewayHarness.with { gw in
+            let admin = try await gw.superAdmin
+            func create(_ json: String) async throws -> TestResponse {
+                try await TestHTTP.request(.POST, "\(gw.gateway)/v1/tenants", token: admin, body: Data(json.utf8))
+            }
+            let created = try await create(#"{"name":"Duka","slug":"duka-lower","currency":"kes"}"#)
+            #expect(created.status == 201, "\(created.text)")
+            let tenant = try created.json(TenantDTO.self)
+            #expect(tenant.currency == "KES")
+            for (json, code) in [
+                (#"{"name":"","slug":"duka-empty"}"#, "invalid_name"),
+                (#"{"name":"\#(String(repeating: "x", count: 201))","slug":"duka-long"}"#, "invalid_name"),
+                (#"{"name":"Duka","slug":"duka-xyz","currency":"xyz"}"#, "unknown_currency"),
+            ] {
+                let refused = try await create(json)
+                #expect(refused.status == 422, "\(json): \(refused.text)")
+                #expect(refused.errorCode == code)
+            }
+            let update = try await TestHTTP.request(.PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: admin, body: Data(#"{"currency":"rwf","name":""}"#.utf8))
+            #expect(update.status == 422)
+            let renamed = try await TestHTTP.request(.PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: admin, body: Data(#"{"currency":"ugx"}"#.utf8))
+            #expect(try renamed.json(TenantDTO.self).currency == "UGX")
+        }
+    }
+
     @Test func unknownPathsAre404() async throws {
         try await GatewayHarness.with { gw in
             let token = try await TestKeys.token(tenant: nil, roles: [.superAdmin])

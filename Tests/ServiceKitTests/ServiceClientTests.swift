@@ -5,6 +5,7 @@ import Logging
 import Models
 import NIOConcurrencyHelpers
 import ServiceClient
+import ServiceKit
 import ServiceLifecycle
 import Testing
 import TestSupport
@@ -44,6 +45,19 @@ private func respond(_ calls: NIOLockedValueBox<Int>, _ failures: Int) throws ->
 struct Thing: Codable, Sendable { var value: Int }
 
 @Suite struct ServiceClientTests {
+    /// A service's 4xx about the request travels on; its 401/403 is about this service's own credentials, which the
+    /// caller cannot fix (and must not read as "your token is bad"), so it answers 502.
+    @Test func upstreamRefusalsOfOurCredentialsAre502() {
+        let passed = APIError.from(ServiceClientError.api(status: 409, code: "already_redeemed", message: "m"))
+        #expect(passed.status.code == 409)
+        #expect(passed.code == "already_redeemed")
+        for status in [401, 403] {
+            let mapped = APIError.from(ServiceClientError.api(status: status, code: "invalid_token", message: "m"))
+            #expect(mapped.status == .badGateway)
+            #expect(mapped.code == "upstream_error")
+        }
+    }
+
     func client(_ url: String) -> ServiceClient {
         ServiceClient(service: "upstream", baseURL: URL(string: url)!, httpClient: .shared, logger: TestLog.quiet, backoffBase: .milliseconds(5))
     }

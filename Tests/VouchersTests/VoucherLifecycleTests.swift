@@ -349,6 +349,43 @@ import Vouchers
         }
     }
 
+    /// The other requests a user gets wrong first: each answer names the mistake (no 500s) and writes nothing.
+    @Test func badRedemptionsMetricsBulkAndTransitionsNameTheMistake() async throws {
+        try await VouchersHarness.with { h in
+            let station = try await h.station("bad-input")
+            let cashier = try await h.token(.stationOperator, station: station)
+            let typo = try await h.redeem(RedeemRequest(code: "AB1"), as: cashier)
+            #expect(typo.status == 422)
+            #expect(typo.errorCode == "invalid_code")
+            for day in ["2024-02-30", "2024-13-01", "24-1-1"] {
+                let metrics = try await TestHTTP.get("\(h.gateway)/v1/voucher-metrics?from=\(day)", token: h.admin)
+                #expect(metrics.status == 400, "\(day): \(metrics.text)")
+                #expect(metrics.errorCode == "invalid_date")
+            }
+            let service = try await TestKeys.token(tenant: h.tenant, roles: [.service])
+            for (recipient, code) in [
+                (BulkRecipient(recipientKey: "a", msisdn: "+250788100001", amount: "abc"), "invalid_amount"),
+                (BulkRecipient(recipientKey: "a", msisdn: "+250788100001", amount: "1.234"), "invalid_amount"),
+            ] {
+                let bulk = try await TestHTTP.post(
+                    "\(h.vouchers)/v1/vouchers/bulk", token: service, json: BulkIssue(campaignId: UUID().uuidString, amount: "100", recipients: [recipient]))
+                #expect(bulk.status == 422, "\(bulk.text)")
+                #expect(bulk.errorCode == code)
+            }
+            var past = BulkIssue(campaignId: UUID().uuidString, amount: "100", recipients: [BulkRecipient(recipientKey: "a", msisdn: "+250788100001")])
+            past.expiresAt = Date(timeIntervalSince1970: 978_307_200)
+            #expect(try await TestHTTP.post("\(h.vouchers)/v1/vouchers/bulk", token: service, json: past).errorCode == "invalid_expiry")
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.vouchers") == 0)
+
+            let voucher = try await h.voucher()
+            _ = try await TestHTTP.post("\(h.gateway)/v1/vouchers/\(voucher.id)/transitions", token: h.admin, json: Transition(to: .sent))
+            let again = try await TestHTTP.post("\(h.gateway)/v1/vouchers/\(voucher.id)/transitions", token: h.admin, json: Transition(to: .sent))
+            #expect(again.status == 409)
+            #expect(again.errorCode == "illegal_transition")
+            #expect(try await h.count("SELECT count(*)::int FROM vouchers.audit_log WHERE action = 'voucher.sent'") == 1)
+        }
+    }
+
     @Test func imageLinksServeTheSignedQRAndExpire() async throws {
         try await VouchersHarness.with { h in
             let voucher = try await h.voucher(expiresAt: Date().addingTimeInterval(7 * 86_400))
@@ -390,6 +427,11 @@ import Vouchers
             let stranger = try await TestKeys.token(tenant: TenantID(), roles: [.tenantAdmin])
             #expect(try await TestHTTP.get("\(h.vouchers)/v1/vouchers", token: stranger).json(Page<VoucherDTO>.self).items.isEmpty)
             #expect(try await TestHTTP.get("\(h.vouchers)/v1/vouchers/\(redeemedHere.id)", token: stranger).status == 404)
+            // a live voucher merely scoped to the cashier's station is not theirs to see: its code would be redeemable
+            let scopedHere = try await h.voucher(scope: mine)
+            let after = try await TestHTTP.get("\(h.gateway)/v1/vouchers", token: cashier).json(Page<VoucherDTO>.self)
+            #expect(after.items.map(\.id) == [redeemedHere.id])
+            #expect(try await TestHTTP.get("\(h.gateway)/v1/vouchers?stationId=\(mine.id)", token: h.admin).json(Page<VoucherDTO>.self).items.map(\.id).contains(scopedHere.id))
         }
     }
 

@@ -95,13 +95,14 @@ public struct GatewayService: ServiceModule {
         self.proxy.addRoutes(to: router)
     }
 
-    /// Each upstream's own `/readyz`, asked concurrently.
+    /// Each upstream's own `/readyz`, asked concurrently and briefly: probes give the gateway's own answer about
+    /// 2 s, and one hung upstream must not make the gateway look unready.
     public func readinessDetails() async -> [String: String] {
         await withTaskGroup(of: (String, String).self) { group in
             for service in ServiceName.allCases where service != .gateway {
                 let url = self.environment.settings.serviceURLs[service]!.appendingPathComponent("readyz").absoluteString
                 group.addTask {
-                    let status = try? await self.proxyClient.execute(HTTPClientRequest(url: url), timeout: .seconds(5)).status.code
+                    let status = try? await self.proxyClient.execute(HTTPClientRequest(url: url), timeout: .milliseconds(1500)).status.code
                     return (service.rawValue, status == 200 ? "ready" : "unavailable")
                 }
             }

@@ -126,6 +126,10 @@ public struct VouchersService: ServiceModule {
                 guard let (before, _) = try await self.store.voucher(id, tenant: tenant, on: connection, logger: logger) else {
                     throw APIError.notFound("voucher_not_found", "No such voucher.")
                 }
+                // the trigger checks only changes of status: asking for the status it already has is refused here
+                guard before.status != status else {
+                    throw APIError.conflict("illegal_transition", "The voucher is already \(status.rawValue).")
+                }
                 try await VouchersStore.setActor(connection, actor: actor, context: .object(reason.map { ["reason": .string($0)] } ?? [:]), logger: logger)
                 try await connection.query(
                     "UPDATE vouchers.vouchers SET status = \(status.rawValue) WHERE id = \(id) AND tenant_id = \(tenant.rawValue)", logger: logger)

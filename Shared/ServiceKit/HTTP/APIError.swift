@@ -66,6 +66,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
             return APIError(.internalServerError, code: "internal_error", message: "An internal error occurred.")
         case let error as ServiceClientError:
             switch error {
+            case .api(401, _, _), .api(403, _, _):
+                // the service refused this service's own credentials: not the caller's to fix, nor a reason to log them out
+                return APIError(.badGateway, code: "upstream_error", message: "A service this request depends on refused it.")
             case .api(let status, let code, let message) where (400..<500).contains(status):
                 return APIError(.init(code: status), code: code, message: message)
             case .api, .malformedResponse:

@@ -29,10 +29,9 @@ struct AdminController: Sendable {
 
     @Sendable func createTenant(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TenantDTO> {
         let caller = try context.requireCaller()
-        let body = try await request.decodeJSON(CreateTenant.self, context: context)
-        if let currency = body.currency, Currency(code: currency) == nil {
-            throw APIError.unprocessable("unknown_currency", "Unknown currency \(currency).")
-        }
+        var body = try await request.decodeJSON(CreateTenant.self, context: context)
+        body.currency = try Self.currency(body.currency)
+        try Self.checkName(body.name)
         guard body.slug.range(of: "^[a-z0-9][a-z0-9-]{1,62}$", options: .regularExpression) != nil else {
             throw APIError.unprocessable("invalid_slug", "A slug is 2 to 63 lower-case letters, digits and dashes.")
         }
@@ -56,12 +55,25 @@ struct AdminController: Sendable {
     @Sendable func updateTenant(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TenantDTO> {
         let caller = try context.requireCaller()
         let id = try context.uuidParameter()
-        let body = try await request.decodeJSON(UpdateTenant.self, context: context)
+        var body = try await request.decodeJSON(UpdateTenant.self, context: context)
+        body.currency = try Self.currency(body.currency)
+        if let name = body.name { try Self.checkName(name) }
         guard let tenant = try await self.store.updateTenant(id, body, actor: caller.subject, requestID: context.requestID, logger: context.logger) else {
             throw APIError.notFound("tenant_not_found", "No such tenant.")
         }
         self.tenants.forget(id)
         return JSONResponse(.ok, tenant)
+    }
+
+    /// A known currency, in the upper-case form the table stores ("kes" is KES).
+    static func currency(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        guard let currency = Currency(code: text) else { throw APIError.unprocessable("unknown_currency", "Unknown currency \(text).") }
+        return currency.code
+    }
+
+    static func checkName(_ name: String) throws {
+        guard (1...200).contains(name.count) else { throw APIError.unprocessable("invalid_name", "A tenant's name is 1 to 200 characters.") }
     }
 
     // MARK: users
@@ -152,7 +164,9 @@ struct AdminController: Sendable {
             hash = try await self.passwords.hash(password)
         }
         let user = try await self.store.updateUser(id, body, passwordHash: hash, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.ok, user!)
+        // the user can vanish between the check above and the write
+        guard let user else { throw APIError.notFound("user_not_found", "No such user.") }
+        return JSONResponse(.ok, user)
     }
 
     @Sendable func setRoles(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserDTO> {
@@ -168,7 +182,9 @@ struct AdminController: Sendable {
             throw APIError.unprocessable("staff_without_tenant", "Platform roles belong to users without a tenant.")
         }
         let user = try await self.store.setRoles(id, roles: Set(body.roles), actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.ok, user!)
+        // the user can vanish between the check above and the write
+        guard let user else { throw APIError.notFound("user_not_found", "No such user.") }
+        return JSONResponse(.ok, user)
     }
 
     // MARK: API keys

@@ -14,8 +14,14 @@ struct MetricsController: Sendable {
 
     static func day(_ text: String?, default fallback: Date) throws -> String {
         guard let text else { return ISO8601.format(fallback).prefix(10).description }
-        guard text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else {
-            throw APIError.badRequest("invalid_date", "Dates are YYYY-MM-DD.")
+        // the shape and a real calendar day (not 2024-02-30), so PostgreSQL's ::date never sees a bad one
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil, parts.count == 3,
+            DateComponents(year: parts[0], month: parts[1], day: parts[2]).isValidDate(in: calendar)
+        else {
+            throw APIError.badRequest("invalid_date", "Dates are real days written YYYY-MM-DD.")
         }
         return text
     }

@@ -35,7 +35,11 @@ struct RedemptionsController: Sendable {
                 throw APIError.unprocessable("bad_signature", "This QR code was not issued by Sokoni.")
             }
             code = verified
-        } else if let typed = body.code, let normalized = VoucherCode.normalize(typed) {
+        } else if let typed = body.code {
+            guard let normalized = VoucherCode.normalize(typed) else {
+                throw APIError.unprocessable(
+                    "invalid_code", "A voucher code is \(VoucherCode.length) characters from \(String(VoucherCode.alphabet)); this is not one.")
+            }
             code = normalized
         } else {
             throw APIError.badRequest("code_required", "Send the voucher's code or its scanned QR.")

@@ -84,12 +84,16 @@ struct VouchersController: Sendable {
             throw APIError.unprocessable("duplicate_recipient", "Recipient keys must be present and unique.")
         }
         guard let campaign = try Self.uuid(body.campaignId, "campaignId") else { throw APIError.unprocessable("invalid_campaignId", "campaignId is required.") }
-        let currencyCode: String
-        if let currency = body.currency { currencyCode = currency } else { currencyCode = try await self.service.tenantCurrency(tenant, requestID: context.requestID) }
-        let base = try await self.money(body.amount, currency: currencyCode, tenant: tenant, context: context)
+        let base = try await self.money(body.amount, currency: body.currency, tenant: tenant, context: context)
+        if let expires = body.expiresAt, expires <= Date() { throw APIError.unprocessable("invalid_expiry", "expiresAt must be in the future.") }
         // validate everything before writing anything
         let recipients = try body.recipients.map { recipient in
-            (recipient, try Self.phone(recipient.msisdn), try recipient.amount.map { try Money(decimal: $0, currency: base.currency) } ?? base)
+            let amount = try recipient.amount.map { text in
+                do { return try Money(decimal: text, currency: base.currency) } catch {
+                    throw APIError.unprocessable("invalid_amount", "Recipient \(recipient.recipientKey): \((error as? MoneyError)?.description ?? "\(error)")")
+                }
+            }
+            return (recipient, try Self.phone(recipient.msisdn), amount ?? base)
         }
         if let bad = recipients.first(where: { $0.2.minorUnits <= 0 }) {
             throw APIError.unprocessable("invalid_amount", "Recipient \(bad.0.recipientKey) has no positive amount.")
@@ -118,8 +122,10 @@ struct VouchersController: Sendable {
             return String(text)
         }
         var station = try Self.uuid(query["stationId"].map(String.init), "stationId")
-        // a station operator lists what was redeemed at their own station, nothing else
-        if caller.roles == [.stationOperator] { station = caller.stationID?.rawValue ?? UUID() }
+        // a station operator lists what was redeemed at their own station, nothing else: vouchers merely scoped to
+        // it are live codes they could redeem themselves
+        let onlyRedeemedHere = caller.roles == [.stationOperator]
+        if onlyRedeemedHere { station = caller.stationID?.rawValue ?? UUID() }
         let campaign = try Self.uuid(query["campaignId"].map(String.init), "campaignId")
         let limit = min(max(Int(query["limit"] ?? "") ?? 50, 1), 500)
         var after: (Int64, UUID)?
@@ -134,7 +140,7 @@ struct VouchersController: Sendable {
             """
             SELECT \(unescaped: VouchersStore.voucherColumns) FROM vouchers.vouchers
             WHERE tenant_id = \(tenant.rawValue) AND (\(status)::text IS NULL OR status = \(status))
-              AND (\(station)::uuid IS NULL OR redeemed_station_id = \(station) OR station_scope = \(station))
+              AND (\(station)::uuid IS NULL OR redeemed_station_id = \(station) OR (NOT \(onlyRedeemedHere) AND station_scope = \(station)))
               AND (\(campaign)::uuid IS NULL OR campaign_id = \(campaign))
               AND (\(after?.0)::int8 IS NULL OR ((extract(epoch FROM issued_at) * 1000000)::int8, id) > (\(after?.0), \(after?.1)))
             ORDER BY issued_at, id LIMIT \(limit)
@@ -161,17 +167,17 @@ struct VouchersController: Sendable {
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<VoucherEventDTO>> {
-        let (voucher, _) = try await self.visibleVoucher(context)
+        _ = try await self.visibleVoucher(context)
         let rows = try await self.store.postgres.query(
             """
             SELECT id, event_type, actor, station_id, context::text, created_at FROM vouchers.voucher_events
-            WHERE voucher_id = \(UUID(uuidString: voucher.id)!) ORDER BY created_at, id
+            WHERE voucher_id = \(try context.uuidParameter()) ORDER BY created_at, id
             """, logger: context.logger
         ).all(as: (Int64, String, String?, UUID?, String, Date).self)
         let items = rows.map {
             VoucherEventDTO(
                 id: $0.0, eventType: $0.1, actor: $0.2, stationId: $0.3?.uuidString.lowercased(),
-                context: (try? JSONDecoder().decode(JSONValue.self, from: Data($0.4.utf8))) ?? .object([:]), createdAt: $0.5)
+                context: (try? JSONDecoder.sokoni.decode(JSONValue.self, from: Data($0.4.utf8))) ?? .object([:]), createdAt: $0.5)
         }
         return JSONResponse(.ok, Page(items: items, nextCursor: nil))
     }
