@@ -36,9 +36,15 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .target(
+        name: "Contracts",
+        dependencies: ["Models", "ServiceClient"],
+        path: "Shared/Contracts",
+        swiftSettings: swiftSettings
+    ),
+    .target(
         name: "ServiceKit",
         dependencies: [
-            "Models", "ServiceClient",
+            "Models", "ServiceClient", "Contracts",
             hummingbird,
             .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             postgres,
@@ -67,7 +73,7 @@ var targets: [Target] = [
     .target(
         name: "TestSupport",
         dependencies: [
-            "Models", "ServiceKit", "ServiceClient",
+            "Models", "ServiceKit", "ServiceClient", "Contracts",
             "Gateway", "Messaging", "Vouchers", "MarketplaceWallet", "AgentCore", "CalendarBooking",
             hummingbird,
             postgres,
@@ -108,7 +114,7 @@ var targets: [Target] = [
     .testTarget(
         name: "GatewayTests",
         dependencies: [
-            "Models", "ServiceKit", "ServiceClient", "TestSupport", "Gateway", "Vouchers", hummingbird, postgres,
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "Gateway", "Vouchers", hummingbird, postgres,
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,7 +125,7 @@ var targets: [Target] = [
     .testTarget(
         name: "VouchersTests",
         dependencies: [
-            "Models", "ServiceKit", "ServiceClient", "TestSupport", "Vouchers", "Gateway", hummingbird, postgres,
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "Vouchers", "Gateway", hummingbird, postgres,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ] + nio,
         path: "Tests/VouchersTests",
@@ -151,9 +157,11 @@ for service in services {
     targets.append(
         .target(
             name: service.library,
-            dependencies: ["Models", "ServiceKit", "ServiceClient", hummingbird, postgres, logging] + nio
+            dependencies: ["Models", "ServiceKit", "ServiceClient", "Contracts", hummingbird, postgres, logging] + nio
                 + (extraDependencies[service.library] ?? []),
             path: "Services/\(service.library)/Sources",
+            // the service's OpenAPI document, served at GET /openapi.json
+            resources: [.copy("openapi.json")],
             swiftSettings: swiftSettings
         )
     )

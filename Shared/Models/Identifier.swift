@@ -35,3 +35,8 @@ public enum StationTag {}
 public typealias TenantID = Identifier<TenantTag>
 public typealias UserID = Identifier<UserTag>
 public typealias StationID = Identifier<StationTag>
+public enum VoucherTag {}
+public enum CampaignTag {}
+public typealias VoucherID = Identifier<VoucherTag>
+/// A campaign's id (campaigns belong to messaging; vouchers keep the id they were issued under).
+public typealias CampaignID = Identifier<CampaignTag>

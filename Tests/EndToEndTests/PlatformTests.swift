@@ -8,7 +8,7 @@ import TestSupport
 @Suite struct PlatformTests {
     @Test func allSixServicesStartMigrateAndVerifyTokens() async throws {
         try await TestPlatform.with { platform in
-            let tenant = TenantID()
+            let tenant = try await platform.createTenant()
             let token = try await TestKeys.token(subject: "e2e-user", tenant: tenant, roles: [.tenantAdmin])
             for service in ServiceName.allCases {
                 let ready = try await TestHTTP.get("\(platform.url(service))/readyz")
@@ -33,7 +33,7 @@ import TestSupport
             #expect(jwks.keys.allSatisfy { $0.kty == "OKP" && $0.crv == "Ed25519" })
             // signed by the previous key, which the services were not configured with: they fetch the JWKS
             let older = try await TokenIssuer(keys: [TestKeys.gatewayPrevious], audience: "sokoni", issuer: "sokoni-gateway")
-                .issue(subject: "before-rotation", tenantID: TenantID(), roles: [.agent])
+                .issue(subject: "before-rotation", tenantID: try await platform.createTenant(), roles: [.agent])
             let response = try await TestHTTP.get("\(platform.url(.calendarBooking))/v1/calendar-booking/whoami", token: older)
             #expect(response.status == 200)
             // a key the gateway never published stays refused
@@ -46,7 +46,7 @@ import TestSupport
     @Test func aServiceTokenIsAcceptedByEveryOtherService() async throws {
         try await TestPlatform.with { platform in
             let tokens = try await ServiceTokens(service: .messaging, seed: TestKeys.service.seed, audience: "sokoni", issuer: "sokoni-gateway")
-            let tenant = TenantID()
+            let tenant = try await platform.createTenant()
             let token = try await tokens.token(tenant: tenant)
             let response = try await TestHTTP.get("\(platform.url(.vouchers))/v1/vouchers/whoami", token: token)
             let identity = try response.json(CallerIdentity.self)

@@ -10,6 +10,9 @@ import ServiceKit
 /// A small service used only by these tests to exercise ServiceKit: it runs as `messaging` (its schema) and adds a
 /// table of its own after migrating.
 struct ProbeService: ServiceModule {
+    /// ServiceKit's own tests run without a gateway: every tenant is taken as active (the gateway and vouchers
+    /// tests check the real standing).
+    var tenantStandings: TenantStandings? { TenantStandings { _, _ in .active } }
     static let name = ServiceName.messaging
     let environment: ServiceEnvironment
     /// How often each job key ran, for job tests.
@@ -50,7 +53,7 @@ struct ProbeService: ServiceModule {
                 let caller = try context.requireCaller()
                 let tenant = try caller.requireTenant()
                 let body = try await request.decodeJSON(CreateItem.self, context: context)
-                return try await env.idempotency.run(request, context: context, postgres: env.postgres) { connection in
+                return try await env.idempotency.write(request, context: context, postgres: env.postgres) { connection in
                     let id = try await connection.query(
                         "INSERT INTO messaging.probe_items (tenant_id, name) VALUES (\(tenant.rawValue), \(body.name)) RETURNING id",
                         logger: context.logger

@@ -16,6 +16,15 @@ public struct TestPlatform: Sendable {
 
     public func url(_ service: ServiceName) -> String { "http://127.0.0.1:\(self.ports[service]!)" }
 
+    /// A new active tenant, created through the gateway as a super admin.
+    public func createTenant(_ slug: String = "t-\(UUID().uuidString.prefix(8).lowercased())") async throws -> TenantID {
+        let superAdmin = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
+        let created = try await TestHTTP.request(
+            .POST, "\(self.url(.gateway))/v1/tenants", token: superAdmin, body: Data(#"{"name":"\#(slug)","slug":"\#(slug)"}"#.utf8))
+        struct Created: Decodable { var id: TenantID }
+        return try created.json(Created.self).id
+    }
+
     public static func with<Result: Sendable>(logger: Logger? = nil, _ body: (TestPlatform) async throws -> Result) async throws -> Result {
         let logger = logger ?? TestLog.quiet
         let database = try await TestPostgres.createDatabase(prefix: "platform")

@@ -424,7 +424,7 @@ import Vouchers
             #expect(try await TestHTTP.post("\(h.gateway)/v1/vouchers", token: readonly, headers: ["X-Tenant-ID": h.tenant.description], json: CreateVoucher(amount: "1", msisdn: "+250788123456")).status == 403)
             #expect(try await TestHTTP.post("\(h.vouchers)/v1/redemptions", token: h.admin, json: RedeemRequest(code: "22222")).status == 403)
             // another tenant sees none of it
-            let stranger = try await TestKeys.token(tenant: TenantID(), roles: [.tenantAdmin])
+            let stranger = try await TestKeys.token(tenant: try await h.otherTenant(), roles: [.tenantAdmin])
             #expect(try await TestHTTP.get("\(h.vouchers)/v1/vouchers", token: stranger).json(Page<VoucherDTO>.self).items.isEmpty)
             #expect(try await TestHTTP.get("\(h.vouchers)/v1/vouchers/\(redeemedHere.id)", token: stranger).status == 404)
             // a live voucher merely scoped to the cashier's station is not theirs to see: its code would be redeemable

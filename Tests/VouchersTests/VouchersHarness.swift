@@ -35,6 +35,14 @@ struct VouchersHarness: Sendable {
         }
     }
 
+    /// Another tenant, created through the gateway: what it may see of this one is nothing.
+    func otherTenant(_ slug: String = "other-\(UUID().uuidString.prefix(8).lowercased())") async throws -> TenantID {
+        let superAdmin = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
+        let created = try await TestHTTP.request(
+            .POST, "\(self.gateway)/v1/tenants", token: superAdmin, body: Data(#"{"name":"Other","slug":"\#(slug)","currency":"KES"}"#.utf8))
+        return TenantID(try created.json(TenantDTO.self).id)!
+    }
+
     func token(_ role: Role, station: StationDTO? = nil, subject: String = UUID().uuidString) async throws -> String {
         try await TestKeys.token(subject: subject, tenant: self.tenant, roles: [role], station: station.flatMap { StationID($0.id) })
     }

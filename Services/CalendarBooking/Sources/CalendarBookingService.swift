@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import ServiceKit
 
@@ -5,6 +6,9 @@ import ServiceKit
 /// for now it starts, migrates its schema, and answers health, metrics and `GET /v1/calendar-booking/whoami`.
 public struct CalendarBookingService: ServiceModule {
     public static let name = ServiceName.calendarBooking
+    public static var openAPIDocument: Data? {
+        Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }
+    }
     let environment: ServiceEnvironment
 
     public init(environment: ServiceEnvironment) async throws {

@@ -21,9 +21,19 @@ import ServiceLifecycle
 /// - `gateway.upstreamTimeoutMs` [`GATEWAY_UPSTREAM_TIMEOUT_MS`] 30000.
 /// - `gateway.corsOrigins` [`GATEWAY_CORS_ORIGINS`]: comma list of allowed origins (`*` for any).
 /// - `rateLimit.enabled` [`RATE_LIMIT_ENABLED`] true; `rateLimit.scalePercent` [`RATE_LIMIT_SCALE_PERCENT`] 100.
+/// - `gateway.trustedProxies` [`GATEWAY_TRUSTED_PROXIES`]: comma list of the load balancers' addresses whose
+///   `X-Forwarded-For` names the client (login throttling and rate limits key on it); from anyone else it is ignored.
 public struct GatewayService: ServiceModule {
     public static let name = ServiceName.gateway
     public static let fetchesJWKS = false
+    /// What the gateway forwards streams through; its own routes limit their bodies as they read them.
+    public static let buffersRequestBodies = false
+    /// The gateway serves the platform's merged document at `/openapi.json` itself (`APIDocsController`).
+    public static var openAPIDocument: Data? { nil }
+    /// The gateway's own part of it.
+    public static var ownOpenAPIDocument: Data? {
+        Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }
+    }
     let environment: ServiceEnvironment
     public let issuer: TokenIssuer
     let store: IdentityStore
@@ -33,6 +43,9 @@ public struct GatewayService: ServiceModule {
     let proxy: Proxy
     let proxyClient: HTTPClient
     let corsOrigins: Set<String>
+    let trustedProxies: Set<String>
+    let standings: TenantStandings
+    public var tenantStandings: TenantStandings? { self.standings }
 
     public static func signingKeys(settings: ServiceSettings) throws -> [SigningKey] {
         try SigningKey.parseList(try settings.settings.required("jwt.signingKeys", secret: true), key: "jwt.signingKeys")
@@ -51,6 +64,11 @@ public struct GatewayService: ServiceModule {
         let store = IdentityStore(postgres: environment.postgres, audit: environment.audit, idempotency: environment.idempotency)
         self.store = store
         self.tenants = TenantDirectory(store: store, ttl: .seconds(2))
+        let tenants = self.tenants
+        self.standings = TenantStandings(ttl: .seconds(2)) { tenant, logger in
+            guard let standing = try await tenants.standing(tenant.rawValue, logger: logger) else { return .unknown }
+            return standing.status == .suspended ? .suspended : .active
+        }
         let passwords = Passwords(cost: UInt8(try settings.int("auth.bcryptCost", default: 12, range: 4...16)))
         self.auth = AuthController(
             store: store, tenants: self.tenants, passwords: passwords,
@@ -62,7 +80,9 @@ public struct GatewayService: ServiceModule {
                 maxPerAddress: try settings.int("auth.maxFailuresPerAddress", default: 20, range: 1...100_000)),
             issuer: self.issuer, accessLifetime: .seconds(try settings.int("auth.accessTokenSeconds", default: 600, range: 30...86_400)),
             refreshLifetime: .seconds(86_400 * (try settings.int("auth.refreshTokenDays", default: 30, range: 1...365))))
-        self.admin = AdminController(store: store, tenants: self.tenants, passwords: passwords)
+        self.admin = AdminController(
+            store: store, tenants: self.tenants, standings: self.standings, passwords: passwords,
+            stations: StationDirectory(vouchers: environment.vouchers, tokens: environment.serviceTokens))
         // a client of its own for proxying: no redirects followed, nothing decompressed, many connections
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
         configuration.decompression = .disabled
@@ -77,19 +97,27 @@ public struct GatewayService: ServiceModule {
                 scalePercent: try settings.int("rateLimit.scalePercent", default: 100, range: 1...1_000_000)),
             timeout: .milliseconds(try settings.int("gateway.upstreamTimeoutMs", default: 30_000, range: 1...600_000)))
         self.corsOrigins = Set((settings.string("gateway.corsOrigins") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        self.trustedProxies = Set(
+            (settings.string("gateway.trustedProxies") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
     public var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] {
-        [CORSPolicy(origins: self.corsOrigins), APIKeyAuthenticator(store: self.store, tenants: self.tenants, issuer: self.issuer)]
+        [
+            ClientAddress(trustedProxies: self.trustedProxies), CORSPolicy(origins: self.corsOrigins),
+            APIKeyAuthenticator(store: self.store, tenants: self.tenants, issuer: self.issuer),
+        ]
     }
 
-    public var backgroundServices: [any Service] { [ProxyClientService(client: self.proxyClient)] }
+    public var backgroundServices: [any Service] { [HTTPClientService(client: self.proxyClient)] }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
         let document = JWKSDocument(keys: self.issuer.publicKeys + [self.environment.serviceTokens.publicKey])
         router.get(".well-known/jwks.json") { _, _ in
             JSONResponse(.ok, document, headers: [.cacheControl: "public, max-age=300"])
         }
+        APIDocsController(
+            own: Self.ownOpenAPIDocument ?? Data("{}".utf8), upstreams: self.environment.settings.serviceURLs, client: self.proxyClient
+        ).addRoutes(to: router)
         self.auth.addRoutes(to: router)
         self.admin.addRoutes(to: router)
         self.proxy.addRoutes(to: router)
@@ -114,14 +142,5 @@ public struct GatewayService: ServiceModule {
         guard name == "seed-demo" else { return false }
         try await DemoSeed.run(settings: settings, logger: logger)
         return true
-    }
-}
-
-struct ProxyClientService: Service {
-    let client: HTTPClient
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        try await self.client.shutdown()
     }
 }

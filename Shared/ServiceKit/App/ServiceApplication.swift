@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,6 +15,8 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
     public let module: Module
     public let environment: ServiceEnvironment
     public let migrator: Migrator
+    /// Every route the router registered, as `METHOD /path/{param}`.
+    public let routes: [String]
 
     /// Builds a service from its settings. `onServerRunning` receives the bound port (useful with port 0).
     public static func build(
@@ -46,9 +49,12 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
 
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestLifecycleMiddleware(metrics: metrics))
-        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, buffer: settings.service != .gateway))
+        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, buffer: Module.buffersRequestBodies))
         for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
+        router.add(
+            middleware: TenantStandingMiddleware(
+                standings: module.tenantStandings ?? .fromGateway(environment.gateway, tokens: serviceTokens)))
         HealthRoutes(
             postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger,
             details: { await module.readinessDetails() }
@@ -57,7 +63,15 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             .get("whoami") { _, context in
                 JSONResponse(.ok, try context.requireCaller().callerIdentity(service: settings.service.rawValue))
             }
+        if let document = Module.openAPIDocument {
+            router.get("openapi.json") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: document)))
+            }
+        }
         module.addRoutes(to: router)
+        let routes = router.routes.map { "\($0.method.rawValue) \($0.path)" }
 
         var registry = JobRegistry()
         module.registerJobs(&registry)
@@ -81,15 +95,19 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             try await module.afterMigrations()
             gate.open()
         }
-        return ServiceApplication(application: application, module: module, environment: environment, migrator: migrator)
+        return ServiceApplication(application: application, module: module, environment: environment, migrator: migrator, routes: routes)
     }
 }
 
 /// Shuts an HTTP client down after the rest of the service stopped.
-struct HTTPClientService: Service {
+public struct HTTPClientService: Service {
     let client: HTTPClient
 
-    func run() async throws {
+    public init(client: HTTPClient) {
+        self.client = client
+    }
+
+    public func run() async throws {
         try? await gracefulShutdown()
         try await self.client.shutdown()
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -29,6 +30,11 @@ public struct ServiceEnvironment: Sendable {
     public func client(_ service: ServiceName) -> ServiceClient {
         ServiceClient(service: service.rawValue, baseURL: self.settings.serviceURLs[service]!, httpClient: self.httpClient, logger: self.logger)
     }
+
+    /// Typed clients for the other services (`Shared/Contracts`).
+    public var gateway: GatewayClient { GatewayClient(self.client(.gateway)) }
+    public var vouchers: VouchersClient { VouchersClient(self.client(.vouchers)) }
+    public var messaging: MessagingClient { MessagingClient(self.client(.messaging)) }
 
     /// Calls made while serving a request: the caller's token and request id travel along.
     public func callContext(_ context: AppRequestContext) -> CallContext {
@@ -61,6 +67,13 @@ public protocol ServiceModule: Sendable {
     var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] { get }
     /// Extra lines for `/readyz` (the gateway reports its upstreams).
     func readinessDetails() async -> [String: String]
+    /// Whether ServiceKit reads a request body of unknown length into memory (to enforce the size limit) before the
+    /// handler runs. The gateway streams what it forwards and limits its own routes' bodies as it reads them.
+    static var buffersRequestBodies: Bool { get }
+    /// The service's OpenAPI document (served at `GET /openapi.json`), from the module's resources.
+    static var openAPIDocument: Data? { get }
+    /// Where tenant standing comes from; nil: the gateway's tenant endpoint.
+    var tenantStandings: TenantStandings? { get }
     /// Subcommands beyond `serve` and `migrate`; returns false for an unknown name.
     static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool
 }
@@ -76,4 +89,7 @@ extension ServiceModule {
     public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
         false
     }
+    public static var buffersRequestBodies: Bool { true }
+    public static var openAPIDocument: Data? { nil }
+    public var tenantStandings: TenantStandings? { nil }
 }

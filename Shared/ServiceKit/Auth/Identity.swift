@@ -38,6 +38,19 @@ public struct Identity: Sendable, Equatable {
         return tenant
     }
 
+    /// Whether the caller is a station operator. Such a caller sees and does only what concerns their own station,
+    /// whatever other roles the token also carries: the narrower permission wins (the gateway refuses to grant
+    /// `station_operator` beside other roles, but a service never relies on that alone).
+    public var isStationOperator: Bool { self.roles.contains(.stationOperator) }
+
+    /// The station a station operator is bound to, or 403 `no_station`.
+    public func requireOperatorStation() throws -> StationID {
+        guard let station = self.stationID else {
+            throw APIError.forbidden("no_station", "Your account is not bound to a station.")
+        }
+        return station
+    }
+
     /// This identity as `GET /v1/<service>/whoami` answers it.
     public func callerIdentity(service: String) -> CallerIdentity {
         CallerIdentity(

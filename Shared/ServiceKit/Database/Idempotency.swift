@@ -22,9 +22,10 @@ public struct Idempotency: Sendable {
         self.lifetime = lifetime
     }
 
-    /// Runs `operation` in one transaction and answers its response; with an `Idempotency-Key`, at most once.
-    /// `singleStatement`: the operation is one statement, atomic by itself, so without a key it needs no BEGIN/COMMIT.
-    public func run<Value: Encodable & Sendable>(
+    /// Runs a write in one transaction and answers its response; when the request carries an `Idempotency-Key`, at
+    /// most once for that key. `singleStatement`: the write is one statement, atomic by itself, so without a key it
+    /// needs no BEGIN/COMMIT.
+    public func write<Value: Encodable & Sendable>(
         _ request: Request, context: AppRequestContext, postgres: PostgresClient, singleStatement: Bool = false,
         _ operation: (PostgresConnection) async throws -> JSONResponse<Value>
     ) async throws -> Response {

@@ -64,6 +64,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
             // an error thrown inside a transaction arrives wrapped; answer what the closure threw
             if let inner = error.closureError { return Self.from(inner) }
             return APIError(.internalServerError, code: "internal_error", message: "An internal error occurred.")
+        case let error as PSQLError:
+            // a refused write no store named: still the caller's input, never a 500
+            return ConstraintErrors.generic(error) ?? APIError(.internalServerError, code: "internal_error", message: "An internal error occurred.")
         case let error as ServiceClientError:
             switch error {
             case .api(401, _, _), .api(403, _, _):
@@ -136,64 +139,5 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         @unknown default:
             return "The body could not be decoded."
         }
-    }
-}
-
-extension HTTPField.Name {
-    public static let requestID = HTTPField.Name("X-Request-ID")!
-    public static let tenantID = HTTPField.Name("X-Tenant-ID")!
-    public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
-    public static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
-}
-
-extension Request {
-    /// Decodes a JSON body; bad JSON is a 400 `invalid_json` naming the field.
-    public func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T {
-        var request = self
-        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        guard buffer.readableBytes > 0 else { throw APIError.badRequest("invalid_json", "The request body is empty.") }
-        do {
-            return try JSONDecoder.sokoni.decode(T.self, from: Data(buffer: buffer))
-        } catch let error as DecodingError {
-            throw APIError.badRequest("invalid_json", APIError.describe(error))
-        }
-    }
-}
-
-extension JSONDecoder {
-    /// ISO-8601 dates, with or without fractional seconds. One shared instance: decoding does not change it.
-    nonisolated(unsafe) public static let sokoni: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            if let date = ISO8601.parse(text) { return date }
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not an ISO-8601 date-time")
-        }
-        return decoder
-    }()
-}
-
-extension JSONEncoder {
-    /// ISO-8601 dates with milliseconds, sorted keys for stable bodies. One shared instance: encoding does not change it.
-    nonisolated(unsafe) public static let sokoni: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(ISO8601.format(date))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-}
-
-public enum ISO8601 {
-    public static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    public static func parse(_ text: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
-            ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 }

@@ -3,19 +3,23 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import Logging
+import Models
 import NIOCore
 
 /// The request context of every Sokoni service: the verified identity and the client address.
 public struct AppRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
-    /// `ip` of the peer, for rate limits and logs.
+    /// The client's address, for rate limits and logs: the TCP peer, or behind a trusted proxy the client it names.
     public var remoteAddress: String?
+    /// The TCP peer itself.
+    public let peerAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.remoteAddress = source.channel.remoteAddress?.ipAddress
+        self.peerAddress = self.remoteAddress
     }
 
     /// Bodies are bounded by `BodyLimitMiddleware` (configured per service); this is only the outer cap.
@@ -34,6 +38,13 @@ public struct AppRequestContext: AuthRequestContext, RequestContext {
             throw APIError.unauthorized("unauthorized", "A valid bearer token is required.")
         }
         return identity
+    }
+
+    /// The verified caller and the tenant the request acts on (401 without a caller, 400 when a platform caller
+    /// named no tenant in `X-Tenant-ID`).
+    public func requireTenantCaller() throws -> (caller: Identity, tenant: TenantID) {
+        let caller = try self.requireCaller()
+        return (caller, try caller.requireTenant())
     }
 }
 
@@ -54,15 +65,5 @@ public struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
         headers[.contentType] = "application/json; charset=utf-8"
         let data = try JSONEncoder.sokoni.encode(self.value)
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-}
-
-extension AppRequestContext {
-    /// A UUID path parameter, or 400 `invalid_id`.
-    public func uuidParameter(_ name: String = "id") throws -> UUID {
-        guard let text = self.parameters.get(name), let id = UUID(uuidString: text) else {
-            throw APIError.badRequest("invalid_id", "The \(name) in the path must be a UUID.")
-        }
-        return id
     }
 }

@@ -33,21 +33,15 @@ struct APIKeyAuthenticator: RouterMiddleware {
         }
         let parts = presented.split(separator: "_", maxSplits: 2)
         guard parts.count == 3, parts[0] == "sk" else { throw APIError.unauthorized("invalid_api_key", "The API key is malformed.") }
-        guard let (id, tenant, secretHash, scopes, revoked) = try await self.store.postgres.query(
-            "SELECT id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL FROM identity.api_keys WHERE prefix = \(String(parts[1]))",
-            logger: context.logger
-        ).first(as: (UUID, UUID, String, [String], Bool).self),
-            Self.constantTimeEquals(secretHash, IdentityStore.hash(String(parts[2])))
+        guard let key = try await self.store.key(prefix: String(parts[1]), logger: context.logger),
+            Self.constantTimeEquals(key.secretHash, IdentityStore.hash(String(parts[2])))
         else { throw APIError.unauthorized("invalid_api_key", "The API key is not valid.") }
-        guard !revoked else {
+        let (id, tenant, roles) = (key.id, key.tenant.rawValue, key.scopes)
+        guard !key.revoked else {
             self.minted.withLockedValue { _ = $0.removeValue(forKey: id) }
             throw APIError.unauthorized("api_key_revoked", "The API key was revoked.")
         }
-        try await self.tenants.requireActive(TenantID(tenant), logger: context.logger)
-        try await self.store.postgres.query(
-            "UPDATE identity.api_keys SET last_used_at = now() WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-            logger: context.logger)
-        let roles = scopes.compactMap(Role.init(rawValue:))
+        try await self.tenants.requireActive(key.tenant, logger: context.logger)
         let token: String
         if let cached = self.minted.withLockedValue({ $0[id] }), cached.expires > .now {
             token = cached.token

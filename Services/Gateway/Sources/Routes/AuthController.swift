@@ -54,24 +54,14 @@ struct AuthController: Sendable {
     /// second time means it was stolen (or the client is confused): the whole family is revoked.
     @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenPair> {
         let body = try await request.decodeJSON(RefreshRequest.self, context: context)
-        let hash = IdentityStore.hash(body.refreshToken)
         enum Outcome: Sendable { case pair(TokenPair), reused, invalid }
         let outcome: Outcome = try await self.postgres.withTransaction(logger: context.logger) { connection in
-            guard let (id, family, user, expired, used, revoked) = try await connection.query(
-                """
-                SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, revoked_at IS NOT NULL
-                FROM identity.refresh_tokens WHERE token_hash = \(hash) FOR UPDATE
-                """, logger: context.logger
-            ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool).self) else { return .invalid }
-            if revoked || expired { return .invalid }
-            if used {
-                try await connection.query(
-                    "UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL",
-                    logger: context.logger)
-                return .reused
+            switch try await self.store.useRefreshToken(body.refreshToken, on: connection, logger: context.logger) {
+            case .invalid: return .invalid
+            case .reused: return .reused
+            case .rotated(let user, let family):
+                return .pair(try await self.issuePair(user: user, family: family, on: connection, logger: context.logger))
             }
-            try await connection.query("UPDATE identity.refresh_tokens SET used_at = now() WHERE id = \(id)", logger: context.logger)
-            return .pair(try await self.issuePair(user: user, family: family, on: connection, logger: context.logger))
         }
         switch outcome {
         case .pair(let pair): return JSONResponse(.ok, pair)
@@ -82,11 +72,7 @@ struct AuthController: Sendable {
 
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(RefreshRequest.self, context: context)
-        try await self.postgres.query(
-            """
-            UPDATE identity.refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id =
-                (SELECT family_id FROM identity.refresh_tokens WHERE token_hash = \(IdentityStore.hash(body.refreshToken)))
-            """, logger: context.logger)
+        try await self.store.revokeFamily(of: body.refreshToken, logger: context.logger)
         return Response(status: .noContent)
     }
 

@@ -12,14 +12,22 @@ public struct IdentityStore: Sendable {
     let audit: AuditLog
     let idempotency: Idempotency
 
+    /// A stored enumeration value; an unknown one is a bug (the tables' CHECKs list the values), never guessed.
+    static func known<Value: RawRepresentable>(_ raw: String) throws -> Value where Value.RawValue == String {
+        guard let value = Value(rawValue: raw) else {
+            throw APIError(.internalServerError, code: "internal_error", message: "A stored \(Value.self) is unknown: \(raw).")
+        }
+        return value
+    }
+
     // MARK: tenants
 
     static let tenantColumns = "id, name, slug, countries, time_zone, currency, language, plan, status, created_at, updated_at"
 
-    static func tenant(_ row: (UUID, String, String, [String], String, String, String, String, String, Date, Date)) -> TenantDTO {
+    static func tenant(_ row: TenantRow) throws -> TenantDTO {
         TenantDTO(
             id: row.0.uuidString.lowercased(), name: row.1, slug: row.2, countries: row.3, timeZone: row.4, currency: row.5,
-            language: row.6, plan: Plan(rawValue: row.7) ?? .lite, status: TenantStatus(rawValue: row.8) ?? .active, createdAt: row.9,
+            language: row.6, plan: try Self.known(row.7), status: try Self.known(row.8), createdAt: row.9,
             updatedAt: row.10)
     }
 
@@ -37,7 +45,7 @@ public struct IdentityStore: Sendable {
                     RETURNING \(unescaped: Self.tenantColumns)
                     """, logger: logger
                 ).first(as: TenantRow.self)!
-                let tenant = Self.tenant(row)
+                let tenant = try Self.tenant(row)
                 try await self.audit.record(
                     on: connection, tenantID: TenantID(id), actor: actor, action: "tenant.create", table: "tenants", targetID: tenant.id,
                     before: nil as TenantDTO?, after: tenant, requestID: requestID, logger: logger)
@@ -69,7 +77,7 @@ public struct IdentityStore: Sendable {
         try await self.postgres.withTransaction(logger: logger) { connection in
             guard let before = try await connection.query(
                 "SELECT \(unescaped: Self.tenantColumns) FROM identity.tenants WHERE id = \(id) FOR UPDATE", logger: logger
-            ).first(as: TenantRow.self).map(Self.tenant) else { return nil }
+            ).first(as: TenantRow.self).map({ try Self.tenant($0) }) else { return nil }
             let row = try await connection.query(
                 """
                 UPDATE identity.tenants SET name = coalesce(\(input.name), name), countries = coalesce(\(input.countries), countries),
@@ -79,7 +87,7 @@ public struct IdentityStore: Sendable {
                 WHERE id = \(id) RETURNING \(unescaped: Self.tenantColumns)
                 """, logger: logger
             ).first(as: TenantRow.self)!
-            let after = Self.tenant(row)
+            let after = try Self.tenant(row)
             try await self.audit.record(
                 on: connection, tenantID: TenantID(id), actor: actor, action: "tenant.update", table: "tenants", targetID: after.id,
                 before: before, after: after, requestID: requestID, logger: logger)
@@ -92,7 +100,7 @@ public struct IdentityStore: Sendable {
         guard let (status, plan) = try await self.postgres.query(
             "SELECT status, plan FROM identity.tenants WHERE id = \(id)", logger: logger
         ).first(as: (String, String).self) else { return nil }
-        return (TenantStatus(rawValue: status) ?? .suspended, Plan(rawValue: plan) ?? .lite)
+        return (try Self.known(status), try Self.known(plan))
     }
 
     // MARK: users
@@ -104,10 +112,10 @@ public struct IdentityStore: Sendable {
         """
     typealias UserRow = (UUID, String, String, UUID?, [String], UUID?, Bool, Date?, Date, Date)
 
-    static func user(_ row: UserRow) -> UserDTO {
+    static func user(_ row: UserRow) throws -> UserDTO {
         UserDTO(
             id: row.0.uuidString.lowercased(), email: row.1, name: row.2, tenantId: row.3?.uuidString.lowercased(),
-            roles: row.4.compactMap(Role.init(rawValue:)), stationId: row.5?.uuidString.lowercased(), active: row.6, lastSeenAt: row.7,
+            roles: try row.4.map { try Self.known($0) }, stationId: row.5?.uuidString.lowercased(), active: row.6, lastSeenAt: row.7,
             createdAt: row.8, updatedAt: row.9)
     }
 
@@ -119,7 +127,7 @@ public struct IdentityStore: Sendable {
         } else {
             rows = try await self.postgres.query(query, logger: logger)
         }
-        return try await rows.first(as: UserRow.self).map(Self.user)
+        return try await rows.first(as: UserRow.self).map { try Self.user($0) }
     }
 
     func users(tenant: UUID?, after cursor: String?, limit: Int, logger: Logger) async throws -> [UserDTO] {
@@ -133,7 +141,7 @@ public struct IdentityStore: Sendable {
     }
 
     func createUser(
-        email: String, passwordHash: String, name: String, tenant: UUID?, roles: [Role], station: UUID?, actor: String, requestID: String,
+        email: String, passwordHash: String, name: String, tenant: UUID?, roles: [Role], station: StationID?, actor: String, requestID: String,
         logger: Logger
     ) async throws -> UserDTO {
         let id = UUID()
@@ -142,7 +150,7 @@ public struct IdentityStore: Sendable {
                 try await connection.query(
                     """
                     INSERT INTO identity.users (id, tenant_id, email, password_hash, name, station_id)
-                    VALUES (\(id), \(tenant), \(email), \(passwordHash), \(name), \(station))
+                    VALUES (\(id), \(tenant), \(email), \(passwordHash), \(name), \(station?.rawValue))
                     """, logger: logger)
                 for role in Set(roles) {
                     try await connection.query(
@@ -163,17 +171,15 @@ public struct IdentityStore: Sendable {
         }
     }
 
-    func updateUser(_ id: UUID, _ input: UpdateUser, passwordHash: String?, actor: String, requestID: String, logger: Logger) async throws -> UserDTO? {
+    func updateUser(
+        _ id: UUID, _ input: UpdateUser, station: StationID?, passwordHash: String?, actor: String, requestID: String, logger: Logger
+    ) async throws -> UserDTO? {
         try await self.postgres.withTransaction(logger: logger) { connection in
             guard let before = try await self.user(id, on: connection, logger: logger) else { return nil }
-            let station = try input.stationId.map { text -> UUID in
-                guard let uuid = UUID(uuidString: text) else { throw APIError.badRequest("invalid_station", "stationId must be a UUID.") }
-                return uuid
-            }
             try await connection.query(
                 """
                 UPDATE identity.users SET name = coalesce(\(input.name), name), active = coalesce(\(input.active), active),
-                    password_hash = coalesce(\(passwordHash), password_hash), station_id = coalesce(\(station), station_id), updated_at = now()
+                    password_hash = coalesce(\(passwordHash), password_hash), station_id = coalesce(\(station?.rawValue), station_id), updated_at = now()
                 WHERE id = \(id)
                 """, logger: logger)
             if input.active == false || passwordHash != nil {
@@ -193,11 +199,15 @@ public struct IdentityStore: Sendable {
     /// Replaces a user's roles: each grant records who and when, each grant and removal writes an audit row.
     func setRoles(_ id: UUID, roles: Set<Role>, actor: String, requestID: String, logger: Logger) async throws -> UserDTO? {
         try await self.postgres.withTransaction(logger: logger) { connection in
-            guard let before = try await self.user(id, on: connection, logger: logger) else { return nil }
+            // concurrent replacements of one user's roles take turns on the user's row: each sees the other's result
+            guard try await connection.query("SELECT 1 FROM identity.users WHERE id = \(id) FOR UPDATE", logger: logger).first(as: Int.self) != nil,
+                let before = try await self.user(id, on: connection, logger: logger)
+            else { return nil }
             let current = Set(before.roles)
             for role in roles.subtracting(current) {
                 try await connection.query(
-                    "INSERT INTO identity.user_roles (user_id, role, granted_by) VALUES (\(id), \(role.rawValue), \(actor))", logger: logger)
+                    "INSERT INTO identity.user_roles (user_id, role, granted_by) VALUES (\(id), \(role.rawValue), \(actor)) ON CONFLICT DO NOTHING",
+                    logger: logger)
                 try await self.audit.record(
                     on: connection, tenantID: before.tenantId.flatMap { TenantID($0) }, actor: actor, action: "role.grant", table: "user_roles",
                     targetID: "\(before.id):\(role.rawValue)", before: nil as [String: String]?, after: ["role": role.rawValue],
@@ -245,14 +255,126 @@ public struct IdentityStore: Sendable {
             """, logger: logger)
     }
 
+    /// Rotates a refresh token: the presented one is used up; one presented a second time revokes its whole family.
+    enum Rotation: Sendable {
+        case rotated(user: UUID, family: UUID)
+        case reused
+        case invalid
+    }
+
+    func useRefreshToken(_ secret: String, on connection: PostgresConnection, logger: Logger) async throws -> Rotation {
+        guard let (id, family, user, expired, used, revoked) = try await connection.query(
+            """
+            SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, revoked_at IS NOT NULL
+            FROM identity.refresh_tokens WHERE token_hash = \(Self.hash(secret)) FOR UPDATE
+            """, logger: logger
+        ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool).self) else { return .invalid }
+        if revoked || expired { return .invalid }
+        if used {
+            try await connection.query(
+                "UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: logger)
+            return .reused
+        }
+        try await connection.query("UPDATE identity.refresh_tokens SET used_at = now() WHERE id = \(id)", logger: logger)
+        return .rotated(user: user, family: family)
+    }
+
+    /// Logs out: revokes the token's whole family.
+    func revokeFamily(of secret: String, logger: Logger) async throws {
+        try await self.postgres.query(
+            """
+            UPDATE identity.refresh_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND family_id =
+                (SELECT family_id FROM identity.refresh_tokens WHERE token_hash = \(Self.hash(secret)))
+            """, logger: logger)
+    }
+
     // MARK: API keys
+
+    static let keyErrors = ConstraintErrors(["api_keys_prefix_key": .conflict("conflict", "Try again.")])
+
+    /// Creates a key with the caller's audit row, on the caller's (idempotent) transaction.
+    func createKey(
+        tenant: TenantID, name: String, prefix: String, secret: String, scopes: [Role], actor: String, on connection: PostgresConnection,
+        requestID: String, logger: Logger
+    ) async throws -> APIKeyDTO {
+        try await Self.keyErrors.map {
+            let row = try await connection.query(
+                """
+                INSERT INTO identity.api_keys (id, tenant_id, name, prefix, secret_hash, scopes, created_by)
+                VALUES (\(UUID()), \(tenant.rawValue), \(name), \(prefix), \(Self.hash(secret)), \(scopes.map(\.rawValue)), \(actor))
+                RETURNING \(unescaped: Self.keyColumns)
+                """, logger: logger
+            ).first(as: KeyRow.self)!
+            let key = try Self.apiKey(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "api_key.create", table: "api_keys", targetID: key.id,
+                before: nil as APIKeyDTO?, after: key, requestID: requestID, logger: logger)
+            return key
+        }
+    }
+
+    func keys(tenant: TenantID, logger: Logger) async throws -> [APIKeyDTO] {
+        try await self.postgres.query(
+            "SELECT \(unescaped: Self.keyColumns) FROM identity.api_keys WHERE tenant_id = \(tenant.rawValue) ORDER BY created_at, id",
+            logger: logger
+        ).all(as: KeyRow.self).map(Self.apiKey)
+    }
+
+    /// Revokes a key and every key it created (a key may not outlive the key that made it); false when the tenant
+    /// has no such key.
+    func revokeKey(_ id: UUID, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> Bool {
+        try await self.postgres.withTransaction(logger: logger) { connection -> Bool in
+            let revoked = try await connection.query(
+                """
+                WITH RECURSIVE family AS (
+                    SELECT id FROM identity.api_keys WHERE id = \(id) AND tenant_id = \(tenant.rawValue)
+                    UNION SELECT k.id FROM identity.api_keys k JOIN family f ON k.created_by = 'apikey:' || f.id::text)
+                UPDATE identity.api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id IN (SELECT id FROM family)
+                RETURNING id
+                """, logger: logger
+            ).all(as: UUID.self)
+            for key in revoked {
+                try await self.audit.record(
+                    on: connection, tenantID: tenant, actor: actor, action: "api_key.revoke", table: "api_keys",
+                    targetID: key.uuidString.lowercased(), before: nil as [String: String]?, after: ["revoked": "true"], requestID: requestID,
+                    logger: logger)
+            }
+            return !revoked.isEmpty
+        }
+    }
+
+    struct StoredKey: Sendable {
+        var id: UUID
+        var tenant: TenantID
+        var secretHash: String
+        var scopes: [Role]
+        var revoked: Bool
+    }
+
+    /// The key with this prefix, and marks it used (at most once a minute).
+    func key(prefix: String, logger: Logger) async throws -> StoredKey? {
+        guard let (id, tenant, secretHash, scopes, revoked) = try await self.postgres.query(
+            """
+            UPDATE identity.api_keys SET last_used_at = CASE
+                WHEN revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') THEN now()
+                ELSE last_used_at END
+            WHERE prefix = \(prefix)
+            RETURNING id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL
+            """, logger: logger
+        ).first(as: (UUID, UUID, String, [String], Bool).self) else { return nil }
+        return StoredKey(
+            id: id, tenant: TenantID(rawValue: tenant), secretHash: secretHash, scopes: try scopes.map { scope in
+                guard let role = Role(rawValue: scope) else { throw APIError(.internalServerError, code: "internal_error", message: "An API key has an unknown scope.") }
+                return role
+            }, revoked: revoked)
+    }
 
     static let keyColumns = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
     typealias KeyRow = (UUID, String, String, [String], Date, Date?, Date?)
 
-    static func apiKey(_ row: KeyRow) -> APIKeyDTO {
+    static func apiKey(_ row: KeyRow) throws -> APIKeyDTO {
         APIKeyDTO(
-            id: row.0.uuidString.lowercased(), name: row.1, prefix: row.2, scopes: row.3.compactMap(Role.init(rawValue:)), createdAt: row.4,
+            id: row.0.uuidString.lowercased(), name: row.1, prefix: row.2, scopes: try row.3.map { try Self.known($0) }, createdAt: row.4,
             lastUsedAt: row.5, revokedAt: row.6)
     }
 }

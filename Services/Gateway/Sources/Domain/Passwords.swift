@@ -19,6 +19,11 @@ public struct Passwords: Sendable {
     }
 
     public func validate(_ password: String) throws {
+        // bcrypt stops at the first NUL and after 72 bytes: anything past either would be silently ignored, so
+        // "Abcdefgh\u{0}ijk" would also accept "Abcdefgh"
+        guard !password.utf8.contains(0) else {
+            throw APIError.unprocessable("weak_password", "Passwords must not contain NUL characters.")
+        }
         guard password.count >= Self.minimumLength else {
             throw APIError.unprocessable("weak_password", "Passwords need at least \(Self.minimumLength) characters.")
         }

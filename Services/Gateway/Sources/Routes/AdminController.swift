@@ -1,9 +1,11 @@
+import Contracts
 import Crypto
 import Foundation
 import Hummingbird
 import Logging
 import Models
 import PostgresNIO
+import ServiceClient
 import ServiceKit
 
 /// `/v1/tenants` (super_admin), `/v1/users` and `PUT /v1/users/{id}/roles` (super_admin anywhere, tenant_admin in
@@ -11,7 +13,9 @@ import ServiceKit
 struct AdminController: Sendable {
     let store: IdentityStore
     let tenants: TenantDirectory
+    let standings: TenantStandings
     let passwords: Passwords
+    let stations: StationDirectory
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.group("v1/tenants").add(middleware: RequireRoles(.superAdmin))
@@ -40,9 +44,9 @@ struct AdminController: Sendable {
     }
 
     @Sendable func listTenants(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<TenantDTO>> {
-        let limit = Self.limit(request)
-        let items = try await self.store.tenants(after: request.uri.queryParameters["cursor"].map(String.init), limit: limit, logger: context.logger)
-        return JSONResponse(.ok, Page(items: items, nextCursor: items.count == limit ? items.last?.slug : nil))
+        let page = try request.page(cursorValues: 1)
+        let items = try await self.store.tenants(after: page.cursor?.string(0), limit: page.limit, logger: context.logger)
+        return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [$0.slug] }))
     }
 
     @Sendable func getTenant(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TenantDTO> {
@@ -62,6 +66,7 @@ struct AdminController: Sendable {
             throw APIError.notFound("tenant_not_found", "No such tenant.")
         }
         self.tenants.forget(id)
+        self.standings.forget(TenantID(rawValue: id))
         return JSONResponse(.ok, tenant)
     }
 
@@ -73,7 +78,7 @@ struct AdminController: Sendable {
     }
 
     static func checkName(_ name: String) throws {
-        guard (1...200).contains(name.count) else { throw APIError.unprocessable("invalid_name", "A tenant's name is 1 to 200 characters.") }
+        try TextRules.check(name, field: "name", length: 1...200)
     }
 
     // MARK: users
@@ -81,6 +86,14 @@ struct AdminController: Sendable {
     /// The tenant a caller may manage users in: any (nil = all) for super_admin, their own for tenant_admin.
     static func scope(_ caller: Identity) -> UUID? {
         caller.roles.contains(.superAdmin) && caller.tokenTenantID == nil ? caller.tenantID?.rawValue : caller.tokenTenantID?.rawValue
+    }
+
+    /// A station operator is only that: mixing the role with others would give one account both a station's narrow
+    /// view and the wide view of the other role, and services then could not tell which one a request means.
+    static func checkRoleMix(_ roles: [Role]) throws {
+        if roles.contains(.stationOperator), Set(roles).count > 1 {
+            throw APIError.unprocessable("role_conflict", "station_operator cannot be combined with other roles.")
+        }
     }
 
     static func ensureGrantable(_ roles: [Role], by caller: Identity) throws {
@@ -122,17 +135,22 @@ struct AdminController: Sendable {
         if tenant != nil, roles.contains(where: \.isPlatformStaff) {
             throw APIError.unprocessable("staff_without_tenant", "Platform roles belong to users without a tenant.")
         }
+        try Self.checkRoleMix(roles)
         let email = body.email.trimmingCharacters(in: .whitespaces)
-        guard email.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) != nil, email.count <= 254 else {
+        guard !TextRules.containsNUL(email), TextRules.length(email) <= 254,
+            email.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) != nil
+        else {
             throw APIError.unprocessable("invalid_email", "That is not an email address.")
         }
+        try TextRules.check(body.name, field: "name", length: 0...200)
         try self.passwords.validate(body.password)
-        let station = try body.stationId.map { text -> UUID in
-            guard let id = UUID(uuidString: text) else { throw APIError.badRequest("invalid_station", "stationId must be a UUID.") }
-            return id
-        }
+        let station = try BodyValues.id(body.stationId, field: "stationId", as: StationID.self)
         if roles.contains(.stationOperator), station == nil {
             throw APIError.unprocessable("station_required", "A station operator needs a stationId.")
+        }
+        if let station {
+            guard let tenant else { throw APIError.unprocessable("tenant_required", "Only users of a tenant work at a station.") }
+            try await self.stations.requireStation(station, tenant: TenantID(rawValue: tenant), requestID: context.requestID)
         }
         let hash = try await self.passwords.hash(body.password)
         let user = try await self.store.createUser(
@@ -143,10 +161,9 @@ struct AdminController: Sendable {
 
     @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<UserDTO>> {
         let caller = try context.requireCaller()
-        let limit = Self.limit(request)
-        let items = try await self.store.users(
-            tenant: Self.scope(caller), after: request.uri.queryParameters["cursor"].map(String.init), limit: limit, logger: context.logger)
-        return JSONResponse(.ok, Page(items: items, nextCursor: items.count == limit ? items.last?.email.lowercased() : nil))
+        let page = try request.page(cursorValues: 1)
+        let items = try await self.store.users(tenant: Self.scope(caller), after: page.cursor?.string(0), limit: page.limit, logger: context.logger)
+        return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [$0.email.lowercased()] }))
     }
 
     @Sendable func getUser(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserDTO> {
@@ -156,14 +173,23 @@ struct AdminController: Sendable {
     @Sendable func updateUser(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<UserDTO> {
         let caller = try context.requireCaller()
         let id = try context.uuidParameter()
-        _ = try await self.manageableUser(id, caller: caller, logger: context.logger)
+        let target = try await self.manageableUser(id, caller: caller, logger: context.logger)
         let body = try await request.decodeJSON(UpdateUser.self, context: context)
+        try TextRules.check(body.name, field: "name", length: 0...200)
+        let station = try BodyValues.id(body.stationId, field: "stationId", as: StationID.self)
+        if let station {
+            guard let tenant = target.tenantId.flatMap(TenantID.init) else {
+                throw APIError.unprocessable("tenant_required", "Only users of a tenant work at a station.")
+            }
+            try await self.stations.requireStation(station, tenant: tenant, requestID: context.requestID)
+        }
         var hash: String?
         if let password = body.password {
             try self.passwords.validate(password)
             hash = try await self.passwords.hash(password)
         }
-        let user = try await self.store.updateUser(id, body, passwordHash: hash, actor: caller.subject, requestID: context.requestID, logger: context.logger)
+        let user = try await self.store.updateUser(
+            id, body, station: station, passwordHash: hash, actor: caller.subject, requestID: context.requestID, logger: context.logger)
         // the user can vanish between the check above and the write
         guard let user else { throw APIError.notFound("user_not_found", "No such user.") }
         return JSONResponse(.ok, user)
@@ -175,6 +201,10 @@ struct AdminController: Sendable {
         let target = try await self.manageableUser(id, caller: caller, logger: context.logger)
         let body = try await request.decodeJSON(SetRoles.self, context: context)
         try Self.ensureGrantable(body.roles, by: caller)
+        try Self.checkRoleMix(body.roles)
+        if body.roles.contains(.stationOperator), target.stationId == nil {
+            throw APIError.unprocessable("station_required", "Bind the user to a station (stationId) before making them its operator.")
+        }
         if target.tenantId == nil, body.roles.contains(where: { !$0.isPlatformStaff }) {
             throw APIError.unprocessable("tenant_required", "Tenant roles need a user in a tenant.")
         }
@@ -190,68 +220,54 @@ struct AdminController: Sendable {
     // MARK: API keys
 
     @Sendable func createKey(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let tenant = try caller.requireTenant()
-        let body = try await request.decodeJSON(CreateAPIKey.self, context: context)
-        guard !body.scopes.isEmpty, !body.name.isEmpty else {
-            throw APIError.unprocessable("invalid_api_key", "An API key needs a name and at least one scope.")
+        let (caller, tenant) = try context.requireTenantCaller()
+        // a key may not mint keys: one stolen key would otherwise outlive its own revocation through its children
+        guard !caller.subject.hasPrefix("apikey:") else {
+            throw APIError.forbidden("api_key_cannot_create_keys", "API keys are created by people, not by other keys.")
         }
-        if let forbidden = body.scopes.first(where: { $0.isPlatformStaff || $0 == .service }) {
+        let body = try await request.decodeJSON(CreateAPIKey.self, context: context)
+        try TextRules.check(body.name, field: "name", length: 1...100)
+        guard !body.scopes.isEmpty, body.scopes.count <= Role.allCases.count else {
+            throw APIError.unprocessable("invalid_api_key", "An API key needs at least one scope.")
+        }
+        if let forbidden = body.scopes.first(where: { $0.isPlatformStaff || $0 == .service || $0 == .stationOperator }) {
             throw APIError.forbidden("role_not_grantable", "An API key cannot carry \(forbidden.rawValue).")
         }
-        let store = self.store
-        return try await store.idempotency.run(request, context: context, postgres: store.postgres) { connection in
-            let id = UUID()
+        return try await self.store.idempotency.write(request, context: context, postgres: self.store.postgres) { connection in
             let prefix = String(Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }).filter(\.isLetter).prefix(8)).lowercased()
             let secret = Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
-            let row = try await connection.query(
-                """
-                INSERT INTO identity.api_keys (id, tenant_id, name, prefix, secret_hash, scopes, created_by)
-                VALUES (\(id), \(tenant.rawValue), \(body.name), \(prefix), \(IdentityStore.hash(secret)), \(body.scopes.map(\.rawValue)), \(caller.subject))
-                RETURNING \(unescaped: IdentityStore.keyColumns)
-                """, logger: context.logger
-            ).first(as: IdentityStore.KeyRow.self)!
-            var key = IdentityStore.apiKey(row)
-            try await store.audit.record(
-                on: connection, tenantID: tenant, actor: caller.subject, action: "api_key.create", table: "api_keys", targetID: key.id,
-                before: nil as APIKeyDTO?, after: key, requestID: context.requestID, logger: context.logger)
+            var key = try await self.store.createKey(
+                tenant: tenant, name: body.name, prefix: prefix, secret: secret, scopes: Array(Set(body.scopes)).sorted { $0.rawValue < $1.rawValue },
+                actor: caller.subject, on: connection, requestID: context.requestID, logger: context.logger)
             key.key = "sk_\(prefix)_\(secret)"
             return JSONResponse(.created, key)
         }
     }
 
     @Sendable func listKeys(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<APIKeyDTO>> {
-        let tenant = try context.requireCaller().requireTenant()
-        let items = try await self.store.postgres.query(
-            "SELECT \(unescaped: IdentityStore.keyColumns) FROM identity.api_keys WHERE tenant_id = \(tenant.rawValue) ORDER BY created_at, id",
-            logger: context.logger
-        ).all(as: IdentityStore.KeyRow.self).map(IdentityStore.apiKey)
-        return JSONResponse(.ok, Page(items: items, nextCursor: nil))
+        let (_, tenant) = try context.requireTenantCaller()
+        return JSONResponse(.ok, Page(items: try await self.store.keys(tenant: tenant, logger: context.logger), nextCursor: nil))
     }
 
     @Sendable func revokeKey(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let tenant = try caller.requireTenant()
+        let (caller, tenant) = try context.requireTenantCaller()
         let id = try context.uuidParameter()
-        let revoked = try await self.store.postgres.withTransaction(logger: context.logger) { connection -> Bool in
-            guard try await connection.query(
-                """
-                UPDATE identity.api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id) AND tenant_id = \(tenant.rawValue)
-                RETURNING id
-                """, logger: context.logger
-            ).first(as: UUID.self) != nil else { return false }
-            try await self.store.audit.record(
-                on: connection, tenantID: tenant, actor: caller.subject, action: "api_key.revoke", table: "api_keys",
-                targetID: id.uuidString.lowercased(), before: nil as [String: String]?, after: ["revoked": "true"], requestID: context.requestID,
-                logger: context.logger)
-            return true
+        guard try await self.store.revokeKey(id, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger) else {
+            throw APIError.notFound("api_key_not_found", "No such API key.")
         }
-        guard revoked else { throw APIError.notFound("api_key_not_found", "No such API key.") }
         return Response(status: .noContent)
     }
+}
 
+/// Asks the vouchers service whether a station exists in a tenant, before the gateway binds an operator to it.
+struct StationDirectory: Sendable {
+    let vouchers: VouchersClient
+    let tokens: ServiceTokens
 
-    static func limit(_ request: Request) -> Int {
-        min(max(Int(request.uri.queryParameters["limit"] ?? "") ?? 50, 1), 200)
+    func requireStation(_ station: StationID, tenant: TenantID, requestID: String) async throws {
+        let context = try await CallContext(requestID: requestID, bearerToken: self.tokens.token(tenant: tenant))
+        guard try await self.vouchers.station(station, context: context) != nil else {
+            throw APIError.unprocessable("unknown_station", "stationId is not a station of this tenant.")
+        }
     }
 }

@@ -81,7 +81,7 @@ struct Proxy: Sendable {
         }
         if let identity = context.identity { outgoing.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(identity.token)") }
         outgoing.headers.replaceOrAdd(name: "X-Request-ID", value: context.requestID)
-        if let address = context.remoteAddress {
+        if let address = context.peerAddress {
             let prior = request.headers[HTTPField.Name("X-Forwarded-For")!].map { "\($0), " } ?? ""
             outgoing.headers.replaceOrAdd(name: "X-Forwarded-For", value: prior + address)
         }

@@ -1,3 +1,4 @@
+import Contracts
 import Models
 import ServiceKit
 
@@ -22,20 +23,34 @@ enum RouteTable {
     static let tenantRead: Set<Role> = staffRead.union([.tenantAdmin, .agent])
     static let everyone = Set(Role.allCases).subtracting([.service])
 
-    static let routes: [GatewayRoute] = [
+    /// The prefixes of services that declare their endpoints in `Shared/Contracts`: per prefix, reads let through
+    /// the roles of any read endpoint under it, writes those of any write endpoint, so the gateway never refuses what
+    /// the service allows nor lets through a role no endpoint there accepts.
+    static func derived(from endpoints: [Endpoint]) -> [GatewayRoute] {
+        var order: [String] = []
+        var routes: [String: GatewayRoute] = [:]
+        for endpoint in endpoints {
+            var route = routes[endpoint.prefix] ?? {
+                order.append(endpoint.prefix)
+                return GatewayRoute(prefix: endpoint.prefix, service: endpoint.service, isPublic: true)
+            }()
+            if case .roles(let roles) = endpoint.access {
+                route.isPublic = false
+                if endpoint.isRead { route.read.formUnion(roles) } else { route.write.formUnion(roles) }
+            }
+            routes[endpoint.prefix] = route
+        }
+        return order.map { routes[$0]! }
+    }
+
+    /// Endpoints declared in `Shared/Contracts`, by service.
+    static let declared: [Endpoint] = VouchersAPI.all
+
+    static let routes: [GatewayRoute] = derived(from: declared) + [
         // provider webhooks: public, messaging verifies the signatures
         GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
 
-        // vouchers; image links are public, their signature is the permission
-        GatewayRoute(prefix: "/v1/voucher-images", service: .vouchers, isPublic: true),
-        GatewayRoute(prefix: "/v1/stations", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
-                     write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/vouchers", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
-                     write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/redemptions", service: .vouchers, read: staffRead.union([.tenantAdmin, .stationOperator]),
-                     write: [.stationOperator]),
-        GatewayRoute(prefix: "/v1/voucher-metrics", service: .vouchers, read: staffRead.union([.tenantAdmin]), write: []),
-
+        // services still to be built: their prefixes until they declare endpoints in Shared/Contracts
         // messaging
         GatewayRoute(prefix: "/v1/channels", service: .messaging, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
         GatewayRoute(prefix: "/v1/templates", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .dataOps, .tenantAdmin]),

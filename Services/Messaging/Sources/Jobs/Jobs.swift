@@ -1,0 +1,1 @@
+// Jobs: job handlers and background loops such as sweepers (docs/CONTRIBUTING.md).

@@ -1,0 +1,54 @@
+import Models
+
+/// One operation of a service's public API: its method, its path as the router writes it (`/v1/stations/{id}`),
+/// and who may call it. The owning service registers its route from this declaration and the gateway derives its
+/// route table from the same declarations, so the two cannot disagree.
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    public enum Access: Sendable, Hashable {
+        /// No token needed; the service checks something else (a signed link, a provider signature).
+        case `public`
+        /// A verified caller holding one of the roles.
+        case roles(Set<Role>)
+    }
+
+    public let method: String
+    public let path: String
+    public let access: Access
+    /// The service that answers it.
+    public let service: ServiceName
+
+    public init(_ method: String, _ path: String, _ access: Access, service: ServiceName) {
+        self.method = method
+        self.path = path
+        self.access = access
+        self.service = service
+    }
+
+    /// Whether a caller with `roles` may call it (anyone may call a public endpoint).
+    public func allows(_ roles: Set<Role>) -> Bool {
+        switch self.access {
+        case .public: true
+        case .roles(let allowed): !allowed.isDisjoint(with: roles)
+        }
+    }
+
+    public var isPublic: Bool { self.access == .public }
+
+    /// Reads are GET and HEAD; everything else writes.
+    public var isRead: Bool { self.method == "GET" || self.method == "HEAD" }
+
+    /// The first two path segments (`/v1/stations`): the prefix the gateway routes on.
+    public var prefix: String {
+        "/" + self.path.split(separator: "/").prefix(2).joined(separator: "/")
+    }
+
+    public var description: String { "\(self.method) \(self.path)" }
+}
+
+/// Who is who, in the sets the endpoint declarations use.
+public enum Roles {
+    /// Platform staff who manage a tenant's resources, and the tenant's own admin.
+    public static let managers: Set<Role> = [.superAdmin, .support, .dataOps, .tenantAdmin]
+    /// Managers and the read-only staff.
+    public static let readers: Set<Role> = managers.union([.readonly])
+}

@@ -1,0 +1,48 @@
+import Models
+
+/// The vouchers service's public API (who may call what), and the views other services read from it.
+public enum VouchersAPI {
+    static func endpoint(_ method: String, _ path: String, _ access: Endpoint.Access) -> Endpoint {
+        Endpoint(method, path, access, service: .vouchers)
+    }
+
+    static let stationReaders = Roles.readers.union([.stationOperator, .service])
+
+    public static let createStation = endpoint("POST", "/v1/stations", .roles(Roles.managers))
+    public static let updateStation = endpoint("PATCH", "/v1/stations/{id}", .roles(Roles.managers))
+    public static let listStations = endpoint("GET", "/v1/stations", .roles(Roles.readers.union([.stationOperator])))
+    /// Services read a station too: the gateway checks a station exists before binding an operator to it.
+    public static let getStation = endpoint("GET", "/v1/stations/{id}", .roles(stationReaders))
+
+    public static let createVoucher = endpoint("POST", "/v1/vouchers", .roles(Roles.managers))
+    public static let bulkIssue = endpoint("POST", "/v1/vouchers/bulk", .roles(Roles.managers.union([.service])))
+    public static let transition = endpoint("POST", "/v1/vouchers/{id}/transitions", .roles(Roles.managers))
+    public static let listVouchers = endpoint("GET", "/v1/vouchers", .roles(Roles.readers.union([.stationOperator, .service])))
+    public static let codeSpace = endpoint("GET", "/v1/vouchers/code-space", .roles(Roles.readers.union([.stationOperator, .service])))
+    public static let getVoucher = endpoint("GET", "/v1/vouchers/{id}", .roles(Roles.readers.union([.stationOperator, .service])))
+    public static let voucherEvents = endpoint("GET", "/v1/vouchers/{id}/events", .roles(Roles.readers.union([.stationOperator, .service])))
+    /// Image links are public: their signature is the permission.
+    public static let image = endpoint("GET", "/v1/voucher-images/{id}/{kind}", .public)
+
+    public static let redeem = endpoint("POST", "/v1/redemptions", .roles([.stationOperator]))
+    public static let listRedemptions = endpoint("GET", "/v1/redemptions", .roles(Roles.readers.union([.stationOperator])))
+    public static let metrics = endpoint("GET", "/v1/voucher-metrics", .roles(Roles.readers))
+
+    public static let all: [Endpoint] = [
+        createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, transition, listVouchers, codeSpace,
+        getVoucher, voucherEvents, image, redeem, listRedemptions, metrics,
+    ]
+
+    /// What another service needs to know of a station: that it exists in the tenant, and whether it is active.
+    public struct Station: Codable, Sendable, Equatable {
+        public var id: StationID
+        public var name: String
+        public var status: String
+
+        public init(id: StationID, name: String, status: String) {
+            self.id = id
+            self.name = name
+            self.status = status
+        }
+    }
+}
