@@ -16,6 +16,21 @@ public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible 
         "91": ("IN", [10]), "971": ("AE", [8, 9]), "86": ("CN", [11]),
     ]
 
+    /// Every country calling code the ITU has assigned (E.164 Annex), 1 to 3 digits; prefix-free like the codes.
+    static let assignedCallingCodes: Set<String> = {
+        var codes: Set<String> = ["1", "7"]
+        codes.formUnion(["20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49"])
+        codes.formUnion(["51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66"])
+        codes.formUnion(["81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98"])
+        let threeDigit: [ClosedRange<Int>] = [
+            211...213, 216...216, 218...218, 220...258, 260...269, 290...291, 297...299, 350...359, 370...383, 385...387, 389...389,
+            420...421, 423...423, 500...509, 590...599, 670...670, 672...692, 800...800, 808...808, 850...850, 852...853, 855...856,
+            870...870, 878...878, 880...883, 886...886, 888...888, 960...968, 970...977, 979...979, 991...996, 998...998,
+        ]
+        for range in threeDigit { codes.formUnion(range.map(String.init)) }
+        return codes
+    }()
+
     /// Trunk-prefix dialling for local input such as `0788 123 456` in Rwanda.
     static let callingCodeByCountry: [String: String] = Dictionary(
         uniqueKeysWithValues: plans.map { ($0.value.country, $0.key) })
@@ -57,8 +72,12 @@ public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible 
             self.country = plan.country
             self.callingCode = code
         } else {
+            // a number in a region Sokoni has no plan for must still start with a calling code the ITU assigned
+            guard let assigned = (1...3).lazy.map({ String(digits.prefix($0)) }).first(where: { Self.assignedCallingCodes.contains($0) }) else {
+                throw .notANumber(text)
+            }
             self.country = nil
-            self.callingCode = String(digits.prefix(3))
+            self.callingCode = assigned
         }
         self.e164 = "+" + digits
     }

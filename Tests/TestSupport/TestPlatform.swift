@@ -50,6 +50,8 @@ public enum TestSettings {
             "JOBS_BACKOFF_BASE_MS": "20",
             "MIGRATIONS_DIRECTORY": Self.migrationsDirectory.path,
             "VOUCHERS_QR_SECRET": "test-qr-secret",
+            // a suspension reaches every service within this (5 s in production)
+            "AUTH_TENANT_STANDING_TTL_MS": "100",
             "BLOBS_DIRECTORY": NSTemporaryDirectory() + "sokoni-blobs-\(database.database)",
         ]
         for (other, port) in ports {

@@ -52,9 +52,10 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, buffer: Module.buffersRequestBodies))
         for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
+        let standingTTL = Duration.milliseconds(try settings.settings.int("auth.tenantStandingTtlMs", default: 5000, range: 0...600_000))
         router.add(
             middleware: TenantStandingMiddleware(
-                standings: module.tenantStandings ?? .fromGateway(environment.gateway, tokens: serviceTokens)))
+                standings: module.tenantStandings ?? .fromGateway(environment.gateway, tokens: serviceTokens, ttl: standingTTL)))
         HealthRoutes(
             postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger,
             details: { await module.readinessDetails() }
@@ -121,6 +122,8 @@ struct HealthRoutes: Sendable {
     let metrics: ServiceMetrics
     let logger: Logger
     let details: @Sendable () async -> [String: String]
+    /// How long `/readyz` waits for the database before answering 503 (probes usually time out after 3 s or more).
+    static let readinessDeadline: Duration = .milliseconds(1500)
 
     struct Status: Codable, Sendable {
         var status: String
@@ -132,12 +135,17 @@ struct HealthRoutes: Sendable {
     func add(to router: Router<AppRequestContext>) {
         router.get("healthz") { _, _ in JSONResponse(.ok, Status(status: "ok")) }
         router.get("readyz") { _, context in
-            do {
-                try await self.postgres.query("SELECT 1", logger: context.logger)
-            } catch {
+            // an unresponsive database (partitioned, restarting, pool exhausted) must give a quick 503, not a hang:
+            // the checks race a deadline inside the probe's timeout and are cancelled and left behind when they lose
+            let logger = context.logger
+            let checks = await race(
+                { () async throws -> Bool in
+                    try await self.postgres.query("SELECT 1", logger: logger)
+                    return (try? await self.migrator.isUpToDate(client: self.postgres, logger: logger)) ?? false
+                }, until: { try? await Task.sleep(for: Self.readinessDeadline) })
+            guard case .success(let upToDate)? = checks else {
                 return JSONResponse(.serviceUnavailable, Status(status: "unavailable", database: "unreachable", migrations: nil))
             }
-            let upToDate = (try? await self.migrator.isUpToDate(client: self.postgres, logger: context.logger)) ?? false
             let details = await self.details()
             return JSONResponse(
                 upToDate ? .ok : .serviceUnavailable,

@@ -31,9 +31,12 @@ public struct FailureThrottle: Sendable {
         }
     }
 
-    /// Records one failure on `key` and returns the failures counted in the current window.
+    /// Records one failure on `key` and returns the failures counted in the current window. Now and then (one call in
+    /// 64) it also forgets counters whose window and lock are over: every email ever mistyped would otherwise keep
+    /// its row forever.
     @discardableResult
     public func recordFailure(_ key: String, limit: Int, logger: Logger) async throws -> Int {
+        if Int.random(in: 0..<64) == 0 { try await self.purgeStale(logger: logger) }
         let window = self.window.seconds
         return try await self.client.query(
             """
@@ -51,5 +54,19 @@ public struct FailureThrottle: Sendable {
 
     public func clear(_ key: String, logger: Logger) async throws {
         try await self.client.query("DELETE FROM \(unescaped: self.schema).failure_counters WHERE key = \(key)", logger: logger)
+    }
+
+    /// Deletes counters whose window has passed and that hold no lock; answers how many.
+    @discardableResult
+    public func purgeStale(logger: Logger) async throws -> Int {
+        try await self.client.query(
+            """
+            WITH gone AS (
+                DELETE FROM \(unescaped: self.schema).failure_counters
+                WHERE first_failed_at < now() - make_interval(secs => \(self.window.seconds)) AND (locked_until IS NULL OR locked_until < now())
+                RETURNING 1)
+            SELECT count(*)::int FROM gone
+            """, logger: logger
+        ).first(as: Int.self) ?? 0
     }
 }

@@ -22,8 +22,9 @@ public struct AppRequestContext: AuthRequestContext, RequestContext {
         self.peerAddress = self.remoteAddress
     }
 
-    /// Bodies are bounded by `BodyLimitMiddleware` (configured per service); this is only the outer cap.
-    public var maxUploadSize: Int { 64 << 20 }
+    /// The most a handler reads of a body: set by `BodyLimitMiddleware` to the service's limit, so a body of unknown
+    /// length (chunked) is refused with 413 as it is read, also on routes whose bodies are not buffered up front.
+    public var maxUploadSize: Int = 64 << 20
 
     public var requestDecoder: JSONDecoder { .sokoni }
     public var responseEncoder: JSONEncoder { .sokoni }

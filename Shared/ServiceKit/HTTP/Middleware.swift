@@ -55,7 +55,8 @@ public struct RequestLifecycleMiddleware: RouterMiddleware {
 
 /// Refuses bodies over the limit with 413: by `Content-Length` up front, and, when `buffer` is set, while
 /// reading a body of unknown length (the body is then held in memory for the handler).
-public struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct BodyLimitMiddleware: RouterMiddleware {
+    public typealias Context = AppRequestContext
     let maxSize: Int
     let buffer: Bool
 
@@ -68,6 +69,8 @@ public struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > self.maxSize {
             throw APIError(.contentTooLarge, code: "payload_too_large", message: "The request body exceeds \(self.maxSize) bytes.")
         }
+        var context = context
+        context.maxUploadSize = self.maxSize
         guard self.buffer, request.method != .get, request.method != .head else {
             return try await next(request, context)
         }
