@@ -15,10 +15,12 @@ struct VouchersHarness: Sendable {
     let postgres: PostgresClient
     let admin: String
 
-    static func with<T: Sendable>(overrides: [String: String] = [:], _ body: (VouchersHarness) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(
+        overrides: [String: String] = [:], gatewayOverrides: [String: String] = [:], _ body: (VouchersHarness) async throws -> T
+    ) async throws -> T {
         let database = try await TestPostgres.createDatabase(prefix: "vch")
         let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
-        let gatewaySettings = try TestSettings.settings(for: .gateway, database: database, ports: ports, overrides: ["AUTH_BCRYPT_COST": "4", "RATE_LIMIT_ENABLED": "false"])
+        let gatewaySettings = try TestSettings.settings(for: .gateway, database: database, ports: ports, overrides: ["AUTH_BCRYPT_COST": "4", "RATE_LIMIT_ENABLED": "false"].merging(gatewayOverrides) { $1 })
         let vouchersSettings = try TestSettings.settings(for: .vouchers, database: database, ports: ports, overrides: overrides)
         let (started, continuation) = AsyncStream.makeStream(of: Int.self)
         let gateway = try await ServiceApplication<GatewayService>.build(settings: gatewaySettings, logger: TestLog.quiet) { continuation.yield($0) }
