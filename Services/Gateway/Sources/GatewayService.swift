@@ -26,8 +26,8 @@ import ServiceLifecycle
 public struct GatewayService: ServiceModule {
     public static let name = ServiceName.gateway
     public static let fetchesJWKS = false
-    /// What the gateway forwards streams through; its own routes limit their bodies as they read them.
-    public static let buffersRequestBodies = false
+    /// What the gateway forwards streams through; the bodies of its own routes are read (and limited) first.
+    public static func streamsRequestBody(_ request: Request) -> Bool { RouteTable.match(request.uri.path) != nil }
     /// The gateway serves the platform's merged document at `/openapi.json` itself (`APIDocsController`).
     public static var openAPIDocument: Data? { nil }
     /// The gateway's own part of it.

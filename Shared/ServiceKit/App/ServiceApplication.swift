@@ -49,7 +49,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
 
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestLifecycleMiddleware(metrics: metrics))
-        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, buffer: Module.buffersRequestBodies))
+        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, streams: Module.streamsRequestBody))
         for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
         let standingTTL = Duration.milliseconds(try settings.settings.int("auth.tenantStandingTtlMs", default: 5000, range: 0...600_000))

@@ -67,9 +67,10 @@ public protocol ServiceModule: Sendable {
     var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] { get }
     /// Extra lines for `/readyz` (the gateway reports its upstreams).
     func readinessDetails() async -> [String: String]
-    /// Whether ServiceKit reads a request body of unknown length into memory (to enforce the size limit) before the
-    /// handler runs. The gateway streams what it forwards and limits its own routes' bodies as it reads them.
-    static var buffersRequestBodies: Bool { get }
+    /// Whether a request's body streams through to its handler instead of being read into memory first (where the
+    /// size limit is enforced and the body can be read more than once, e.g. for an idempotency fingerprint). The
+    /// gateway streams what it forwards; everything it answers itself is buffered.
+    static func streamsRequestBody(_ request: Request) -> Bool
     /// The service's OpenAPI document (served at `GET /openapi.json`), from the module's resources.
     static var openAPIDocument: Data? { get }
     /// Where tenant standing comes from; nil: the gateway's tenant endpoint.
@@ -89,7 +90,7 @@ extension ServiceModule {
     public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
         false
     }
-    public static var buffersRequestBodies: Bool { true }
+    public static func streamsRequestBody(_ request: Request) -> Bool { false }
     public static var openAPIDocument: Data? { nil }
     public var tenantStandings: TenantStandings? { nil }
 }

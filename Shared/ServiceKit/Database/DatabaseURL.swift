@@ -39,7 +39,19 @@ public struct DatabaseURL: Sendable {
         return "postgres://\(credentials)@\(self.host):\(self.port)/\(self.database)\(socket)"
     }
 
-    public func clientConfiguration(maxConnections: Int = 20) -> PostgresClient.Configuration {
+    /// Server-side limits sent in every connection's startup message, so a runaway statement or a transaction left
+    /// open by a stuck caller cannot hold a connection (and its locks) indefinitely. Requests give up at the gateway
+    /// after 30 s, so a statement running for a minute has no one waiting for it; migrations that need longer (a big
+    /// `CREATE INDEX`) can `SET LOCAL statement_timeout = 0` in their transaction.
+    public static let defaultStatementTimeout: Duration = .seconds(60)
+    public static let defaultIdleInTransactionTimeout: Duration = .seconds(60)
+    /// How long opening a socket to the server may take before the attempt fails (PostgresNIO's default is 10 s).
+    public static let defaultConnectTimeout: Duration = .seconds(5)
+
+    public func clientConfiguration(
+        maxConnections: Int = 20, connectTimeout: Duration = Self.defaultConnectTimeout,
+        statementTimeout: Duration? = Self.defaultStatementTimeout, idleInTransactionTimeout: Duration? = Self.defaultIdleInTransactionTimeout
+    ) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let socket = self.socketDirectory {
             configuration = .init(
@@ -52,6 +64,19 @@ public struct DatabaseURL: Sendable {
         }
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 0
+        configuration.options.connectTimeout = connectTimeout
+        var parameters: [(String, String)] = []
+        if let statementTimeout { parameters.append(("statement_timeout", Self.milliseconds(statementTimeout))) }
+        if let idleInTransactionTimeout {
+            parameters.append(("idle_in_transaction_session_timeout", Self.milliseconds(idleInTransactionTimeout)))
+        }
+        configuration.options.additionalStartupParameters = parameters
         return configuration
+    }
+
+    /// A duration as PostgreSQL's integer milliseconds setting (`0` would mean "no limit", so at least 1).
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return String(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
     }
 }

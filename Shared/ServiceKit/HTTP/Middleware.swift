@@ -53,16 +53,16 @@ public struct RequestLifecycleMiddleware: RouterMiddleware {
     }
 }
 
-/// Refuses bodies over the limit with 413: by `Content-Length` up front, and, when `buffer` is set, while
+/// Refuses bodies over the limit with 413: by `Content-Length` up front, and, unless the body streams, while
 /// reading a body of unknown length (the body is then held in memory for the handler).
 public struct BodyLimitMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     let maxSize: Int
-    let buffer: Bool
+    let streams: @Sendable (Request) -> Bool
 
-    public init(maxSize: Int, buffer: Bool = true) {
+    public init(maxSize: Int, streams: @escaping @Sendable (Request) -> Bool = { _ in false }) {
         self.maxSize = maxSize
-        self.buffer = buffer
+        self.streams = streams
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -71,7 +71,7 @@ public struct BodyLimitMiddleware: RouterMiddleware {
         }
         var context = context
         context.maxUploadSize = self.maxSize
-        guard self.buffer, request.method != .get, request.method != .head else {
+        guard request.method != .get, request.method != .head, !self.streams(request) else {
             return try await next(request, context)
         }
         var request = request

@@ -5,8 +5,10 @@ import ServiceLifecycle
 
 /// Runs queued jobs: claims with `FOR UPDATE SKIP LOCKED` (so any number of replicas can share a queue),
 /// retries failures with exponential backoff and jitter, and after `max_attempts` marks a job `dead` with its
-/// last error. On graceful shutdown it finishes the jobs in hand and claims no more; a job whose worker died
-/// is claimed again once its lock is older than `visibilityTimeout`.
+/// last error. On graceful shutdown it claims no more and gives the jobs in hand `shutdownDeadline` to finish; a
+/// handler still running then is cancelled and its job released (queued, unlocked, the attempt not counted) for
+/// another worker, and the worker stops without waiting for it. A job whose worker died is claimed again once its
+/// lock is older than `visibilityTimeout`.
 public struct JobWorker: Service {
     public struct Options: Sendable {
         public var workers: Int
@@ -14,16 +16,19 @@ public struct JobWorker: Service {
         public var backoffBase: Duration
         public var maxBackoff: Duration
         public var visibilityTimeout: Duration
+        /// How long a job in hand may keep running after graceful shutdown begins before it is abandoned and released.
+        public var shutdownDeadline: Duration
 
         public init(
             workers: Int = 2, pollInterval: Duration = .milliseconds(250), backoffBase: Duration = .seconds(1),
-            maxBackoff: Duration = .seconds(3600), visibilityTimeout: Duration = .seconds(300)
+            maxBackoff: Duration = .seconds(3600), visibilityTimeout: Duration = .seconds(300), shutdownDeadline: Duration = .seconds(10)
         ) {
             self.workers = workers
             self.pollInterval = pollInterval
             self.backoffBase = backoffBase
             self.maxBackoff = maxBackoff
             self.visibilityTimeout = visibilityTimeout
+            self.shutdownDeadline = shutdownDeadline
         }
     }
 
@@ -68,7 +73,10 @@ public struct JobWorker: Service {
                     try await self.maintenance()
                     lastMaintenance = .now
                 }
-                if let job = try await self.claim() {
+                // a claim stuck on an unresponsive database must not hold up shutdown past the deadline either
+                let claimed = await race({ try await self.claim() }, until: { await self.shutdownDeadlinePassed() })
+                guard let claimed else { return }
+                if let job = try claimed.get() {
                     await self.execute(job)
                     continue
                 }
@@ -110,18 +118,53 @@ public struct JobWorker: Service {
             guard let handler = self.registry.handlers[job.kind] else {
                 throw JobError(message: "no handler for job kind \(job.kind)")
             }
-            try await handler(job, logger)
+            // the handler runs in a task of its own so that one ignoring cancellation cannot keep the worker alive
+            let handlerLogger = logger
+            let outcome = await race({ try await handler(job, handlerLogger) }, until: { await self.shutdownDeadlinePassed() })
+            guard let outcome else {
+                logger.warning("job still running at the shutdown deadline, releasing it")
+                await self.release(job, logger: logger)
+                return
+            }
+            try outcome.get()
             try await self.postgres.query(
                 "UPDATE \(unescaped: self.schema).jobs SET status = 'done', locked_at = NULL, last_error = NULL, updated_at = now() WHERE id = \(job.id)",
                 logger: logger)
             logger.debug("job done")
         } catch is CancellationError where Task.isCancelled {
             // hard stop mid-job: hand it back without counting the attempt
-            try? await self.postgres.query(
-                "UPDATE \(unescaped: self.schema).jobs SET status = 'queued', attempts = attempts - 1, locked_at = NULL, updated_at = now() WHERE id = \(job.id)",
-                logger: logger)
+            await self.release(job, logger: logger)
         } catch {
             await self.recordFailure(job, error: error, logger: logger)
+        }
+    }
+
+    /// Returns once graceful shutdown began and `shutdownDeadline` passed since, or early when cancelled (`race`
+    /// ignores a trigger that returns cancelled).
+    func shutdownDeadlinePassed() async {
+        try? await gracefulShutdown()
+        try? await Task.sleep(for: self.options.shutdownDeadline)
+    }
+
+    /// Hands a claimed job back: queued, due now, unlocked, the attempt not counted. Bounded, since the database may
+    /// be the reason the job is stuck; if this fails the job is claimed again after `visibilityTimeout`.
+    func release(_ job: Job, logger: Logger) async {
+        // in a task of its own: after a hard stop the caller is already cancelled, and the release must still run
+        let result = await Task { [self] in
+            await race(
+                {
+                    try await self.postgres.query(
+                        """
+                        UPDATE \(unescaped: self.schema).jobs SET status = 'queued', attempts = greatest(attempts - 1, 0),
+                            locked_at = NULL, locked_by = NULL, run_at = now(), updated_at = now()
+                        WHERE id = \(job.id) AND status = 'running' AND locked_by = \(self.workerID)
+                        """, logger: logger)
+                }, until: { try? await Task.sleep(for: .seconds(5)) })
+        }.value
+        switch result {
+        case .success?: logger.info("job released")
+        case .failure(let error)?: logger.error("could not release job", metadata: ["error": "\(String(reflecting: error))"])
+        case nil: logger.error("could not release job: the database did not answer in time")
         }
     }
 
@@ -191,6 +234,35 @@ public final class StartGate: Sendable {
         for await _ in self.stream {}
         try Task.checkCancellation()
     }
+}
+
+/// Runs `operation` in a task of its own and answers its result, or nil when `trigger` returns first: the operation
+/// is then cancelled and left behind, so one that ignores cancellation (a hung database call, a stubborn handler)
+/// cannot hold the caller. Cancelling the caller cancels both.
+func race<T: Sendable>(
+    _ operation: @escaping @Sendable () async throws -> T, until trigger: @escaping @Sendable () async -> Void
+) async -> Result<T, any Error>? {
+    let (stream, continuation) = AsyncStream.makeStream(of: Result<T, any Error>?.self)
+    let work = Task {
+        do { continuation.yield(.success(try await operation())) } catch { continuation.yield(.failure(error)) }
+    }
+    let timer = Task {
+        await trigger()
+        if !Task.isCancelled { continuation.yield(nil) }
+    }
+    let first: Result<T, any Error>?? = await withTaskCancellationHandler {
+        var iterator = stream.makeAsyncIterator()
+        return await iterator.next()
+    } onCancel: {
+        work.cancel()
+        timer.cancel()
+        continuation.finish()
+    }
+    work.cancel()
+    timer.cancel()
+    continuation.finish()
+    // the caller was cancelled before either finished: the operation's cancellation is its answer
+    return first ?? .failure(CancellationError())
 }
 
 extension Duration {
