@@ -68,25 +68,6 @@ public struct ServiceClient: Sendable {
         self.backoffBase = backoffBase
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            if let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text)) {
-                return date
-            }
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 date: \(text)")
-        }
-        return decoder
-    }
-
     public func get<Response: Decodable>(_ path: String, query: [String: String] = [:], context: CallContext, as type: Response.Type = Response.self)
         async throws -> Response
     {
@@ -97,7 +78,7 @@ public struct ServiceClient: Sendable {
     public func post<Body: Encodable, Response: Decodable>(
         _ path: String, body: Body, idempotencyKey: String? = nil, context: CallContext, as type: Response.Type = Response.self
     ) async throws -> Response {
-        let data = try Self.encoder.encode(body)
+        let data = try JSONEncoder.sokoni.encode(body)
         let (_, responseBody) = try await self.send(.POST, path, body: data, idempotencyKey: idempotencyKey, context: context)
         return try self.decode(Response.self, responseBody)
     }
@@ -162,7 +143,7 @@ public struct ServiceClient: Sendable {
     }
 
     func apiError(status: Int, body: ByteBuffer) -> ServiceClientError {
-        if let decoded = try? JSONDecoder().decode(APIErrorBody.self, from: Data(buffer: body)) {
+        if let decoded = try? JSONDecoder.sokoni.decode(APIErrorBody.self, from: Data(buffer: body)) {
             return .api(status: status, code: decoded.error.code, message: decoded.error.message)
         }
         return .api(status: status, code: "http_\(status)", message: String(buffer: body).prefix(200).description)
@@ -170,7 +151,7 @@ public struct ServiceClient: Sendable {
 
     func decode<Response: Decodable>(_ type: Response.Type, _ body: ByteBuffer) throws -> Response {
         do {
-            return try Self.decoder.decode(Response.self, from: Data(buffer: body))
+            return try JSONDecoder.sokoni.decode(Response.self, from: Data(buffer: body))
         } catch {
             throw ServiceClientError.malformedResponse(service: self.service, reason: String(describing: error))
         }

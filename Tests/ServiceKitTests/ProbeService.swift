@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 import Logging
@@ -12,7 +13,11 @@ import ServiceKit
 struct ProbeService: ServiceModule {
     /// ServiceKit's own tests run without a gateway: every tenant is taken as active (the gateway and vouchers
     /// tests check the real standing).
-    var tenantStandings: TenantStandings? { TenantStandings { _, _ in .active } }
+    var tenants: Tenants? {
+        Tenants(ttl: .zero) { id, _ in
+            GatewayAPI.Tenant(id: id, name: "probe", currency: "RWF", timeZone: "Africa/Kigali", language: "en", plan: "pro", status: "active")
+        }
+    }
     static let name = ServiceName.messaging
     let environment: ServiceEnvironment
     /// How often each job key ran, for job tests.

@@ -18,9 +18,7 @@ public struct TestResponse: Sendable {
     }
 
     public func json<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(T.self, from: self.body)
+        try JSONDecoder.sokoni.decode(T.self, from: self.body)
     }
 
     /// The `{"error":{"code"}}` of an error response.
@@ -52,8 +50,6 @@ public enum TestHTTP {
     }
 
     public static func post(_ url: String, token: String? = nil, headers: [String: String] = [:], json: some Encodable) async throws -> TestResponse {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return try await request(.POST, url, token: token, headers: headers, body: try encoder.encode(json))
+        try await request(.POST, url, token: token, headers: headers, body: try JSONEncoder.sokoni.encode(json))
     }
 }

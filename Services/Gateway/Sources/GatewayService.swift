@@ -37,15 +37,15 @@ public struct GatewayService: ServiceModule {
     let environment: ServiceEnvironment
     public let issuer: TokenIssuer
     let store: IdentityStore
-    let tenants: TenantDirectory
+    let tenantDirectory: Tenants
     let auth: AuthController
     let admin: AdminController
     let proxy: Proxy
     let proxyClient: HTTPClient
     let corsOrigins: Set<String>
     let trustedProxies: Set<String>
-    let standings: TenantStandings
-    public var tenantStandings: TenantStandings? { self.standings }
+    /// The gateway reads tenants from its own table.
+    public var tenants: Tenants? { self.tenantDirectory }
 
     public static func signingKeys(settings: ServiceSettings) throws -> [SigningKey] {
         try SigningKey.parseList(try settings.settings.required("jwt.signingKeys", secret: true), key: "jwt.signingKeys")
@@ -63,15 +63,12 @@ public struct GatewayService: ServiceModule {
             issuer: environment.settings.issuer)
         let store = IdentityStore(postgres: environment.postgres, audit: environment.audit, idempotency: environment.idempotency)
         self.store = store
-        self.tenants = TenantDirectory(store: store, ttl: .seconds(2))
-        let tenants = self.tenants
-        self.standings = TenantStandings(ttl: .seconds(2)) { tenant, logger in
-            guard let standing = try await tenants.standing(tenant.rawValue, logger: logger) else { return .unknown }
-            return standing.status == .suspended ? .suspended : .active
-        }
+        // every request checks its tenant: kept two seconds, so a suspension applies at once for practical purposes
+        self.tenantDirectory = Tenants(ttl: .seconds(2)) { tenant, logger in try await store.tenant(tenant.rawValue, logger: logger)?.view }
+        let tenants = self.tenantDirectory
         let passwords = Passwords(cost: UInt8(try settings.int("auth.bcryptCost", default: 12, range: 4...16)))
         self.auth = AuthController(
-            store: store, tenants: self.tenants, passwords: passwords,
+            store: store, tenants: tenants, passwords: passwords,
             throttle: LoginThrottle(
                 failures: FailureThrottle(
                     postgres: environment.postgres, schema: "identity",
@@ -81,7 +78,7 @@ public struct GatewayService: ServiceModule {
             issuer: self.issuer, accessLifetime: .seconds(try settings.int("auth.accessTokenSeconds", default: 600, range: 30...86_400)),
             refreshLifetime: .seconds(86_400 * (try settings.int("auth.refreshTokenDays", default: 30, range: 1...365))))
         self.admin = AdminController(
-            store: store, tenants: self.tenants, standings: self.standings, passwords: passwords,
+            store: store, tenants: tenants, passwords: passwords,
             stations: StationDirectory(vouchers: environment.vouchers, tokens: environment.serviceTokens))
         // a client of its own for proxying: no redirects followed, nothing decompressed, many connections
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)))
@@ -91,7 +88,7 @@ public struct GatewayService: ServiceModule {
         configuration.tracing.tracer = nil
         self.proxyClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         self.proxy = Proxy(
-            client: self.proxyClient, upstreams: environment.settings.serviceURLs, tenants: self.tenants,
+            client: self.proxyClient, upstreams: environment.settings.serviceURLs, tenants: tenants,
             limiter: RateLimiter(
                 enabled: try settings.bool("rateLimit.enabled", default: true),
                 scalePercent: try settings.int("rateLimit.scalePercent", default: 100, range: 1...1_000_000)),
@@ -104,7 +101,7 @@ public struct GatewayService: ServiceModule {
     public var authenticators: [any MiddlewareProtocol<Request, Response, AppRequestContext>] {
         [
             ClientAddress(trustedProxies: self.trustedProxies), CORSPolicy(origins: self.corsOrigins),
-            APIKeyAuthenticator(store: self.store, tenants: self.tenants, issuer: self.issuer),
+            APIKeyAuthenticator(store: self.store, issuer: self.issuer),
         ]
     }
 

@@ -59,7 +59,7 @@ public struct VouchersService: ServiceModule {
         self.vouchersController = VouchersController(
             vouchers: self.vouchers, stations: self.stations, idempotency: environment.idempotency, jobs: environment.jobs,
             rules: VoucherRules(defaultExpiry: days == 0 ? nil : TimeInterval(days * 86_400)), links: links,
-            currencies: TenantCurrencies(gateway: environment.gateway, tokens: environment.serviceTokens))
+            tenants: environment.tenants)
         self.redemptionsController = RedemptionsController(
             vouchers: self.vouchers, idempotency: environment.idempotency, qrPayload: qrPayload,
             guesses: RedemptionGuesses(

@@ -7,6 +7,7 @@ import Logging
 import Models
 import NIOCore
 import PostgresNIO
+import ServiceClient
 import ServiceLifecycle
 
 /// One assembled service: the Hummingbird application and the parts tests reach into.
@@ -43,7 +44,11 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         let environment = ServiceEnvironment(
             settings: settings, postgres: postgres, logger: logger, jobs: JobQueue(schema: schema), audit: AuditLog(schema: schema),
             idempotency: Idempotency(schema: schema), verifier: verifier, serviceTokens: serviceTokens, httpClient: httpClient,
-            metrics: metrics)
+            metrics: metrics,
+            tenants: .fromGateway(
+                GatewayClient(ServiceClient(service: ServiceName.gateway.rawValue, baseURL: settings.serviceURLs[.gateway]!, httpClient: httpClient, logger: logger)),
+                tokens: serviceTokens,
+                ttl: .milliseconds(try settings.settings.int("auth.tenantStandingTtlMs", default: 5000, range: 0...600_000))))
         let module = try await Module(environment: environment)
         let migrator = Migrator(schema: schema, directory: settings.migrationsDirectory)
 
@@ -52,10 +57,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, streams: Module.streamsRequestBody))
         for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
-        let standingTTL = Duration.milliseconds(try settings.settings.int("auth.tenantStandingTtlMs", default: 5000, range: 0...600_000))
-        router.add(
-            middleware: TenantStandingMiddleware(
-                standings: module.tenantStandings ?? .fromGateway(environment.gateway, tokens: serviceTokens, ttl: standingTTL)))
+        router.add(middleware: TenantStandingMiddleware(tenants: module.tenants ?? environment.tenants))
         HealthRoutes(
             postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger,
             details: { await module.readinessDetails() }

@@ -22,6 +22,8 @@ public struct ServiceEnvironment: Sendable {
     public let serviceTokens: ServiceTokens
     public let httpClient: HTTPClient
     public let metrics: ServiceMetrics
+    /// The tenants this service serves, as the gateway answers them (cached briefly).
+    public let tenants: Tenants
 
     public var name: ServiceName { self.settings.service }
     public var schema: String { self.settings.service.schema }
@@ -73,8 +75,8 @@ public protocol ServiceModule: Sendable {
     static func streamsRequestBody(_ request: Request) -> Bool
     /// The service's OpenAPI document (served at `GET /openapi.json`), from the module's resources.
     static var openAPIDocument: Data? { get }
-    /// Where tenant standing comes from; nil: the gateway's tenant endpoint.
-    var tenantStandings: TenantStandings? { get }
+    /// Where the tenant check on every request reads tenants; nil: `environment.tenants` (the gateway, over HTTP).
+    var tenants: Tenants? { get }
     /// Subcommands beyond `serve` and `migrate`; returns false for an unknown name.
     static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool
 }
@@ -92,5 +94,5 @@ extension ServiceModule {
     }
     public static func streamsRequestBody(_ request: Request) -> Bool { false }
     public static var openAPIDocument: Data? { nil }
-    public var tenantStandings: TenantStandings? { nil }
+    public var tenants: Tenants? { nil }
 }

@@ -131,7 +131,7 @@ public final class TokenVerifier: Sendable {
                 return
             }
             let body = try await response.body.collect(upTo: 1 << 20)
-            let document = try JSONDecoder().decode(JWKSDocument.self, from: Data(buffer: body))
+            let document = try JSONDecoder.sokoni.decode(JWKSDocument.self, from: Data(buffer: body))
             try await self.add(document.keys)
         } catch {
             self.logger.warning("JWKS fetch failed", metadata: ["error": "\(error)"])

@@ -45,7 +45,7 @@ public struct AuditLog: Sendable {
     }
 
     static func json(_ value: any Encodable) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: JSONEncoder.sokoni.encode(value))
+        try JSONDecoder.sokoni.decode(JSONValue.self, from: JSONEncoder.sokoni.encode(value))
     }
 
     /// Fields that changed. A created row shows every field with `before` null; a deleted one, `after` null.

@@ -1,13 +1,16 @@
 import PostgresNIO
 
 /// What a store answers when PostgreSQL refuses a write: each store names the constraints it expects to be hit
-/// (`"stations_tenant_id_engencode_key": .conflict("engencode_taken", …)`), and any other integrity or data error
-/// becomes a generic 409/422 with a stable code. Nothing the database refuses is a 500.
+/// (`"stations_engencode_key": .conflict("engencode_taken", …)`) or, for refusals without a constraint (a trigger's
+/// `RAISE … USING ERRCODE`), the SQLSTATE; any other integrity or data error becomes a generic 409/422 with a stable
+/// code. Nothing the database refuses is a 500.
 public struct ConstraintErrors: Sendable {
     public var byConstraint: [String: APIError]
+    public var byState: [String: APIError]
 
-    public init(_ byConstraint: [String: APIError] = [:]) {
+    public init(_ byConstraint: [String: APIError] = [:], byState: [String: APIError] = [:]) {
         self.byConstraint = byConstraint
+        self.byState = byState
     }
 
     /// Runs `body`; a refused write (also one wrapped in a transaction error) is thrown as its `APIError`.
@@ -31,6 +34,7 @@ public struct ConstraintErrors: Sendable {
         default: return nil
         }
         if let name = psql.constraintName, let mapped = self.byConstraint[name] { return mapped }
+        if let state = psql.sqlState, let mapped = self.byState[state] { return mapped }
         return Self.generic(psql)
     }
 

@@ -76,7 +76,6 @@ public struct DatabaseURL: Sendable {
 
     /// A duration as PostgreSQL's integer milliseconds setting (`0` would mean "no limit", so at least 1).
     static func milliseconds(_ duration: Duration) -> String {
-        let (seconds, attoseconds) = duration.components
-        return String(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        String(max(1, duration.milliseconds))
     }
 }

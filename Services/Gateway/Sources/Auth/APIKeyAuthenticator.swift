@@ -8,12 +8,11 @@ import PostgresNIO
 import ServiceKit
 
 /// Accepts `Authorization: Bearer sk_…` or `X-API-Key: sk_…`: checks the key against its stored hash, refuses
-/// revoked keys and suspended tenants, and sets an identity whose token is a short-lived access token minted for
+/// revoked keys (the tenant's standing is checked after, as for every caller), and sets an identity whose token is a short-lived access token minted for
 /// the key, which is what the services receive.
 struct APIKeyAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: IdentityStore
-    let tenants: TenantDirectory
     let issuer: TokenIssuer
     static let apiKeyHeader = HTTPField.Name("X-API-Key")!
     /// Minted tokens per key id, reused until a minute before they expire.
@@ -36,24 +35,24 @@ struct APIKeyAuthenticator: RouterMiddleware {
         guard let key = try await self.store.key(prefix: String(parts[1]), logger: context.logger),
             Self.constantTimeEquals(key.secretHash, IdentityStore.hash(String(parts[2])))
         else { throw APIError.unauthorized("invalid_api_key", "The API key is not valid.") }
-        let (id, tenant, roles) = (key.id, key.tenant.rawValue, key.scopes)
+        let (id, tenant, roles) = (key.id, key.tenant, key.scopes)
         guard !key.revoked else {
             self.minted.withLockedValue { _ = $0.removeValue(forKey: id) }
             throw APIError.unauthorized("api_key_revoked", "The API key was revoked.")
         }
-        try await self.tenants.requireActive(key.tenant, logger: context.logger)
+        if key.usedLongAgo { try await self.store.touchKey(id, logger: context.logger) }
         let token: String
         if let cached = self.minted.withLockedValue({ $0[id] }), cached.expires > .now {
             token = cached.token
         } else {
-            token = try await self.issuer.issue(subject: "apikey:\(id.uuidString.lowercased())", tenantID: TenantID(tenant), roles: roles, lifetime: .seconds(300))
+            token = try await self.issuer.issue(subject: "apikey:\(id.uuidString.lowercased())", tenantID: tenant, roles: roles, lifetime: .seconds(300))
             self.minted.withLockedValue { $0[id] = (token, .now + .seconds(240)) }
         }
         var context = context
         context.identity = Identity(
-            subject: "apikey:\(id.uuidString.lowercased())", tenantID: TenantID(tenant), tokenTenantID: TenantID(tenant), roles: Set(roles),
+            subject: "apikey:\(id.uuidString.lowercased())", tenantID: tenant, tokenTenantID: tenant, roles: Set(roles),
             stationID: nil, token: token)
-        if let header = request.headers[.tenantID], TenantID(header) != TenantID(tenant) {
+        if let header = request.headers[.tenantID], TenantID(header) != tenant {
             throw APIError.forbidden("tenant_mismatch", "You cannot act on another tenant.")
         }
         return try await next(request, context)

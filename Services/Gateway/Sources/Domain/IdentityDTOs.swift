@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Models
 
@@ -16,6 +17,13 @@ public struct TenantDTO: Codable, Sendable, Equatable {
     public var status: TenantStatus
     public var createdAt: Date
     public var updatedAt: Date
+
+    /// The tenant as other services read it (`GET /v1/gateway/tenants/{id}` answers this DTO, a superset).
+    public var view: GatewayAPI.Tenant {
+        GatewayAPI.Tenant(
+            id: TenantID(self.id)!, name: self.name, currency: self.currency, timeZone: self.timeZone, language: self.language,
+            plan: self.plan.rawValue, status: self.status.rawValue)
+    }
 }
 
 public struct CreateTenant: Codable, Sendable {

@@ -12,8 +12,7 @@ import ServiceKit
 /// their tenant and never granting platform roles), `/v1/api-keys` (tenant_admin).
 struct AdminController: Sendable {
     let store: IdentityStore
-    let tenants: TenantDirectory
-    let standings: TenantStandings
+    let tenants: Tenants
     let passwords: Passwords
     let stations: StationDirectory
 
@@ -65,8 +64,7 @@ struct AdminController: Sendable {
         guard let tenant = try await self.store.updateTenant(id, body, actor: caller.subject, requestID: context.requestID, logger: context.logger) else {
             throw APIError.notFound("tenant_not_found", "No such tenant.")
         }
-        self.tenants.forget(id)
-        self.standings.forget(TenantID(rawValue: id))
+        self.tenants.forget(TenantID(rawValue: id))
         return JSONResponse(.ok, tenant)
     }
 

@@ -9,7 +9,7 @@ import ServiceKit
 /// `POST /v1/auth/login`, `/refresh`, `/logout` and `GET /v1/auth/me`.
 struct AuthController: Sendable {
     let store: IdentityStore
-    let tenants: TenantDirectory
+    let tenants: Tenants
     let passwords: Passwords
     let throttle: LoginThrottle
     let issuer: TokenIssuer

@@ -15,7 +15,7 @@ import ServiceKit
 struct Proxy: Sendable {
     let client: HTTPClient
     let upstreams: [ServiceName: URL]
-    let tenants: TenantDirectory
+    let tenants: Tenants
     let limiter: RateLimiter
     let timeout: Duration
 
@@ -42,11 +42,9 @@ struct Proxy: Sendable {
             guard route.allows(caller.roles, method: request.method.rawValue) else {
                 throw APIError.forbidden("forbidden", "Your role may not do this.")
             }
+            // the tenant's standing was checked by ServiceKit's TenantStandingMiddleware; its plan sets the rate limit
             if let tenant = caller.tokenTenantID {
-                guard let standing = try await self.tenants.standing(tenant.rawValue, logger: context.logger), standing.status != .suspended else {
-                    throw APIError.forbidden("tenant_suspended", "This tenant is suspended.")
-                }
-                plan = standing.plan
+                plan = try await self.tenants.tenant(tenant, logger: context.logger).flatMap { Plan(rawValue: $0.plan) }
             }
             principal = caller.subject
         }

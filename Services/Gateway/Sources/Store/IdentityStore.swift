@@ -12,14 +12,6 @@ public struct IdentityStore: Sendable {
     let audit: AuditLog
     let idempotency: Idempotency
 
-    /// A stored enumeration value; an unknown one is a bug (the tables' CHECKs list the values), never guessed.
-    static func known<Value: RawRepresentable>(_ raw: String) throws -> Value where Value.RawValue == String {
-        guard let value = Value(rawValue: raw) else {
-            throw APIError(.internalServerError, code: "internal_error", message: "A stored \(Value.self) is unknown: \(raw).")
-        }
-        return value
-    }
-
     // MARK: tenants
 
     static let tenantColumns = "id, name, slug, countries, time_zone, currency, language, plan, status, created_at, updated_at"
@@ -27,16 +19,18 @@ public struct IdentityStore: Sendable {
     static func tenant(_ row: TenantRow) throws -> TenantDTO {
         TenantDTO(
             id: row.0.uuidString.lowercased(), name: row.1, slug: row.2, countries: row.3, timeZone: row.4, currency: row.5,
-            language: row.6, plan: try Self.known(row.7), status: try Self.known(row.8), createdAt: row.9,
+            language: row.6, plan: try CorruptRow.known(row.7), status: try CorruptRow.known(row.8), createdAt: row.9,
             updatedAt: row.10)
     }
 
     typealias TenantRow = (UUID, String, String, [String], String, String, String, String, String, Date, Date)
 
+    static let tenantErrors = ConstraintErrors(["tenants_slug_key": .conflict("slug_taken", "A tenant with this slug exists.")])
+
     func createTenant(_ input: CreateTenant, actor: String, requestID: String, logger: Logger) async throws -> TenantDTO {
         let id = UUID()
-        do {
-            return try await self.postgres.withTransaction(logger: logger) { connection in
+        return try await Self.tenantErrors.map {
+            try await self.postgres.withTransaction(logger: logger) { connection in
                 let row = try await connection.query(
                     """
                     INSERT INTO identity.tenants (id, name, slug, countries, time_zone, currency, language, plan, status)
@@ -51,11 +45,6 @@ public struct IdentityStore: Sendable {
                     before: nil as TenantDTO?, after: tenant, requestID: requestID, logger: logger)
                 return tenant
             }
-        } catch let error as PostgresTransactionError {
-            if let psql = error.closureError as? PSQLError, psql.isUniqueViolation {
-                throw APIError.conflict("slug_taken", "A tenant with slug \(input.slug) exists.")
-            }
-            throw error
         }
     }
 
@@ -95,14 +84,6 @@ public struct IdentityStore: Sendable {
         }
     }
 
-    /// Status and plan, for checks on every request (cached by `TenantDirectory`).
-    func tenantStanding(_ id: UUID, logger: Logger) async throws -> (status: TenantStatus, plan: Plan)? {
-        guard let (status, plan) = try await self.postgres.query(
-            "SELECT status, plan FROM identity.tenants WHERE id = \(id)", logger: logger
-        ).first(as: (String, String).self) else { return nil }
-        return (try Self.known(status), try Self.known(plan))
-    }
-
     // MARK: users
 
     static let userSelect = """
@@ -115,7 +96,7 @@ public struct IdentityStore: Sendable {
     static func user(_ row: UserRow) throws -> UserDTO {
         UserDTO(
             id: row.0.uuidString.lowercased(), email: row.1, name: row.2, tenantId: row.3?.uuidString.lowercased(),
-            roles: try row.4.map { try Self.known($0) }, stationId: row.5?.uuidString.lowercased(), active: row.6, lastSeenAt: row.7,
+            roles: try row.4.map { try CorruptRow.known($0) }, stationId: row.5?.uuidString.lowercased(), active: row.6, lastSeenAt: row.7,
             createdAt: row.8, updatedAt: row.9)
     }
 
@@ -140,13 +121,18 @@ public struct IdentityStore: Sendable {
         ).all(as: UserRow.self).map(Self.user)
     }
 
+    static let userErrors = ConstraintErrors([
+        "users_email": .conflict("email_taken", "A user with this email exists."),
+        "users_tenant_id_fkey": .unprocessable("unknown_tenant", "No such tenant."),
+    ])
+
     func createUser(
         email: String, passwordHash: String, name: String, tenant: UUID?, roles: [Role], station: StationID?, actor: String, requestID: String,
         logger: Logger
     ) async throws -> UserDTO {
         let id = UUID()
-        do {
-            return try await self.postgres.withTransaction(logger: logger) { connection in
+        return try await Self.userErrors.map {
+            try await self.postgres.withTransaction(logger: logger) { connection in
                 try await connection.query(
                     """
                     INSERT INTO identity.users (id, tenant_id, email, password_hash, name, station_id)
@@ -162,12 +148,6 @@ public struct IdentityStore: Sendable {
                     targetID: user.id, before: nil as UserDTO?, after: user, requestID: requestID, logger: logger)
                 return user
             }
-        } catch let error as PostgresTransactionError {
-            if let psql = error.closureError as? PSQLError {
-                if psql.isUniqueViolation { throw APIError.conflict("email_taken", "A user with this email exists.") }
-                if psql.isForeignKeyViolation { throw APIError.unprocessable("unknown_tenant", "No such tenant.") }
-            }
-            throw error
         }
     }
 
@@ -349,24 +329,27 @@ public struct IdentityStore: Sendable {
         var secretHash: String
         var scopes: [Role]
         var revoked: Bool
+        var usedLongAgo: Bool
     }
 
-    /// The key with this prefix, and marks it used (at most once a minute).
+    /// The key with this prefix, and whether its `last_used_at` is over a minute old (see `touchKey`).
     func key(prefix: String, logger: Logger) async throws -> StoredKey? {
-        guard let (id, tenant, secretHash, scopes, revoked) = try await self.postgres.query(
+        guard let (id, tenant, secretHash, scopes, revoked, stale) = try await self.postgres.query(
             """
-            UPDATE identity.api_keys SET last_used_at = CASE
-                WHEN revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute') THEN now()
-                ELSE last_used_at END
-            WHERE prefix = \(prefix)
-            RETURNING id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL
+            SELECT id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL,
+                last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
+            FROM identity.api_keys WHERE prefix = \(prefix)
             """, logger: logger
-        ).first(as: (UUID, UUID, String, [String], Bool).self) else { return nil }
+        ).first(as: (UUID, UUID, String, [String], Bool, Bool).self) else { return nil }
         return StoredKey(
-            id: id, tenant: TenantID(rawValue: tenant), secretHash: secretHash, scopes: try scopes.map { scope in
-                guard let role = Role(rawValue: scope) else { throw APIError(.internalServerError, code: "internal_error", message: "An API key has an unknown scope.") }
-                return role
-            }, revoked: revoked)
+            id: id, tenant: TenantID(rawValue: tenant), secretHash: secretHash, scopes: try scopes.map { try CorruptRow.known($0) },
+            revoked: revoked, usedLongAgo: stale)
+    }
+
+    /// Marks a verified key used. Called only when its mark is over a minute old: a write on every request would add
+    /// a row version and WAL to every API-key call.
+    func touchKey(_ id: UUID, logger: Logger) async throws {
+        try await self.postgres.query("UPDATE identity.api_keys SET last_used_at = now() WHERE id = \(id)", logger: logger)
     }
 
     static let keyColumns = "id, name, prefix, scopes, created_at, last_used_at, revoked_at"
@@ -374,46 +357,7 @@ public struct IdentityStore: Sendable {
 
     static func apiKey(_ row: KeyRow) throws -> APIKeyDTO {
         APIKeyDTO(
-            id: row.0.uuidString.lowercased(), name: row.1, prefix: row.2, scopes: try row.3.map { try Self.known($0) }, createdAt: row.4,
+            id: row.0.uuidString.lowercased(), name: row.1, prefix: row.2, scopes: try row.3.map { try CorruptRow.known($0) }, createdAt: row.4,
             lastUsedAt: row.5, revokedAt: row.6)
-    }
-}
-
-/// Tenant status and plan, cached for a few seconds: every proxied request checks that its tenant is not suspended.
-public final class TenantDirectory: Sendable {
-    let store: IdentityStore
-    let ttl: Duration
-    let cache = NIOLockedValueBox<[UUID: (status: TenantStatus, plan: Plan, fetched: ContinuousClock.Instant)]>([:])
-
-    init(store: IdentityStore, ttl: Duration) {
-        self.store = store
-        self.ttl = ttl
-    }
-
-    func standing(_ tenant: UUID, logger: Logger) async throws -> (status: TenantStatus, plan: Plan)? {
-        let now = ContinuousClock.now
-        // fresh: answer; stale: one caller refreshes (the entry's clock is pushed on) while the rest use the old value
-        let cached = self.cache.withLockedValue { cache -> (status: TenantStatus, plan: Plan, refresh: Bool)? in
-            guard let entry = cache[tenant] else { return nil }
-            if now - entry.fetched < self.ttl { return (entry.status, entry.plan, false) }
-            cache[tenant]?.fetched = now
-            return (entry.status, entry.plan, true)
-        }
-        if let cached, !cached.refresh { return (cached.status, cached.plan) }
-        guard let standing = try await self.store.tenantStanding(tenant, logger: logger) else { return nil }
-        self.cache.withLockedValue { $0[tenant] = (standing.status, standing.plan, .now) }
-        return standing
-    }
-
-    func forget(_ tenant: UUID) {
-        self.cache.withLockedValue { _ = $0.removeValue(forKey: tenant) }
-    }
-
-    /// 403 when the tenant is suspended (or gone).
-    func requireActive(_ tenant: TenantID?, logger: Logger) async throws {
-        guard let tenant else { return }
-        guard let standing = try await self.standing(tenant.rawValue, logger: logger), standing.status != .suspended else {
-            throw APIError.forbidden("tenant_suspended", "This tenant is suspended.")
-        }
     }
 }

@@ -33,7 +33,7 @@ enum VoucherJobs {
         }
         // messaging's endpoint may not exist yet, so this retries (up to ~2 days) until it does
         registry.register(Self.notifyRedeemed, as: RedeemedNotice.self) { notice, job, _ in
-            guard let currency = Currency(code: notice.currency) else { throw VouchersStore.CorruptRow(description: "notice in \(notice.currency)") }
+            guard let currency = Currency(code: notice.currency) else { throw CorruptRow("notice in \(notice.currency)") }
             let context = try await environment.serviceCallContext(tenant: notice.tenantId, requestID: job.requestID)
             try await environment.messaging.notify(
                 MessagingAPI.Notification(

@@ -51,7 +51,7 @@ struct RedemptionsController: Sendable {
                 guard outcome == "redeemed", let id, let amountMinor, let currency, let msisdn, let redeemedAt else {
                     throw Self.refusal(outcome, retryAfter: retryAfter)
                 }
-                guard let known = Currency(code: currency) else { throw VouchersStore.CorruptRow(description: "voucher \(id) in \(currency)") }
+                guard let known = Currency(code: currency) else { throw CorruptRow("voucher \(id) in \(currency)") }
                 return JSONResponse(
                     .ok,
                     Redemption(

@@ -13,7 +13,7 @@ struct VouchersController: Sendable {
     let jobs: JobQueue
     let rules: VoucherRules
     let links: ImageLinks
-    let currencies: TenantCurrencies
+    let tenants: Tenants
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(VouchersAPI.createVoucher, use: self.create)
@@ -27,7 +27,9 @@ struct VouchersController: Sendable {
 
     /// The currency named, or the tenant's own.
     func currency(_ code: String?, tenant: TenantID, context: AppRequestContext) async throws -> Currency {
-        guard let code else { return try await self.currencies.currency(of: tenant, requestID: context.requestID) }
+        var named = code
+        if named == nil { named = try await self.tenants.tenant(tenant, logger: context.logger)?.currency }
+        guard let code = named else { throw APIError.notFound("tenant_not_found", "No tenant has this id.") }
         guard let currency = Currency(code: code) else { throw APIError.unprocessable("unknown_currency", "Unknown currency \(code).") }
         return currency
     }

@@ -10,11 +10,6 @@ struct VouchersStore: Sendable {
     let postgres: PostgresClient
     let audit: AuditLog
 
-    /// A row the schema's CHECKs should have made impossible: a bug, never answered as the client's fault.
-    struct CorruptRow: Error, CustomStringConvertible {
-        var description: String
-    }
-
     static let columns = """
         id, code, status, amount_minor, currency, msisdn, station_scope, campaign_id, recipient_key, issued_at, sent_at, redeemed_at,
         redeemed_station_id, expires_at, created_by, metadata::text, tenant_id
@@ -23,8 +18,8 @@ struct VouchersStore: Sendable {
 
     /// Decodes a row totally: an unknown status or currency, or metadata that is not JSON, throws.
     static func voucher(_ row: Row) throws -> VoucherDTO {
-        guard let currency = Currency(code: row.4) else { throw CorruptRow(description: "voucher \(row.0) has currency \(row.4)") }
-        guard let status = VoucherStatus(rawValue: row.2) else { throw CorruptRow(description: "voucher \(row.0) has status \(row.2)") }
+        guard let currency = Currency(code: row.4) else { throw CorruptRow("voucher \(row.0) has currency \(row.4)") }
+        let status = try CorruptRow.known(row.2, as: VoucherStatus.self)
         let metadata = try JSONDecoder.sokoni.decode(JSONValue.self, from: Data(row.15.utf8))
         return VoucherDTO(
             id: row.0.uuidString.lowercased(), code: row.1, status: status,
@@ -169,8 +164,10 @@ struct VouchersStore: Sendable {
     func transition(
         _ id: VoucherID, tenant: TenantID, to status: VoucherStatus, actor: String, reason: String?, requestID: String, logger: Logger
     ) async throws -> VoucherDTO? {
-        do {
-            return try await self.postgres.withTransaction(logger: logger) { connection in
+        // the state machine's trigger raises a check violation for a move it does not allow
+        let refused = ConstraintErrors(byState: ["23514": .conflict("illegal_transition", "This voucher cannot become \(status.rawValue) now.")])
+        return try await refused.map {
+            try await self.postgres.withTransaction(logger: logger) { connection in
                 guard let (before, _) = try await self.voucher(id, tenant: tenant, on: connection, logger: logger) else { return nil }
                 try VoucherRules.checkTransition(from: before.status, to: status)
                 try await Self.setActor(connection, actor: actor, context: .object(reason.map { ["reason": .string($0)] } ?? [:]), logger: logger)
@@ -183,12 +180,6 @@ struct VouchersStore: Sendable {
                     before: before, after: after, requestID: requestID, logger: logger)
                 return after
             }
-        } catch let error as PostgresTransactionError {
-            // the state machine's trigger raises a check violation for a move it does not allow
-            if let psql = error.closureError as? PSQLError, psql.isCheckViolation {
-                throw APIError.conflict("illegal_transition", psql.serverMessage ?? "This transition is not allowed.")
-            }
-            throw error
         }
     }
 
@@ -270,7 +261,7 @@ struct VouchersStore: Sendable {
         ).all(as: Row.self).map { row in
             let voucher = try Self.voucher(row)
             guard let redeemedAt = voucher.redeemedAt, let station = voucher.redeemedStationId else {
-                throw CorruptRow(description: "redeemed voucher \(voucher.id) has no redemption time or station")
+                throw CorruptRow("redeemed voucher \(voucher.id) has no redemption time or station")
             }
             return Redemption(
                 voucherId: voucher.id, amount: voucher.amount, currency: voucher.currency, maskedMsisdn: PhoneNumber.masked(e164: voucher.msisdn),
@@ -342,7 +333,7 @@ struct VouchersStore: Sendable {
     /// conditional UPDATE, its audit row and the notice job.
     func redeem(_ call: RedeemCall, on connection: PostgresConnection, logger: Logger) async throws -> RedeemCall.Row {
         var rows = try await connection.execute(call, logger: logger).makeAsyncIterator()
-        guard let row = try await rows.next() else { throw CorruptRow(description: "vouchers.redeem() answered no row") }
+        guard let row = try await rows.next() else { throw CorruptRow("vouchers.redeem() answered no row") }
         return row
     }
 }
