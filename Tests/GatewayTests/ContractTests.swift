@@ -84,6 +84,31 @@ import TestSupport
         }
     }
 
+    /// The gateway's `/openapi.json` is the whole platform (asked of each service over HTTP) and `/docs` shows it.
+    @Test func theGatewayServesThePlatformsDocumentAndItsReferencePage() async throws {
+        try await TestPlatform.with { platform in
+            let merged = try await TestHTTP.get("\(platform.url(.gateway))/openapi.json")
+            #expect(merged.status == 200)
+            let operations = try Self.documented(merged.body)
+            var expected = try Self.documented(GatewayService.ownOpenAPIDocument)
+            for document in [
+                VouchersService.openAPIDocument, MessagingService.openAPIDocument, MarketplaceWalletService.openAPIDocument,
+                AgentCoreService.openAPIDocument, CalendarBookingService.openAPIDocument,
+            ] {
+                // what the gateway forwards; each service's health and document routes are its own
+                expected.formUnion(try Self.documented(document).filter { $0.contains(" /v1/") })
+            }
+            #expect(operations == expected, "missing: \(expected.subtracting(operations).sorted()); extra: \(operations.subtracting(expected).sorted())")
+            #expect(!merged.text.contains("x-missing-services"))
+            let page = try await TestHTTP.get("\(platform.url(.gateway))/docs")
+            #expect(page.status == 200)
+            #expect(page.headers.first(name: "Content-Type")?.hasPrefix("text/html") == true)
+            #expect(page.headers.first(name: "Content-Security-Policy")?.contains("default-src 'none'") == true)
+            #expect(page.text.contains("POST /v1/redemptions"))
+            #expect(page.text.contains("GET /v1/stations/{id}"))
+        }
+    }
+
     /// Controllers hold no SQL: every statement of a service lives in its `Store/`.
     @Test func routesHoldNoSQL() throws {
         let services = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,3 +1,5 @@
+import Vouchers
+import Contracts
 import Foundation
 import Gateway
 import Models
@@ -168,6 +170,30 @@ import TestSupport
 }
 
 @Suite struct DemoSeedTests {
+    /// `gateway seed-demo` then `vouchers seed-demo` (twice, as `./Deploy/local` on every start): the demo station
+    /// operator's station exists, and they redeem a voucher the demo owner issued.
+    @Test func theDemoOperatorRedeemsAtTheDemoStation() async throws {
+        try await GatewayHarness.with { gw in
+            let users = try await DemoSeed.seed(client: gw.environment.postgres, password: "demo-sokoni-pass", cost: 4, logger: TestLog.quiet)
+            let settings = try TestSettings.settings(for: .vouchers, database: gw.database)
+            for _ in 0..<2 {
+                #expect(try await VouchersService.runCommand("seed-demo", arguments: [], settings: settings, logger: TestLog.quiet))
+            }
+            func token(_ email: String) async throws -> String {
+                try await gw.login(email, "demo-sokoni-pass").json(TokenPair.self).accessToken
+            }
+            let owner = try await token(try #require(users.first { $0.roles == [.tenantAdmin] }).email)
+            let cashier = try await token(try #require(users.first { $0.roles == [.stationOperator] }).email)
+            let station = try await TestHTTP.get("\(gw.gateway)/v1/stations/\(DemoData.station)", token: cashier)
+            #expect(station.status == 200, "\(station.text)")
+            let voucher = try await TestHTTP.post(
+                "\(gw.gateway)/v1/vouchers", token: owner, json: CreateVoucher(amount: "2000", msisdn: "+250788123456")
+            ).json(VoucherDTO.self)
+            let redeemed = try await TestHTTP.post("\(gw.gateway)/v1/redemptions", token: cashier, json: RedeemRequest(code: voucher.code))
+            #expect(redeemed.status == 200, "\(redeemed.text)")
+        }
+    }
+
     @Test func seedingTwiceGivesTheSameUsersWhoCanLogIn() async throws {
         try await GatewayHarness.with { gw in
             let first = try await DemoSeed.seed(client: gw.environment.postgres, password: "demo-sokoni-pass", cost: 4, logger: TestLog.quiet)
@@ -187,6 +213,38 @@ import TestSupport
                 #expect(me.roles == user.roles)
                 #expect(me.tenantId == user.tenantId)
             }
+        }
+    }
+}
+
+@Suite struct ClientAddressTests {
+    static func failLogin(_ gw: GatewayHarness, from address: String, _ n: Int) async throws -> TestResponse {
+        try await TestHTTP.post(
+            "\(gw.gateway)/v1/auth/login", headers: ["X-Forwarded-For": address],
+            json: LoginRequest(email: "nobody-\(n)@x.example", password: "wrong-password-123"))
+    }
+
+    /// Behind a trusted load balancer each client is throttled on its own address; from anyone else the header is
+    /// the client's own claim and changes nothing.
+    @Test func forwardedForCountsOnlyFromTrustedProxies() async throws {
+        // each attempt names a new email, so only the address counts up (and the same limits keep answers unslowed)
+        let limits = ["AUTH_MAX_FAILURES_PER_ADDRESS": "3", "AUTH_MAX_FAILURES_PER_ACCOUNT": "3"]
+        try await GatewayHarness.with(overrides: limits.merging(["GATEWAY_TRUSTED_PROXIES": "127.0.0.1"]) { $1 }) { gw in
+            for n in 0..<3 {
+                let status = try await Self.failLogin(gw, from: "203.0.113.7", n).status
+                #expect(status == 401)
+            }
+            #expect(try await Self.failLogin(gw, from: "203.0.113.7", 3).status == 429)
+            // another client behind the same balancer is not locked out
+            #expect(try await Self.failLogin(gw, from: "203.0.113.8", 4).status == 401)
+        }
+        try await GatewayHarness.with(overrides: limits) { gw in
+            for n in 0..<3 {
+                let status = try await Self.failLogin(gw, from: "203.0.113.\(n)", n).status
+                #expect(status == 401)
+            }
+            // an untrusted peer cannot dodge the throttle by naming a new address each time
+            #expect(try await Self.failLogin(gw, from: "203.0.113.9", 3).status == 429)
         }
     }
 }

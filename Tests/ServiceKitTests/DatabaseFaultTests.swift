@@ -19,7 +19,9 @@ import TestSupport
         viaProxy.host = "127.0.0.1"
         viaProxy.port = proxy.port
         viaProxy.socketDirectory = nil
-        let settings = try TestSettings.settings(for: .messaging, database: viaProxy)
+        // no job workers: a claim stuck on the silenced database would hold the shutdown for its 10 s deadline (that
+        // deadline has a test of its own below)
+        let settings = try TestSettings.settings(for: .messaging, database: viaProxy, overrides: ["JOBS_WORKERS": "0"])
         // the proxy is closed before the service stops (also when an expectation throws), so nothing waits on it
         try await TestServices.with(ProbeService.self, settings: settings) { probe in
             defer { Task { await proxy.close() } }

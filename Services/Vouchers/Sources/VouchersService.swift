@@ -83,6 +83,16 @@ public struct VouchersService: ServiceModule {
         [ExpirySweeper(store: self.vouchers, interval: self.sweepInterval, logger: self.environment.logger)]
     }
 
+    /// `vouchers seed-demo`: migrates, then creates the demo tenant's station (run by `./Deploy/local` after
+    /// `gateway seed-demo`; running it again changes nothing).
+    public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
+        guard name == "seed-demo" else { return false }
+        try await ServiceMain.withMigratedClient(settings: settings, logger: logger) { postgres in
+            try await StationsStore(postgres: postgres, audit: AuditLog(schema: "vouchers")).seedDemo(logger: logger)
+        }
+        return true
+    }
+
     public func registerJobs(_ registry: inout JobRegistry) {
         VoucherJobs.register(&registry, images: self.images, environment: self.environment)
     }

@@ -42,14 +42,23 @@ public enum ServiceMain {
     }
 
     public static func migrate(settings: ServiceSettings, logger: Logger) async throws {
+        try await self.withMigratedClient(settings: settings, logger: logger) { _ in }
+    }
+
+    /// For one-off commands (`migrate`, `seed-demo`): a small client on the service's database, its migrations
+    /// applied, for the length of `body`.
+    public static func withMigratedClient<Result: Sendable>(
+        settings: ServiceSettings, logger: Logger, _ body: (PostgresClient) async throws -> Result
+    ) async throws -> Result {
         let database = try DatabaseURL(settings.databaseURL)
         let client = PostgresClient(configuration: database.clientConfiguration(maxConnections: 2), backgroundLogger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
+            defer { group.cancelAll() }
             let applied = try await Migrator(schema: settings.service.schema, directory: settings.migrationsDirectory)
                 .migrate(client: client, logger: logger)
             logger.info("migrations applied", metadata: ["count": "\(applied.count)", "schema": "\(settings.service.schema)"])
-            group.cancelAll()
+            return try await body(client)
         }
     }
 }

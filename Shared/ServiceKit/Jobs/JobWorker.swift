@@ -69,11 +69,18 @@ public struct JobWorker: Service {
         var lastMaintenance = ContinuousClock.now - .seconds(3600)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
+                // calls that may hang on an unresponsive database race the shutdown deadline, so they cannot hold up
+                // shutdown past it
                 if index == 0 && ContinuousClock.now - lastMaintenance > .seconds(60) {
-                    try await self.maintenance()
+                    // once a minute even when it fails: a failing maintenance must not keep the worker from claiming
                     lastMaintenance = .now
+                    guard let maintained = await race({ try await self.maintenance() }, until: { await self.shutdownDeadlinePassed() }) else {
+                        return
+                    }
+                    if case .failure(let error) = maintained {
+                        self.logger.warning("job maintenance failed", metadata: ["error": "\(String(reflecting: error))"])
+                    }
                 }
-                // a claim stuck on an unresponsive database must not hold up shutdown past the deadline either
                 let claimed = await race({ try await self.claim() }, until: { await self.shutdownDeadlinePassed() })
                 guard let claimed else { return }
                 if let job = try claimed.get() {

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -18,22 +19,15 @@ public enum DemoSeed {
     static func run(settings: ServiceSettings, logger: Logger) async throws {
         let password = try settings.settings.required("demo.password", secret: true)
         try Passwords(cost: 4).validate(password)
-        let database = try DatabaseURL(settings.databaseURL)
-        let client = PostgresClient(configuration: database.clientConfiguration(maxConnections: 2), backgroundLogger: logger)
-        let users: [DemoUser] = try await withThrowingTaskGroup(of: [DemoUser]?.self) { group in
-            group.addTask { await client.run(); return nil }
-            try await Migrator(schema: settings.service.schema, directory: settings.migrationsDirectory).migrate(client: client, logger: logger)
-            let users = try await self.seed(client: client, password: password, cost: UInt8(try settings.settings.int("auth.bcryptCost", default: 12, range: 4...16)), logger: logger)
-            group.cancelAll()
-            return users
+        let cost = UInt8(try settings.settings.int("auth.bcryptCost", default: 12, range: 4...16))
+        let users = try await ServiceMain.withMigratedClient(settings: settings, logger: logger) { client in
+            try await self.seed(client: client, password: password, cost: cost, logger: logger)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(users), as: UTF8.self))
+        print(String(decoding: try JSONEncoder.sokoni.encode(users), as: UTF8.self))
     }
 
     public static func seed(client: PostgresClient, password: String, cost: UInt8, logger: Logger) async throws -> [DemoUser] {
-        let tenant = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!
+        let tenant = DemoData.tenant.rawValue
         try await client.query(
             """
             INSERT INTO identity.tenants (id, name, slug, countries, time_zone, currency, language, plan, status)
@@ -41,7 +35,7 @@ public enum DemoSeed {
             ON CONFLICT (id) DO NOTHING
             """, logger: logger)
         let hash = try await Passwords(cost: cost).hash(password)
-        let station = UUID(uuidString: "00000000-0000-4000-8000-000000000501")!
+        let station = DemoData.station.rawValue
         let people: [(String, [Role], UUID?, UUID?)] = [
             ("admin@sokoni.local", [.superAdmin], nil, nil),
             ("support@sokoni.local", [.support], nil, nil),

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -126,5 +127,15 @@ struct StationsStore: Sendable {
         ).all(as: (UUID, String, String, String?, Double?, Double?, String, Date, Date, Double).self).map {
             Self.station(($0.0, $0.1, $0.2, $0.3, $0.4, $0.5, $0.6, $0.7, $0.8), distance: ($0.9 * 1000).rounded() / 1000)
         }
+    }
+
+    /// The demo tenant's station (`vouchers seed-demo`), which the demo station operator is bound to; once.
+    func seedDemo(logger: Logger) async throws {
+        try await self.postgres.query(
+            """
+            INSERT INTO vouchers.stations (id, tenant_id, name, engencode, latitude, longitude, status)
+            VALUES (\(DemoData.station.rawValue), \(DemoData.tenant.rawValue), 'Demo Kigali Station', 'DEMO-0501', -1.9441, 30.0619, 'active')
+            ON CONFLICT (id) DO NOTHING
+            """, logger: logger)
     }
 }
