@@ -20,11 +20,7 @@ public struct GatewayClient: Sendable {
 
     /// The tenant, or nil when there is none with this id.
     public func tenant(_ id: TenantID, context: CallContext) async throws -> GatewayAPI.Tenant? {
-        do {
-            return try await self.client.get(GatewayAPI.tenant.path(["id": id.description]), context: context)
-        } catch ServiceClientError.api(404, _, _) {
-            return nil
-        }
+        try await self.client.find(GatewayAPI.tenant.path(["id": id.description]), context: context)
     }
 }
 
@@ -38,11 +34,7 @@ public struct VouchersClient: Sendable {
 
     /// The station in the tenant the context acts on, or nil when it has none with this id.
     public func station(_ id: StationID, context: CallContext) async throws -> VouchersAPI.Station? {
-        do {
-            return try await self.client.get(VouchersAPI.getStation.path(["id": id.description]), context: context)
-        } catch ServiceClientError.api(404, _, _) {
-            return nil
-        }
+        try await self.client.find(VouchersAPI.getStation.path(["id": id.description]), context: context)
     }
 }
 

@@ -75,6 +75,15 @@ public struct ServiceClient: Sendable {
         return try self.decode(Response.self, body)
     }
 
+    /// `get`, with nil for a 404: the resource does not exist (other errors still throw).
+    public func find<Response: Decodable>(_ path: String, context: CallContext, as type: Response.Type = Response.self) async throws -> Response? {
+        do {
+            return try await self.get(path, context: context, as: Response.self)
+        } catch ServiceClientError.api(404, _, _) {
+            return nil
+        }
+    }
+
     public func post<Body: Encodable, Response: Decodable>(
         _ path: String, body: Body, idempotencyKey: String? = nil, context: CallContext, as type: Response.Type = Response.self
     ) async throws -> Response {

@@ -19,10 +19,11 @@ import TestSupport
         ).first(as: (String, Int, String?).self)!
     }
 
-    func waitFor(_ probe: RunningService<ProbeService>, _ id: Int64, status: String) async throws -> (String, Int, String?) {
+    /// Waits until the job has `status` (and, when given, at least `attempts` attempts: a new job is `queued` too).
+    func waitFor(_ probe: RunningService<ProbeService>, _ id: Int64, status: String, attempts: Int = 0) async throws -> (String, Int, String?) {
         for _ in 0..<300 {
             let current = try await self.state(probe, id)
-            if current.0 == status { return current }
+            if current.0 == status && current.1 >= attempts { return current }
             try await Task.sleep(for: .milliseconds(20))
         }
         return try await self.state(probe, id)
@@ -69,7 +70,8 @@ import TestSupport
         try await withProbe(overrides: ["JOBS_BACKOFF_BASE_MS": "60000"]) { probe in
             let key = UUID().uuidString
             let id = try await enqueue(probe, "probe.flaky", .init(key: key, failures: 1))
-            _ = try await waitFor(probe, id, status: "queued")
+            // queued again after its failed first run (a new job is queued too, with run_at now)
+            _ = try await waitFor(probe, id, status: "queued", attempts: 1)
             try await Task.sleep(for: .milliseconds(300))
             let wait = try await probe.environment.postgres.query(
                 "SELECT extract(epoch FROM run_at - now())::float8 FROM messaging.jobs WHERE id = \(id)", logger: TestLog.quiet
