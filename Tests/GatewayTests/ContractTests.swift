@@ -106,6 +106,9 @@ import TestSupport
             #expect(page.headers.first(name: "Content-Security-Policy")?.contains("default-src 'none'") == true)
             #expect(page.text.contains("POST /v1/redemptions"))
             #expect(page.text.contains("GET /v1/stations/{id}"))
+            // grouped by resource, with a table of contents
+            #expect(page.text.contains(##"<a href="#stations">Stations</a>"##))
+            #expect(page.text.contains(#"<h2 id="redemptions">Redemptions</h2>"#))
         }
     }
 

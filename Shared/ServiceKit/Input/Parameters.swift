@@ -12,9 +12,8 @@ public struct QueryValues: Sendable {
     /// A text value without NUL and at most `maxLength` code points.
     public func string(_ name: String, maxLength: Int = 200) throws -> String? {
         guard let value = self.parameters[name[...]].map(String.init) else { return nil }
-        guard !TextRules.containsNUL(value), TextRules.length(value) <= maxLength else {
-            throw Self.invalid(name, "must be text of at most \(maxLength) characters")
-        }
+        guard !TextRules.containsNUL(value) else { throw Self.invalid(name, "must not contain NUL characters") }
+        guard TextRules.length(value) <= maxLength else { throw Self.invalid(name, "must be at most \(maxLength) characters") }
         return value
     }
 

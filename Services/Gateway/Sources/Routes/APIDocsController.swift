@@ -79,6 +79,10 @@ struct APIDocsController: Sendable {
 
 /// The reference page: every operation with its method, path, summary, who may call it, parameters and answers.
 enum APIReferencePage {
+    static func anchor(_ tag: String) -> String {
+        String(tag.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" })
+    }
+
     static func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
@@ -87,16 +91,18 @@ enum APIReferencePage {
     static func html(_ document: [String: Any]) -> String {
         let info = document["info"] as? [String: Any] ?? [:]
         let paths = document["paths"] as? [String: Any] ?? [:]
-        var body = ""
+        // operations grouped by their first tag (the resource), with a table of contents on top
+        var sections: [String: String] = [:]
         for path in paths.keys.sorted() {
             guard let item = paths[path] as? [String: Any] else { continue }
             for method in ["get", "post", "put", "patch", "delete", "head"] {
                 guard let operation = item[method] as? [String: Any] else { continue }
+                let tag = (operation["tags"] as? [String])?.first ?? "other"
                 let summary = operation["summary"] as? String ?? ""
                 let description = operation["description"] as? String ?? ""
                 let parameters = (operation["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
                 let answers = (operation["responses"] as? [String: Any] ?? [:]).keys.sorted()
-                body += """
+                sections[tag, default: ""] += """
                     <section><h3><code>\(method.uppercased()) \(escape(path))</code></h3><p>\(escape(summary))</p>
                     <p>\(escape(description))</p>
                     \(parameters.isEmpty ? "" : "<p>Parameters: <code>\(escape(parameters.joined(separator: ", ")))</code></p>")
@@ -105,6 +111,9 @@ enum APIReferencePage {
                     """
             }
         }
+        let tags = sections.keys.sorted()
+        let contents = tags.map { "<li><a href=\"#\(anchor($0))\">\(escape($0))</a></li>" }.joined()
+        let body = tags.map { "<h2 id=\"\(anchor($0))\">\(escape($0))</h2>\n\(sections[$0]!)" }.joined()
         return """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -115,6 +124,7 @@ enum APIReferencePage {
             <p>The machine-readable document is at <a href="/openapi.json">/openapi.json</a>. Errors are
             <code>{"error":{"code":"…","message":"…"}}</code>. Send <code>Authorization: Bearer &lt;token&gt;</code> or
             <code>X-API-Key</code>.</p>
+            <nav aria-label="Resources"><ul>\(contents)</ul></nav>
             \(body)</body></html>
             """
     }
