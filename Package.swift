@@ -79,6 +79,7 @@ var targets: [Target] = [
             postgres,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "JWTKit", package: "jwt-kit"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
             logging,
         ],
         path: "Tests/TestSupport",

@@ -22,21 +22,10 @@ struct BenchPlatform: Sendable {
         database: DatabaseURL? = nil, common: [String: String], gateway: [String: String] = [:], vouchers: [String: String] = [:],
         _ body: (BenchPlatform) async throws -> Result
     ) async throws -> Result {
-        let logger = TestLog.quiet
         let database = if let database { database } else { try await TestPostgres.createDatabase(prefix: "bench") }
-        let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
-        let vouchersSettings = try TestSettings.settings(
-            for: .vouchers, database: database, ports: ports, overrides: common.merging(vouchers) { $1 })
-        let gatewaySettings = try TestSettings.settings(
-            for: .gateway, database: database, ports: ports, overrides: common.merging(gateway) { $1 })
-        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
-        let signal: @Sendable (Int) async -> Void = { continuation.yield($0) }
-        let vouchersApp = try await ServiceApplication<VouchersService>.build(settings: vouchersSettings, logger: logger, onServerRunning: signal)
-        let gatewayApp = try await ServiceApplication<GatewayService>.build(settings: gatewaySettings, logger: logger, onServerRunning: signal)
-        return try await TestServices.running(
-            [vouchersApp.application, gatewayApp.application], logger: logger, started: started, continuation: continuation
-        ) {
-            try await body(BenchPlatform(database: database, ports: ports))
+        return try await TestServices.with([.vouchers, .gateway], database: database, overrides: common, settings: [.gateway: gateway, .vouchers: vouchers]) {
+            platform in
+            try await body(BenchPlatform(database: database, ports: platform.ports))
         }
     }
 

@@ -51,4 +51,6 @@ public enum Roles {
     public static let managers: Set<Role> = [.superAdmin, .support, .dataOps, .tenantAdmin]
     /// Managers and the read-only staff.
     public static let readers: Set<Role> = managers.union([.readonly])
+    /// Anyone with a token: every role a person or another service can hold.
+    public static let signedIn: Set<Role> = Set(Role.allCases)
 }

@@ -5,6 +5,40 @@ public enum GatewayAPI {
     /// `GET /v1/gateway/tenants/{id}`, for services (role `service`) and super admins.
     public static let tenant = Endpoint("GET", "/v1/gateway/tenants/{id}", .roles([.service, .superAdmin]), service: .gateway)
 
+    static func endpoint(_ method: String, _ path: String, _ access: Endpoint.Access) -> Endpoint {
+        Endpoint(method, path, access, service: .gateway)
+    }
+
+    /// Who manages users: platform super admins, and tenant admins inside their tenant.
+    static let userManagers: Set<Role> = [.superAdmin, .tenantAdmin]
+    static let keyManagers: Set<Role> = [.superAdmin, .tenantAdmin]
+
+    public static let login = endpoint("POST", "/v1/auth/login", .public)
+    public static let refresh = endpoint("POST", "/v1/auth/refresh", .public)
+    public static let logout = endpoint("POST", "/v1/auth/logout", .public)
+    public static let me = endpoint("GET", "/v1/auth/me", .roles(Roles.signedIn))
+
+    public static let createTenant = endpoint("POST", "/v1/tenants", .roles([.superAdmin]))
+    public static let listTenants = endpoint("GET", "/v1/tenants", .roles([.superAdmin]))
+    public static let getTenant = endpoint("GET", "/v1/tenants/{id}", .roles([.superAdmin]))
+    public static let updateTenant = endpoint("PATCH", "/v1/tenants/{id}", .roles([.superAdmin]))
+
+    public static let createUser = endpoint("POST", "/v1/users", .roles(userManagers))
+    public static let listUsers = endpoint("GET", "/v1/users", .roles(userManagers))
+    public static let getUser = endpoint("GET", "/v1/users/{id}", .roles(userManagers))
+    public static let updateUser = endpoint("PATCH", "/v1/users/{id}", .roles(userManagers))
+    public static let setRoles = endpoint("PUT", "/v1/users/{id}/roles", .roles(userManagers))
+
+    public static let createKey = endpoint("POST", "/v1/api-keys", .roles(keyManagers))
+    public static let listKeys = endpoint("GET", "/v1/api-keys", .roles(keyManagers))
+    public static let revokeKey = endpoint("DELETE", "/v1/api-keys/{id}", .roles(keyManagers))
+
+    /// The gateway's own routes (besides what every service has: `ServiceAPI`).
+    public static let own: [Endpoint] = [
+        login, refresh, logout, me, createTenant, listTenants, getTenant, updateTenant, createUser, listUsers, getUser, updateUser,
+        setRoles, createKey, listKeys, revokeKey, tenant,
+    ]
+
     /// A tenant as other services see it: its standing (checked on every request) and its defaults.
     public struct Tenant: Codable, Sendable, Equatable {
         public var id: TenantID

@@ -16,6 +16,7 @@ public enum VouchersAPI {
 
     public static let createVoucher = endpoint("POST", "/v1/vouchers", .roles(Roles.managers))
     public static let bulkIssue = endpoint("POST", "/v1/vouchers/bulk", .roles(Roles.managers.union([.service])))
+    public static let validateBulk = endpoint("POST", "/v1/vouchers/bulk/validate", .roles(Roles.managers.union([.service])))
     public static let transition = endpoint("POST", "/v1/vouchers/{id}/transitions", .roles(Roles.managers))
     public static let listVouchers = endpoint("GET", "/v1/vouchers", .roles(Roles.readers.union([.stationOperator, .service])))
     public static let codeSpace = endpoint("GET", "/v1/vouchers/code-space", .roles(Roles.readers.union([.stationOperator, .service])))
@@ -29,7 +30,7 @@ public enum VouchersAPI {
     public static let metrics = endpoint("GET", "/v1/voucher-metrics", .roles(Roles.readers))
 
     public static let all: [Endpoint] = [
-        createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, transition, listVouchers, codeSpace,
+        createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, validateBulk, transition, listVouchers, codeSpace,
         getVoucher, voucherEvents, image, redeem, listRedemptions, metrics,
     ]
 

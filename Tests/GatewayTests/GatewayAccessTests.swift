@@ -169,7 +169,7 @@ import TestSupport
             #expect(try await gw.login("s@x.example").errorCode == "tenant_suspended")
             #expect(try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", token: pair.accessToken).errorCode == "tenant_suspended")
             #expect(try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", headers: ["X-API-Key": key]).errorCode == "tenant_suspended")
-            let refresh = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: pair.refreshToken))
+            let refresh = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: pair.refreshToken!))
             #expect(refresh.status == 403)
         }
     }

@@ -25,7 +25,10 @@ import TestSupport
             #expect(payload["roles"] as? [String] == ["tenant_admin"])
             #expect(payload["jti"] != nil && payload["iat"] != nil && payload["exp"] != nil && payload["aud"] != nil)
             let me = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: pair.accessToken).json(Me.self)
-            #expect(me == Me(id: user.id, email: "Owner@Acme.example", name: "Test", tenantId: tenant.id, roles: [.tenantAdmin], stationId: nil))
+            #expect(me == Me(id: user.id, email: "Owner@Acme.example", name: "Test", tenantId: tenant.id, roles: [.tenantAdmin], stationId: nil, allowed: me.allowed))
+            // what the route table lets a tenant admin do, and not
+            #expect(me.allowed.contains("POST /v1/users") && me.allowed.contains("POST /v1/vouchers/{id}/transitions"))
+            #expect(!me.allowed.contains("POST /v1/tenants") && !me.allowed.contains("POST /v1/redemptions"))
             // straight to a service, and through the gateway's proxy
             #expect(try await TestHTTP.get("\(gw.vouchers)/v1/vouchers/whoami", token: pair.accessToken).status == 200)
             let proxied = try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", token: pair.accessToken)
@@ -87,22 +90,31 @@ import TestSupport
         try await GatewayHarness.with { gw in
             _ = try await gw.createUser(email: "r@x.example", tenant: nil, roles: [.support])
             let first = try await gw.login("r@x.example").json(TokenPair.self)
-            let second = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken))
+            let second = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken!))
             #expect(second.status == 200)
             let rotated = try second.json(TokenPair.self)
             #expect(rotated.refreshToken != first.refreshToken)
             #expect(try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: rotated.accessToken).status == 200)
-            // the old one again: theft; the whole family dies, the rotated token too
-            let reuse = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken))
+            // the old one again at once: two tabs sharing one cookie raced; refused, but the session lives on
+            let raced = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken!))
+            #expect(raced.status == 401)
+            #expect(raced.errorCode == "invalid_refresh_token")
+            let third = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: rotated.refreshToken!))
+            #expect(third.status == 200)
+            let latest = try third.json(TokenPair.self)
+            // the old one again later: theft; the whole family dies, the newest token too
+            try await gw.environment.postgres.query(
+                "UPDATE identity.refresh_tokens SET used_at = used_at - interval '1 minute' WHERE used_at IS NOT NULL", logger: TestLog.quiet)
+            let reuse = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: first.refreshToken!))
             #expect(reuse.status == 401)
             #expect(reuse.errorCode == "refresh_token_reused")
-            let afterTheft = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: rotated.refreshToken))
+            let afterTheft = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: latest.refreshToken!))
             #expect(afterTheft.status == 401)
             #expect(afterTheft.errorCode == "invalid_refresh_token")
             // refresh tokens are stored hashed only
             let stored = try await gw.environment.postgres.query("SELECT token_hash FROM identity.refresh_tokens", logger: TestLog.quiet).all(as: String.self)
-            #expect(!stored.contains(first.refreshToken))
-            #expect(stored.contains(sha256Hex(Data(first.refreshToken.utf8))))
+            #expect(!stored.contains(first.refreshToken!))
+            #expect(stored.contains(sha256Hex(Data(first.refreshToken!.utf8))))
         }
     }
 
@@ -110,8 +122,8 @@ import TestSupport
         try await GatewayHarness.with { gw in
             _ = try await gw.createUser(email: "l@x.example", tenant: nil, roles: [.support])
             let pair = try await gw.login("l@x.example").json(TokenPair.self)
-            #expect(try await TestHTTP.post("\(gw.gateway)/v1/auth/logout", json: RefreshRequest(refreshToken: pair.refreshToken)).status == 204)
-            let refresh = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: pair.refreshToken))
+            #expect(try await TestHTTP.post("\(gw.gateway)/v1/auth/logout", json: RefreshRequest(refreshToken: pair.refreshToken!)).status == 204)
+            let refresh = try await TestHTTP.post("\(gw.gateway)/v1/auth/refresh", json: RefreshRequest(refreshToken: pair.refreshToken!))
             #expect(refresh.status == 401)
         }
     }

@@ -19,19 +19,12 @@ struct GatewayHarness: Sendable {
     static func with<T: Sendable>(
         overrides: [String: String] = [:], upstreams: [ServiceName: String] = [:], _ body: (GatewayHarness) async throws -> T
     ) async throws -> T {
-        let database = try await TestPostgres.createDatabase(prefix: "gw")
-        let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
-        var variables = ["AUTH_BCRYPT_COST": "4"].merging(overrides) { $1 }
-        for (service, url) in upstreams { variables[Settings.environmentName(for: service.urlKey)] = url }
-        let gatewaySettings = try TestSettings.settings(for: .gateway, database: database, ports: ports, overrides: variables)
-        let vouchersSettings = try TestSettings.settings(for: .vouchers, database: database, ports: ports)
-        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
-        let gateway = try await ServiceApplication<GatewayService>.build(settings: gatewaySettings, logger: TestLog.quiet) { continuation.yield($0) }
-        let vouchers = try await ServiceApplication<VouchersService>.build(settings: vouchersSettings, logger: TestLog.quiet) { continuation.yield($0) }
-        return try await TestServices.running([gateway.application, vouchers.application], logger: TestLog.quiet, started: started, continuation: continuation) {
+        // a service pointed at a fake upstream is not started
+        try await TestServices.with(upstreams[.vouchers] == nil ? [.gateway, .vouchers] : [.gateway], settings: [.gateway: overrides], upstreams: upstreams) {
+            platform in
             try await body(GatewayHarness(
-                gateway: "http://127.0.0.1:\(ports[.gateway]!)", vouchers: "http://127.0.0.1:\(ports[.vouchers]!)", database: database,
-                environment: gateway.environment))
+                gateway: platform.url(.gateway), vouchers: upstreams[.vouchers] ?? platform.url(.vouchers), database: platform.database,
+                environment: platform.environment(.gateway)))
         }
     }
 

@@ -49,7 +49,6 @@ public enum TestSettings {
             "JOBS_POLL_INTERVAL_MS": "20",
             "JOBS_BACKOFF_BASE_MS": "20",
             "MIGRATIONS_DIRECTORY": Self.migrationsDirectory.path,
-            "VOUCHERS_QR_SECRET": "test-qr-secret",
             // a suspension reaches every service within this (5 s in production)
             "AUTH_TENANT_STANDING_TTL_MS": "100",
             "BLOBS_DIRECTORY": NSTemporaryDirectory() + "sokoni-blobs-\(database.database)",
@@ -57,6 +56,8 @@ public enum TestSettings {
         for (other, port) in ports {
             variables[Settings.environmentName(for: other.urlKey)] = "http://127.0.0.1:\(port)"
         }
+        // what the service itself needs to start (its required secrets), then what the test asks for
+        variables.merge(TestServices.module(for: service).testSettings) { $1 }
         variables.merge(overrides) { $1 }
         return variables
     }

@@ -370,7 +370,11 @@ import Vouchers
                 let bulk = try await TestHTTP.post(
                     "\(h.vouchers)/v1/vouchers/bulk", token: service, json: BulkIssue(campaignId: UUID().uuidString, amount: "100", recipients: [recipient]))
                 #expect(bulk.status == 422, "\(bulk.text)")
-                #expect(bulk.errorCode == code)
+                #expect(bulk.errorCode == "invalid_recipients")
+                let checked = try await TestHTTP.post(
+                    "\(h.vouchers)/v1/vouchers/bulk/validate", token: service,
+                    json: BulkIssue(campaignId: UUID().uuidString, amount: "100", recipients: [recipient]))
+                #expect(try checked.json(BulkValidation.self).errors.map(\.code) == [code])
             }
             var past = BulkIssue(campaignId: UUID().uuidString, amount: "100", recipients: [BulkRecipient(recipientKey: "a", msisdn: "+250788100001")])
             past.expiresAt = Date(timeIntervalSince1970: 978_307_200)

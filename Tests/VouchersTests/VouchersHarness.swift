@@ -18,21 +18,12 @@ struct VouchersHarness: Sendable {
     static func with<T: Sendable>(
         overrides: [String: String] = [:], gatewayOverrides: [String: String] = [:], _ body: (VouchersHarness) async throws -> T
     ) async throws -> T {
-        let database = try await TestPostgres.createDatabase(prefix: "vch")
-        let ports: [ServiceName: Int] = [.gateway: try FreePort.find(), .vouchers: try FreePort.find()]
-        let gatewaySettings = try TestSettings.settings(for: .gateway, database: database, ports: ports, overrides: ["AUTH_BCRYPT_COST": "4", "RATE_LIMIT_ENABLED": "false"].merging(gatewayOverrides) { $1 })
-        let vouchersSettings = try TestSettings.settings(for: .vouchers, database: database, ports: ports, overrides: overrides)
-        let (started, continuation) = AsyncStream.makeStream(of: Int.self)
-        let gateway = try await ServiceApplication<GatewayService>.build(settings: gatewaySettings, logger: TestLog.quiet) { continuation.yield($0) }
-        let vouchers = try await ServiceApplication<VouchersService>.build(settings: vouchersSettings, logger: TestLog.quiet) { continuation.yield($0) }
-        return try await TestServices.running([gateway.application, vouchers.application], logger: TestLog.quiet, started: started, continuation: continuation) {
-            let gatewayURL = "http://127.0.0.1:\(ports[.gateway]!)"
-            let superAdmin = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
-            let created = try await TestHTTP.request(
-                .POST, "\(gatewayURL)/v1/tenants", token: superAdmin, body: Data(#"{"name":"Fuel Co","slug":"fuel-co","currency":"RWF"}"#.utf8))
-            let tenant = TenantID(try created.json(TenantDTO.self).id)!
+        try await TestServices.with(
+            [.gateway, .vouchers], settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"].merging(gatewayOverrides) { $1 }, .vouchers: overrides]
+        ) { platform in
+            let tenant = try await platform.createTenant("fuel-co", currency: "RWF")
             return try await body(VouchersHarness(
-                gateway: gatewayURL, vouchers: "http://127.0.0.1:\(ports[.vouchers]!)", tenant: tenant, postgres: vouchers.environment.postgres,
+                gateway: platform.url(.gateway), vouchers: platform.url(.vouchers), tenant: tenant, postgres: platform.environment(.vouchers).postgres,
                 admin: try await TestKeys.token(subject: "admin-1", tenant: tenant, roles: [.tenantAdmin])))
         }
     }

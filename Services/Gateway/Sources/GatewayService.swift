@@ -21,11 +21,17 @@ import ServiceLifecycle
 /// - `gateway.upstreamTimeoutMs` [`GATEWAY_UPSTREAM_TIMEOUT_MS`] 30000.
 /// - `gateway.corsOrigins` [`GATEWAY_CORS_ORIGINS`]: comma list of allowed origins (`*` for any).
 /// - `rateLimit.enabled` [`RATE_LIMIT_ENABLED`] true; `rateLimit.scalePercent` [`RATE_LIMIT_SCALE_PERCENT`] 100.
+/// - `auth.secureCookie` [`AUTH_SECURE_COOKIE`] true: the web apps' refresh cookie is HTTPS-only (off for plain-HTTP
+///   development on loopback).
+/// - `gateway.webDirectory` [`GATEWAY_WEB_DIRECTORY`], default the `Web` folder above the working directory: the web
+///   apps; `gateway.webReload` [`GATEWAY_WEB_RELOAD`] false: read them again on every request (development).
 /// - `gateway.trustedProxies` [`GATEWAY_TRUSTED_PROXIES`]: comma list of the load balancers' addresses whose
 ///   `X-Forwarded-For` names the client (login throttling and rate limits key on it); from anyone else it is ignored.
 public struct GatewayService: ServiceModule {
     public static let name = ServiceName.gateway
     public static let fetchesJWKS = false
+    /// bcrypt at its lowest cost: a test logs in many times.
+    public static let testSettings = ["AUTH_BCRYPT_COST": "4", "AUTH_SECURE_COOKIE": "false"]
     /// What the gateway forwards streams through; the bodies of its own routes are read (and limited) first.
     public static func streamsRequestBody(_ request: Request) -> Bool { RouteTable.match(request.uri.path) != nil }
     /// The gateway serves the platform's merged document at `/openapi.json` itself (`APIDocsController`).
@@ -41,6 +47,7 @@ public struct GatewayService: ServiceModule {
     let auth: AuthController
     let admin: AdminController
     let proxy: Proxy
+    let web: WebController
     let proxyClient: HTTPClient
     let corsOrigins: Set<String>
     let trustedProxies: Set<String>
@@ -76,7 +83,12 @@ public struct GatewayService: ServiceModule {
                 maxPerAccount: try settings.int("auth.maxFailuresPerAccount", default: 5, range: 1...1000),
                 maxPerAddress: try settings.int("auth.maxFailuresPerAddress", default: 20, range: 1...100_000)),
             issuer: self.issuer, accessLifetime: .seconds(try settings.int("auth.accessTokenSeconds", default: 600, range: 30...86_400)),
-            refreshLifetime: .seconds(86_400 * (try settings.int("auth.refreshTokenDays", default: 30, range: 1...365))))
+            refreshLifetime: .seconds(86_400 * (try settings.int("auth.refreshTokenDays", default: 30, range: 1...365))),
+            secureCookie: try settings.bool("auth.secureCookie", default: true), endpoints: RouteTable.allEndpoints)
+        guard let web = settings.string("gateway.webDirectory").map({ URL(fileURLWithPath: $0) }) ?? ServiceSettings.findRepositoryFolder("Web") else {
+            throw ConfigurationError(key: "gateway.webDirectory", reason: "is not set and no Web folder was found")
+        }
+        self.web = WebController(files: try WebFiles(directory: web, reload: try settings.bool("gateway.webReload", default: false)))
         self.admin = AdminController(
             store: store, tenants: tenants, passwords: passwords,
             stations: StationDirectory(vouchers: environment.vouchers, tokens: environment.serviceTokens))
@@ -117,6 +129,7 @@ public struct GatewayService: ServiceModule {
         ).addRoutes(to: router)
         self.auth.addRoutes(to: router)
         self.admin.addRoutes(to: router)
+        self.web.addRoutes(to: router)
         self.proxy.addRoutes(to: router)
     }
 

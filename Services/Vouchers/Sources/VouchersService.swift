@@ -19,6 +19,8 @@ import ServiceLifecycle
 /// - `vouchers.maxFailuresPerOperator` (10), `vouchers.maxFailuresPerStation` (30), `vouchers.lockoutSeconds` (600):
 ///   guessing protection on redemption.
 public struct VouchersService: ServiceModule {
+    /// The QR signing secret is required; a test instance gets a fixed one.
+    public static let testSettings = ["VOUCHERS_QR_SECRET": "test-qr-secret"]
     public static let name = ServiceName.vouchers
     public static var openAPIDocument: Data? {
         Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }

@@ -62,10 +62,10 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger,
             details: { await module.readinessDetails() }
         ).add(to: router)
-        router.group("v1/\(settings.service.rawValue)").add(middleware: RequireRoles.anyRole)
-            .get("whoami") { _, context in
-                JSONResponse(.ok, try context.requireCaller().callerIdentity(service: settings.service.rawValue))
-            }
+        router.on(ServiceAPI.whoami(settings.service)) { _, context in
+            JSONResponse(.ok, try context.requireCaller().callerIdentity(service: settings.service.rawValue))
+        }
+        AuditRoutes(audit: environment.audit, postgres: postgres).add(to: router, service: settings.service)
         if let document = Module.openAPIDocument {
             router.get("openapi.json") { _, _ in
                 Response(
@@ -113,6 +113,28 @@ public struct HTTPClientService: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         try await self.client.shutdown()
+    }
+}
+
+/// `GET /v1/<service>/audit?targetType=&targetId=&actor=&limit=&cursor=`: the tenant's audit rows, newest first. A
+/// tenant's people read their tenant's; platform staff read the tenant they name in `X-Tenant-ID`, or without it
+/// the platform's own rows (those with no tenant).
+struct AuditRoutes: Sendable {
+    let audit: AuditLog
+    let postgres: PostgresClient
+
+    func add(to router: Router<AppRequestContext>, service: ServiceName) {
+        router.on(ServiceAPI.audit(service)) { request, context in
+            let caller = try context.requireCaller()
+            let query = request.queryValues
+            let page = try request.page(cursorValues: 1)
+            let filter = AuditLog.Filter(
+                tenantID: caller.tenantID, targetType: try query.string("targetType"), targetID: try query.string("targetId"),
+                actor: try query.string("actor"))
+            let items = try await self.audit.entries(
+                filter, before: try page.cursor?.int64(0), limit: page.limit, client: self.postgres, logger: context.logger)
+            return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String($0.id)] }))
+        }
     }
 }
 

@@ -77,6 +77,9 @@ public protocol ServiceModule: Sendable {
     static var openAPIDocument: Data? { get }
     /// Where the tenant check on every request reads tenants; nil: `environment.tenants` (the gateway, over HTTP).
     var tenants: Tenants? { get }
+    /// Settings a throwaway instance of this service needs besides the common ones (its required secrets, cheaper
+    /// costs): the test harness and the benchmarks start it with these. Never read in production.
+    static var testSettings: [String: String] { get }
     /// Subcommands beyond `serve` and `migrate`; returns false for an unknown name.
     static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool
 }
@@ -95,4 +98,5 @@ extension ServiceModule {
     public static func streamsRequestBody(_ request: Request) -> Bool { false }
     public static var openAPIDocument: Data? { nil }
     public var tenants: Tenants? { nil }
+    public static var testSettings: [String: String] { [:] }
 }

@@ -60,7 +60,10 @@ public struct ServiceSettings: Sendable {
         if let directory = settings.string("migrations.directory") {
             self.migrationsDirectory = URL(fileURLWithPath: directory)
         } else {
-            self.migrationsDirectory = try Self.findMigrationsDirectory()
+            guard let found = Self.findRepositoryFolder("Migrations") else {
+                throw ConfigurationError(key: "migrations.directory", reason: "is not set and no Migrations folder was found")
+            }
+            self.migrationsDirectory = found
         }
         self.audience = settings.string("jwt.audience", default: "sokoni")
         self.issuer = settings.string("jwt.issuer", default: "sokoni-gateway")
@@ -78,8 +81,9 @@ public struct ServiceSettings: Sendable {
         self.jobBackoffBase = .milliseconds(try settings.int("jobs.backoffBaseMs", default: 1000, range: 1...3_600_000))
     }
 
-    /// Walks up from the working directory, then from this source file, to the repository's `Migrations`.
-    static func findMigrationsDirectory() throws -> URL {
+    /// Walks up from the working directory, then from the executable and this source file, to a folder of the
+    /// repository (`Migrations`, `Web`).
+    public static func findRepositoryFolder(_ name: String) -> URL? {
         let starts = [
             URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
             URL(fileURLWithPath: CommandLine.arguments.first ?? ".").deletingLastPathComponent(),
@@ -88,7 +92,7 @@ public struct ServiceSettings: Sendable {
         for start in starts {
             var directory = start.standardizedFileURL
             for _ in 0..<8 {
-                let candidate = directory.appendingPathComponent("Migrations")
+                let candidate = directory.appendingPathComponent(name)
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
                     return candidate
@@ -96,6 +100,6 @@ public struct ServiceSettings: Sendable {
                 directory.deleteLastPathComponent()
             }
         }
-        throw ConfigurationError(key: "migrations.directory", reason: "is not set and no Migrations folder was found")
+        return nil
     }
 }

@@ -6,6 +6,11 @@ public struct ConfigurationError: Error, CustomStringConvertible {
     public let key: String
     public let reason: String
 
+    public init(key: String, reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
     public var description: String {
         "configuration error: \(Settings.environmentName(for: self.key)) (\(self.key)) \(self.reason)"
     }

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -42,6 +43,48 @@ public struct AuditLog: Sendable {
             SELECT \(tenantID?.rawValue), \(actor), \(action), \(table), t.target_id, t.diff::jsonb, \(requestID)
             FROM unnest(\(targets)::text[], \(diffs)::text[]) AS t(target_id, diff)
             """, logger: logger)
+    }
+
+    /// What to read back: a tenant's rows (platform rows have no tenant), newest first, optionally of one target or actor.
+    public struct Filter: Sendable {
+        public var tenantID: TenantID?
+        public var targetType: String?
+        public var targetID: String?
+        public var actor: String?
+
+        public init(tenantID: TenantID?, targetType: String? = nil, targetID: String? = nil, actor: String? = nil) {
+            self.tenantID = tenantID
+            self.targetType = targetType
+            self.targetID = targetID
+            self.actor = actor
+        }
+    }
+
+    /// Newest first, `limit` rows with an id below `cursor`.
+    public func entries(
+        _ filter: Filter, before cursor: Int64?, limit: Int, client: PostgresClient, logger: Logger
+    ) async throws -> [ServiceAPI.AuditEntry] {
+        let rows = try await client.query(
+            """
+            SELECT id, actor, action, target_table, target_id, diff::text, request_id, created_at
+            FROM \(unescaped: self.schema).audit_log
+            WHERE tenant_id IS NOT DISTINCT FROM \(filter.tenantID?.rawValue)
+              AND (\(filter.targetType)::text IS NULL OR target_table = \(filter.targetType))
+              AND (\(filter.targetID)::text IS NULL OR target_id = \(filter.targetID))
+              AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
+              AND id < \(cursor ?? Int64.max)
+            ORDER BY id DESC LIMIT \(limit)
+            """, logger: logger)
+        var entries: [ServiceAPI.AuditEntry] = []
+        for try await (id, actor, action, table, target, diff, requestID, createdAt) in rows.decode(
+            (Int64, String, String, String, String, String, String?, Date).self)
+        {
+            entries.append(
+                ServiceAPI.AuditEntry(
+                    id: id, actor: actor, action: action, targetType: table, targetId: target,
+                    diff: try JSONDecoder.sokoni.decode(JSONValue.self, from: Data(diff.utf8)), requestId: requestID, createdAt: createdAt))
+        }
+        return entries
     }
 
     static func json(_ value: any Encodable) throws -> JSONValue {

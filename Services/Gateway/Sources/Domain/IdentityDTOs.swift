@@ -142,11 +142,12 @@ public struct RefreshRequest: Codable, Sendable {
 
 public struct TokenPair: Codable, Sendable, Equatable {
     public var accessToken: String
-    public var refreshToken: String
+    /// Absent for web clients (`X-Sokoni-Client: web`), which get it as an HttpOnly cookie instead.
+    public var refreshToken: String?
     public var tokenType: String = "Bearer"
     public var expiresIn: Int
 
-    public init(accessToken: String, refreshToken: String, tokenType: String = "Bearer", expiresIn: Int) {
+    public init(accessToken: String, refreshToken: String?, tokenType: String = "Bearer", expiresIn: Int) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.tokenType = tokenType
@@ -161,11 +162,15 @@ public struct Me: Codable, Sendable, Equatable {
     public var tenantId: String?
     public var roles: [Role]
     public var stationId: String?
+    /// The operations (`METHOD /path` as in the API documents) the gateway's route table lets this caller call: what a
+    /// console shows. Each service still checks its own resources.
+    public var allowed: [String]
 
-    public init(id: String, email: String, name: String, tenantId: String? = nil, roles: [Role], stationId: String? = nil) {
+    public init(id: String, email: String, name: String, tenantId: String? = nil, roles: [Role], stationId: String? = nil, allowed: [String] = []) {
         self.id = id
         self.email = email
         self.name = name
+        self.allowed = allowed
         self.tenantId = tenantId
         self.roles = roles
         self.stationId = stationId

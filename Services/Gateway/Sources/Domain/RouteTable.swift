@@ -46,6 +46,9 @@ enum RouteTable {
     /// Endpoints declared in `Shared/Contracts`, by service.
     static let declared: [Endpoint] = VouchersAPI.all
 
+    /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
+    static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + ServiceName.allCases.flatMap(ServiceAPI.all)
+
     static let routes: [GatewayRoute] = derived(from: declared) + [
         // provider webhooks: public, messaging verifies the signatures
         GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),

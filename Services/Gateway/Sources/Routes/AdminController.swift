@@ -17,15 +17,20 @@ struct AdminController: Sendable {
     let stations: StationDirectory
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.group("v1/tenants").add(middleware: RequireRoles(.superAdmin))
-            .post(use: self.createTenant).get(use: self.listTenants).get("{id}", use: self.getTenant).patch("{id}", use: self.updateTenant)
-        router.group("v1/users").add(middleware: RequireRoles(.superAdmin, .tenantAdmin))
-            .post(use: self.createUser).get(use: self.listUsers).get("{id}", use: self.getUser).patch("{id}", use: self.updateUser)
-            .put("{id}/roles", use: self.setRoles)
+        router.on(GatewayAPI.createTenant, use: self.createTenant)
+        router.on(GatewayAPI.listTenants, use: self.listTenants)
+        router.on(GatewayAPI.getTenant, use: self.getTenant)
+        router.on(GatewayAPI.updateTenant, use: self.updateTenant)
+        router.on(GatewayAPI.createUser, use: self.createUser)
+        router.on(GatewayAPI.listUsers, use: self.listUsers)
+        router.on(GatewayAPI.getUser, use: self.getUser)
+        router.on(GatewayAPI.updateUser, use: self.updateUser)
+        router.on(GatewayAPI.setRoles, use: self.setRoles)
         // for other services (a tenant's currency, time zone, plan)
-        router.group("v1/gateway/tenants").add(middleware: RequireRoles(.service, .superAdmin)).get("{id}", use: self.getTenant)
-        router.group("v1/api-keys").add(middleware: RequireRoles(.tenantAdmin, .superAdmin))
-            .post(use: self.createKey).get(use: self.listKeys).delete("{id}", use: self.revokeKey)
+        router.on(GatewayAPI.tenant, use: self.getTenant)
+        router.on(GatewayAPI.createKey, use: self.createKey)
+        router.on(GatewayAPI.listKeys, use: self.listKeys)
+        router.on(GatewayAPI.revokeKey, use: self.revokeKey)
     }
 
     // MARK: tenants
@@ -160,7 +165,10 @@ struct AdminController: Sendable {
     @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<UserDTO>> {
         let caller = try context.requireCaller()
         let page = try request.page(cursorValues: 1)
-        let items = try await self.store.users(tenant: Self.scope(caller), after: page.cursor?.string(0), limit: page.limit, logger: context.logger)
+        let query = request.queryValues
+        let items = try await self.store.users(
+            tenant: Self.scope(caller), station: try query.id("stationId", as: StationID.self), role: try query.value("role", as: Role.self),
+            after: page.cursor?.string(0), limit: page.limit, logger: context.logger)
         return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [$0.email.lowercased()] }))
     }
 

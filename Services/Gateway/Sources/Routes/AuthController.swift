@@ -1,5 +1,7 @@
+import Contracts
 import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import Models
@@ -7,6 +9,11 @@ import PostgresNIO
 import ServiceKit
 
 /// `POST /v1/auth/login`, `/refresh`, `/logout` and `GET /v1/auth/me`.
+///
+/// Web clients (the admin console, the Station app) send `X-Sokoni-Client: web`: their refresh token travels only as
+/// an HttpOnly, SameSite=Strict cookie scoped to `/v1/auth`, so no script can read it, and the access token stays in
+/// the page's memory. The custom header makes a cross-site request need a CORS preflight, which only configured
+/// origins pass: another site can neither refresh nor end a session with the cookie.
 struct AuthController: Sendable {
     let store: IdentityStore
     let tenants: Tenants
@@ -15,18 +22,55 @@ struct AuthController: Sendable {
     let issuer: TokenIssuer
     let accessLifetime: Duration
     let refreshLifetime: Duration
+    /// Whether the refresh cookie is `Secure` (HTTPS only); off only for plain-HTTP development on loopback.
+    let secureCookie: Bool
+    /// What `me.allowed` is computed from: every endpoint the gateway's route table knows with its roles.
+    let endpoints: [Endpoint]
+
+    static let webClientHeader = HTTPField.Name("X-Sokoni-Client")!
+    static let cookieName = "sokoni_refresh"
+    static let cookiePath = "/v1/auth"
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        let auth = router.group("v1/auth")
-        auth.post("login", use: self.login)
-        auth.post("refresh", use: self.refresh)
-        auth.post("logout", use: self.logout)
-        router.group("v1/auth").add(middleware: RequireRoles.anyRole).get("me", use: self.me)
+        router.on(GatewayAPI.login, use: self.login)
+        router.on(GatewayAPI.refresh, use: self.refresh)
+        router.on(GatewayAPI.logout, use: self.logout)
+        router.on(GatewayAPI.me, use: self.me)
+    }
+
+    static func isWebClient(_ request: Request) -> Bool { request.headers[Self.webClientHeader] == "web" }
+
+    /// The pair as the client gets it: whole in the body, or for a web client the refresh token as a cookie.
+    func answer(_ pair: TokenPair, request: Request, context: AppRequestContext) throws -> Response {
+        guard Self.isWebClient(request), let secret = pair.refreshToken else {
+            return try JSONResponse(.ok, pair).response(from: request, context: context)
+        }
+        var body = pair
+        body.refreshToken = nil
+        var response = try JSONResponse(.ok, body).response(from: request, context: context)
+        response.setCookie(self.cookie(secret, maxAge: Int(self.refreshLifetime.components.seconds)))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    func cookie(_ value: String, maxAge: Int) -> Cookie {
+        Cookie(name: Self.cookieName, value: value, maxAge: maxAge, path: Self.cookiePath, secure: self.secureCookie, httpOnly: true, sameSite: .strict)
+    }
+
+    /// The refresh token a request presents: the web client's cookie, or the JSON body's.
+    func presentedRefreshToken(_ request: Request, context: AppRequestContext) async throws -> String {
+        if Self.isWebClient(request) {
+            guard let value = request.cookies[Self.cookieName]?.value, !value.isEmpty else {
+                throw APIError.unauthorized("invalid_refresh_token", "No session: sign in again.")
+            }
+            return value
+        }
+        return try await request.decodeJSON(RefreshRequest.self, context: context).refreshToken
     }
 
     static let invalidCredentials = APIError.unauthorized("invalid_credentials", "The email or password is wrong.")
 
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenPair> {
+    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
         let account = LoginThrottle.accountKey(body.email)
         let address = LoginThrottle.addressKey(context.remoteAddress)
@@ -45,18 +89,18 @@ struct AuthController: Sendable {
             try await self.issuePair(user: credentials.id, family: UUID(), on: connection, logger: context.logger)
         }
         try await self.store.touchLastSeen(credentials.id, logger: context.logger)
-        return JSONResponse(.ok, pair)
+        return try self.answer(pair, request: request, context: context)
     }
 
     var postgres: PostgresClient { self.store.postgres }
 
     /// Rotates: the presented token is used up and a new one of the same family returned. A token presented a
     /// second time means it was stolen (or the client is confused): the whole family is revoked.
-    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenPair> {
-        let body = try await request.decodeJSON(RefreshRequest.self, context: context)
+    @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let presented = try await self.presentedRefreshToken(request, context: context)
         enum Outcome: Sendable { case pair(TokenPair), reused, invalid }
         let outcome: Outcome = try await self.postgres.withTransaction(logger: context.logger) { connection in
-            switch try await self.store.useRefreshToken(body.refreshToken, on: connection, logger: context.logger) {
+            switch try await self.store.useRefreshToken(presented, on: connection, logger: context.logger) {
             case .invalid: return .invalid
             case .reused: return .reused
             case .rotated(let user, let family):
@@ -64,27 +108,38 @@ struct AuthController: Sendable {
             }
         }
         switch outcome {
-        case .pair(let pair): return JSONResponse(.ok, pair)
+        case .pair(let pair): return try self.answer(pair, request: request, context: context)
         case .reused: throw APIError.unauthorized("refresh_token_reused", "This refresh token was already used; the session is revoked.")
         case .invalid: throw APIError.unauthorized("invalid_refresh_token", "The refresh token is invalid or expired.")
         }
     }
 
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var response = Response(status: .noContent)
+        if Self.isWebClient(request) {
+            // signing out always ends the cookie, even when it was already gone or stale
+            if let value = request.cookies[Self.cookieName]?.value, !value.isEmpty {
+                try await self.store.revokeFamily(of: value, logger: context.logger)
+            }
+            response.setCookie(self.cookie("", maxAge: 0))
+            return response
+        }
         let body = try await request.decodeJSON(RefreshRequest.self, context: context)
         try await self.store.revokeFamily(of: body.refreshToken, logger: context.logger)
-        return Response(status: .noContent)
+        return response
     }
 
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Me> {
         let caller = try context.requireCaller()
+        let allowed = self.endpoints.filter { !$0.isPublic && $0.allows(caller.roles) }.map(\.description)
         guard let id = UUID(uuidString: caller.subject), let user = try await self.store.user(id, logger: context.logger) else {
             // API keys and services have no user record: answer from the token
             return JSONResponse(.ok, Me(
                 id: caller.subject, email: "", name: "", tenantId: caller.tokenTenantID?.description,
-                roles: caller.roles.sorted { $0.rawValue < $1.rawValue }, stationId: caller.stationID?.description))
+                roles: caller.roles.sorted { $0.rawValue < $1.rawValue }, stationId: caller.stationID?.description, allowed: allowed))
         }
-        return JSONResponse(.ok, Me(id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, stationId: user.stationId))
+        return JSONResponse(.ok, Me(
+            id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, stationId: user.stationId, allowed: allowed))
     }
 
     /// A new access token (from the user's current roles) and a new refresh token in `family`.

@@ -111,11 +111,14 @@ public struct IdentityStore: Sendable {
         return try await rows.first(as: UserRow.self).map { try Self.user($0) }
     }
 
-    func users(tenant: UUID?, after cursor: String?, limit: Int, logger: Logger) async throws -> [UserDTO] {
+    /// Users in email order, optionally only those bound to a station or holding a role.
+    func users(tenant: UUID?, station: StationID?, role: Role?, after cursor: String?, limit: Int, logger: Logger) async throws -> [UserDTO] {
         try await self.postgres.query(
             """
             \(unescaped: Self.userSelect)
             WHERE (\(tenant)::uuid IS NULL OR u.tenant_id = \(tenant)) AND lower(u.email) > \(cursor ?? "")
+              AND (\(station?.rawValue)::uuid IS NULL OR u.station_id = \(station?.rawValue))
+              AND (\(role?.rawValue)::text IS NULL OR EXISTS (SELECT 1 FROM identity.user_roles g WHERE g.user_id = u.id AND g.role = \(role?.rawValue)))
             GROUP BY u.id ORDER BY lower(u.email) LIMIT \(limit)
             """, logger: logger
         ).all(as: UserRow.self).map(Self.user)
@@ -243,13 +246,17 @@ public struct IdentityStore: Sendable {
     }
 
     func useRefreshToken(_ secret: String, on connection: PostgresConnection, logger: Logger) async throws -> Rotation {
-        guard let (id, family, user, expired, used, revoked) = try await connection.query(
+        guard let (id, family, user, expired, used, justUsed, revoked) = try await connection.query(
             """
-            SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, revoked_at IS NOT NULL
+            SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, used_at > now() - interval '10 seconds',
+                   revoked_at IS NOT NULL
             FROM identity.refresh_tokens WHERE token_hash = \(Self.hash(secret)) FOR UPDATE
             """, logger: logger
-        ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool).self) else { return .invalid }
+        ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool?, Bool).self) else { return .invalid }
         if revoked || expired { return .invalid }
+        // two tabs of one browser share the cookie and may refresh at the same moment: the loser is refused, but the
+        // session is not revoked (it retries with the rotated cookie); a token replayed later means theft
+        if used, justUsed == true { return .invalid }
         if used {
             try await connection.query(
                 "UPDATE identity.refresh_tokens SET revoked_at = now() WHERE family_id = \(family) AND revoked_at IS NULL", logger: logger)

@@ -101,13 +101,35 @@ public struct BulkRecipient: Codable, Sendable {
     public var recipientKey: String
     public var msisdn: String
     public var amount: String?
+    /// This recipient's own station scope and expiry, instead of the bulk issue's.
+    public var stationScope: String?
+    public var expiresAt: Date?
     public var metadata: JSONValue?
-    public init(recipientKey: String, msisdn: String, amount: String? = nil, metadata: JSONValue? = nil) {
+    public init(
+        recipientKey: String, msisdn: String, amount: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, metadata: JSONValue? = nil
+    ) {
         self.recipientKey = recipientKey
         self.msisdn = msisdn
         self.amount = amount
+        self.stationScope = stationScope
+        self.expiresAt = expiresAt
         self.metadata = metadata
     }
+}
+
+/// What is wrong with one recipient of a bulk issue: `index` is its position in `recipients`.
+public struct BulkRecipientError: Codable, Sendable, Equatable {
+    public var index: Int
+    public var field: String
+    public var code: String
+    public var message: String
+}
+
+/// `POST /v1/vouchers/bulk/validate`: every recipient checked as the bulk issue would, nothing issued.
+public struct BulkValidation: Codable, Sendable, Equatable {
+    public var valid: Bool
+    public var count: Int
+    public var errors: [BulkRecipientError]
 }
 
 public struct BulkIssue: Codable, Sendable {

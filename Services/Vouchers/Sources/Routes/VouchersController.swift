@@ -18,6 +18,7 @@ struct VouchersController: Sendable {
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(VouchersAPI.createVoucher, use: self.create)
         router.on(VouchersAPI.bulkIssue, use: self.bulk)
+        router.on(VouchersAPI.validateBulk, use: self.validateBulk)
         router.on(VouchersAPI.transition, use: self.transition)
         router.on(VouchersAPI.listVouchers, use: self.list)
         router.on(VouchersAPI.codeSpace, use: self.codeSpace)
@@ -73,37 +74,89 @@ struct VouchersController: Sendable {
         }
     }
 
-    /// Up to 10,000 recipients of a campaign; one voucher per recipient key, so a retry issues nothing twice.
-    @Sendable func bulk(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (caller, tenant) = try context.requireTenantCaller()
-        let body = try await request.decodeJSON(BulkIssue.self, context: context)
+    /// A bulk issue checked whole: the recipients ready to insert, or what is wrong with each bad one.
+    struct CheckedBulk: Sendable {
+        var campaign: CampaignID
+        var currency: Currency
+        var recipients: [VouchersStore.Recipient]
+        var errors: [BulkRecipientError]
+    }
+
+    /// Checks the request's own fields (a mistake there is thrown) and then every recipient, collecting each
+    /// recipient's mistakes instead of stopping at the first, so a whole file can be corrected at once.
+    func check(_ body: BulkIssue, tenant: TenantID, context: AppRequestContext) async throws -> CheckedBulk {
         guard (1...10_000).contains(body.recipients.count) else {
             throw APIError.unprocessable("too_many_recipients", "A bulk issue has 1 to 10,000 recipients.")
-        }
-        for recipient in body.recipients { try TextRules.check(recipient.recipientKey, field: "recipientKey", length: 1...200) }
-        guard Set(body.recipients.map(\.recipientKey)).count == body.recipients.count else {
-            throw APIError.unprocessable("duplicate_recipient", "Recipient keys must be unique.")
         }
         guard let campaign = try BodyValues.id(body.campaignId, field: "campaignId", as: CampaignID.self) else {
             throw APIError.unprocessable("invalid_campaignId", "campaignId is required.")
         }
         let base = try VoucherRules.money(body.amount, currency: try await self.currency(body.currency, tenant: tenant, context: context))
-        let expiresAt = try self.rules.expiry(body.expiresAt)
-        // validate everything before writing anything
-        let recipients = try body.recipients.map { recipient in
-            VouchersStore.Recipient(
-                key: recipient.recipientKey, msisdn: try VoucherRules.phone(recipient.msisdn, field: "recipient \(recipient.recipientKey)"),
-                amount: try recipient.amount.map {
-                    try VoucherRules.money($0, currency: base.currency, field: "recipient \(recipient.recipientKey)")
-                } ?? base,
-                metadata: try Self.metadata(recipient.metadata))
+        let baseScope = try await self.scope(body.stationScope, tenant: tenant, context: context)
+        let baseExpiry = try self.rules.expiry(body.expiresAt)
+        // each station named once is looked up once
+        var stations: [StationID: Bool] = [:]
+        var seenKeys: Set<String> = []
+        var errors: [BulkRecipientError] = []
+        var recipients: [VouchersStore.Recipient] = []
+        for (index, recipient) in body.recipients.enumerated() {
+            func field<T>(_ name: String, _ check: () async throws -> T) async throws -> T? {
+                do { return try await check() } catch let error as APIError where error.status.code < 500 {
+                    errors.append(BulkRecipientError(index: index, field: name, code: error.code, message: error.message))
+                    return nil
+                }
+            }
+            let key = try await field("recipientKey") { () throws -> String in
+                try TextRules.check(recipient.recipientKey, field: "recipientKey", length: 1...200)
+                guard seenKeys.insert(recipient.recipientKey).inserted else {
+                    throw APIError.unprocessable("duplicate_recipient", "This recipient key appears earlier in the list.")
+                }
+                return recipient.recipientKey
+            }
+            let msisdn = try await field("msisdn") { try VoucherRules.phone(recipient.msisdn) }
+            let amount = try await field("amount") { try recipient.amount.map { try VoucherRules.money($0, currency: base.currency) } ?? base }
+            let metadata = try await field("metadata") { try Self.metadata(recipient.metadata) }
+            let expiresAt = try await field("expiresAt") { try recipient.expiresAt.map { try self.rules.expiry($0) } ?? baseExpiry }
+            let scope = try await field("stationScope") { () async throws -> StationID? in
+                guard let id = try BodyValues.id(recipient.stationScope, field: "stationScope", as: StationID.self) else { return baseScope }
+                if stations[id] == nil { stations[id] = try await self.stations.station(id, tenant: tenant, logger: context.logger) != nil }
+                guard stations[id] == true else { throw APIError.unprocessable("unknown_station", "stationScope is not a station of this tenant.") }
+                return id
+            }
+            if let key, let msisdn, let amount, let metadata, let expiresAt, let scope {
+                recipients.append(
+                    VouchersStore.Recipient(key: key, msisdn: msisdn, amount: amount, stationScope: scope, expiresAt: expiresAt, metadata: metadata))
+            }
         }
-        let scope = try await self.scope(body.stationScope, tenant: tenant, context: context)
+        return CheckedBulk(campaign: campaign, currency: base.currency, recipients: recipients, errors: errors)
+    }
+
+    /// `POST /v1/vouchers/bulk/validate`: what `POST /v1/vouchers/bulk` would refuse, row by row; issues nothing.
+    @Sendable func validateBulk(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<BulkValidation> {
+        let (_, tenant) = try context.requireTenantCaller()
+        let body = try await request.decodeJSON(BulkIssue.self, context: context)
+        let checked = try await self.check(body, tenant: tenant, context: context)
+        return JSONResponse(.ok, BulkValidation(valid: checked.errors.isEmpty, count: body.recipients.count, errors: checked.errors))
+    }
+
+    /// Up to 10,000 recipients of a campaign; one voucher per recipient key, so a retry issues nothing twice. One bad
+    /// recipient refuses the whole request: nothing is issued until the list is right.
+    @Sendable func bulk(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (caller, tenant) = try context.requireTenantCaller()
+        let body = try await request.decodeJSON(BulkIssue.self, context: context)
+        let checked = try await self.check(body, tenant: tenant, context: context)
+        if let first = checked.errors.first {
+            throw APIError.unprocessable(
+                "invalid_recipients",
+                "\(checked.errors.count) problem(s) in the recipients; nothing was issued. The first: recipient \(first.index) "
+                    + "(\(first.field)): \(first.message) POST /v1/vouchers/bulk/validate lists them all.")
+        }
+        let campaign = checked.campaign
         return try await self.idempotency.write(request, context: context, postgres: self.vouchers.postgres) { connection in
             try await VouchersStore.setActor(connection, actor: caller.subject, context: .object(["campaignId": .string(campaign.description)]), logger: context.logger)
             let (vouchers, created) = try await self.vouchers.insertMany(
-                tenant: tenant, recipients: recipients, currency: base.currency, stationScope: scope, campaign: campaign, expiresAt: expiresAt,
-                createdBy: caller.subject, on: connection, requestID: context.requestID, logger: context.logger)
+                tenant: tenant, recipients: checked.recipients, currency: checked.currency, campaign: campaign, createdBy: caller.subject,
+                on: connection, requestID: context.requestID, logger: context.logger)
             try await self.jobs.enqueueMany(
                 VoucherJobs.render, payloads: created.map { VoucherJobs.Render(voucherId: VoucherID($0.id)!) }, on: connection,
                 requestID: context.requestID, logger: context.logger)

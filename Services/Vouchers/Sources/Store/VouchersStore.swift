@@ -51,10 +51,17 @@ struct VouchersStore: Sendable {
     }
 
     /// One campaign recipient of a bulk issue.
+    /// A timestamp as PostgreSQL reads it back exactly (microseconds, UTC), for arrays of optional times sent as text.
+    static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
     struct Recipient: Sendable {
         var key: String
         var msisdn: PhoneNumber
         var amount: Money
+        var stationScope: StationID?
+        var expiresAt: Date?
         var metadata: JSONValue
     }
 
@@ -64,7 +71,7 @@ struct VouchersStore: Sendable {
     /// inserted meanwhile is read back instead. Audit rows are written in the same transaction. Answers the vouchers
     /// in the recipients' order and which of them are new.
     func insertMany(
-        tenant: TenantID, recipients: [Recipient], currency: Currency, stationScope: StationID?, campaign: CampaignID, expiresAt: Date?, createdBy: String,
+        tenant: TenantID, recipients: [Recipient], currency: Currency, campaign: CampaignID, createdBy: String,
         on connection: PostgresConnection, requestID: String?, logger: Logger
     ) async throws -> (vouchers: [VoucherDTO], created: [VoucherDTO]) {
         var found: [String: VoucherDTO] = [:]
@@ -90,11 +97,13 @@ struct VouchersStore: Sendable {
                 """
                 INSERT INTO vouchers.vouchers (id, tenant_id, code, amount_minor, currency, msisdn, station_scope, campaign_id, recipient_key,
                     expires_at, created_by, metadata)
-                SELECT t.id, \(tenant.rawValue), t.code, t.amount_minor, \(currency.code), t.msisdn, \(stationScope?.rawValue), \(campaign.rawValue), t.recipient_key,
-                    \(expiresAt), \(createdBy), t.metadata::jsonb
+                SELECT t.id, \(tenant.rawValue), t.code, t.amount_minor, \(currency.code), t.msisdn, nullif(t.station_scope, '')::uuid,
+                    \(campaign.rawValue), t.recipient_key, nullif(t.expires_at, '')::timestamptz, \(createdBy), t.metadata::jsonb
                 FROM unnest(\(pending.map { _ in UUID() })::uuid[], \(pending.map { _ in VoucherCode.generate() })::text[],
                             \(pending.map(\.amount.minorUnits))::bigint[], \(pending.map(\.msisdn.e164))::text[], \(pending.map(\.key))::text[],
-                            \(metadata)::text[]) AS t(id, code, amount_minor, msisdn, recipient_key, metadata)
+                            \(pending.map { $0.stationScope?.description ?? "" })::text[],
+                            \(pending.map { $0.expiresAt.map(Self.timestamp) ?? "" })::text[],
+                            \(metadata)::text[]) AS t(id, code, amount_minor, msisdn, recipient_key, station_scope, expires_at, metadata)
                 ON CONFLICT DO NOTHING
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)

@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceKit
+
+/// Serves the web apps: `/admin/`, `/station/` (their `index.html`, never cached), the Station app's service worker
+/// and manifest (which must live under `/station/` to control it), and `/assets/[<version>/]<path>` for everything
+/// else, cached for a year when the version is the current one. Every answer carries the security headers.
+struct WebController: Sendable {
+    let files: WebFiles
+
+    /// No inline script or style, nothing from another origin; the camera only for this origin (QR scanning).
+    static let securityHeaders: HTTPFields = [
+        .contentSecurityPolicy:
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob:; "
+            + "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        .xContentTypeOptions: "nosniff",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        HTTPField.Name("Permissions-Policy")!: "camera=(self), geolocation=(self), microphone=()",
+        HTTPField.Name("X-Frame-Options")!: "DENY",
+        HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",
+    ]
+    static let noCache = "no-cache"
+    static let immutable = "public, max-age=31536000, immutable"
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/") { request, _ in self.serve("index.html", cache: Self.noCache, request: request) }
+        for app in ["admin", "station"] {
+            // the router matches `/admin` and `/admin/` alike; the app lives at the slash form (the service worker's scope)
+            router.get(RouterPath(app)) { request, _ in
+                guard request.uri.path.hasSuffix("/") else {
+                    return Response(status: .permanentRedirect, headers: [.location: "/\(app)/"])
+                }
+                return self.serve("\(app)/index.html", cache: Self.noCache, request: request)
+            }
+        }
+        router.get("station/sw.js") { request, _ in
+            var response = self.serve("station/sw.js", cache: Self.noCache, request: request)
+            response.headers[HTTPField.Name("Service-Worker-Allowed")!] = "/station/"
+            return response
+        }
+        router.get("station/manifest.webmanifest") { request, _ in
+            self.serve("station/manifest.webmanifest", cache: Self.noCache, request: request)
+        }
+        router.get("assets/**") { request, context in
+            let parts = context.parameters.getCatchAll().map(String.init)
+            let root = self.files.current
+            if parts.count > 1, parts[0] == root.version {
+                return self.serve(parts.dropFirst().joined(separator: "/"), cache: Self.immutable, request: request, root: root)
+            }
+            // an unversioned link, or a link of the previous deployment's HTML: the file as it is now, not cached
+            let whole = parts.joined(separator: "/")
+            let path = root.files[whole] == nil && parts.count > 1 ? parts.dropFirst().joined(separator: "/") : whole
+            return self.serve(path, cache: Self.noCache, request: request, root: root)
+        }
+    }
+
+    func serve(_ path: String, cache: String, request: Request, root: WebRoot? = nil) -> Response {
+        var headers = Self.securityHeaders
+        guard let file = (root ?? self.files.current).files[path] else {
+            headers[.contentType] = "application/json"
+            return Response(
+                status: .notFound, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"code":"not_found","message":"No such file."}}"#)))
+        }
+        headers[.cacheControl] = cache
+        headers[.eTag] = file.etag
+        if request.headers[.ifNoneMatch] == file.etag {
+            return Response(status: .notModified, headers: headers)
+        }
+        headers[.contentType] = file.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: file.body))
+    }
+}
