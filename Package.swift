@@ -143,13 +143,15 @@ var targets: [Target] = [
     ),
 ]
 let extraDependencies: [String: [Target.Dependency]] = [
-    "Vouchers": ["CQRencode", "CPNG", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+    "Vouchers": [
+        "CQRencode", "CPNG", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ],
     "Gateway": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-    ]
+    ],
 ]
 var products: [Product] = [
     .executable(name: "sokoni-bench", targets: ["sokoni-bench"])

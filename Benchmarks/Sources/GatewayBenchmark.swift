@@ -114,7 +114,8 @@ enum GatewayBenchmark {
         func figures(_ result: LoadResult) -> String {
             #"{"rps":\#(number(result.rps, 1)),"p50Ms":\#(number(result.p50Ms, 3)),"p99Ms":\#(number(result.p99Ms, 3))}"#
         }
-        let json = #"{"scenario":"gateway","direct":\#(figures(results.direct)),"gateway":\#(figures(results.gateway)),"#
+        let json =
+            #"{"scenario":"gateway","direct":\#(figures(results.direct)),"gateway":\#(figures(results.gateway)),"#
             + #""nginx":\#(results.nginx.map(figures) ?? "null"),"ratioVsNginx":\#(ratio.map { number($0, 3) } ?? "null"),"#
             + #""addedP99Ms":\#(number(addedP99, 3))}"#
         print(json)

@@ -21,7 +21,8 @@ struct BenchOptions: Sendable {
     /// Options only one scenario knows (`--vouchers 20000`), by name, as given; read them with `integer(_:…)`.
     var extras: [String: String] = [:]
 
-    static let usage = "options: --duration <seconds> (10), --warmup <seconds> (2), --concurrency <connections> (64), --rounds <n> (1); "
+    static let usage =
+        "options: --duration <seconds> (10), --warmup <seconds> (2), --concurrency <connections> (64), --rounds <n> (1); "
         + "or SOKONI_BENCH_DURATION, SOKONI_BENCH_WARMUP, SOKONI_BENCH_CONCURRENCY, SOKONI_BENCH_ROUNDS"
 
     /// `extraKeys`: the scenario's own options, also read from `SOKONI_BENCH_<KEY>` (dashes as underscores).
@@ -253,7 +254,6 @@ enum LoadGenerator {
         func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
         return duration(usage.ru_utime) + duration(usage.ru_stime)
     }
-
 
     static func worker(
         name: String, client: HTTPClient, deadline: ContinuousClock.Instant, next: () -> HTTPClientRequest?

@@ -80,7 +80,8 @@ final class NginxProxy: @unchecked Sendable {
         self.pid = pid
         self.running = true
         // if we die before stop(), the watchdog stops nginx (by its pid file, which stop() removes) and the folder
-        let watchdog = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; "
+        let watchdog =
+            "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; "
             + "if [ -f \(dir)/nginx.pid ]; then kill -TERM $(cat \(dir)/nginx.pid) 2>/dev/null; sleep 1; rm -rf \(dir); fi"
         try Shell.detach(["sh", "-c", watchdog])
     }

@@ -39,14 +39,16 @@ struct PgbenchAnchor: Sendable {
         // Shell.run blocks in waitpid for the whole run: keep it off the concurrency pool
         let outcome: Swift.Result<String, any Error> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: Swift.Result {
-                    progress("pgbench: initialising scale \(self.scale) in \(database.database) …")
-                    try Shell.run(binary, ["-i", "-q", "-s", String(self.scale)] + connection + [database.database], timeout: .seconds(600))
-                    progress("pgbench: \(self.clients) clients, \(self.threads) threads, \(self.seconds) s …")
-                    return try Shell.run(
-                        binary, ["-c", String(self.clients), "-j", String(self.threads), "-T", String(self.seconds), "-n"] + connection + [database.database],
-                        timeout: .seconds(self.seconds + 120))
-                })
+                continuation.resume(
+                    returning: Swift.Result {
+                        progress("pgbench: initialising scale \(self.scale) in \(database.database) …")
+                        try Shell.run(binary, ["-i", "-q", "-s", String(self.scale)] + connection + [database.database], timeout: .seconds(600))
+                        progress("pgbench: \(self.clients) clients, \(self.threads) threads, \(self.seconds) s …")
+                        return try Shell.run(
+                            binary,
+                            ["-c", String(self.clients), "-j", String(self.threads), "-T", String(self.seconds), "-n"] + connection + [database.database],
+                            timeout: .seconds(self.seconds + 120))
+                    })
             }
         }
         switch outcome {

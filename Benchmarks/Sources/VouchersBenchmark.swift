@@ -78,7 +78,9 @@ enum VouchersBenchmark {
 
         var problems: [String] {
             var problems: [String] = []
-            if self.race.successes != 1 { problems.append("\(self.race.successes) of \(VouchersBenchmark.raceAttempts) redemptions of one code succeeded, not 1") }
+            if self.race.successes != 1 {
+                problems.append("\(self.race.successes) of \(VouchersBenchmark.raceAttempts) redemptions of one code succeeded, not 1")
+            }
             if self.doubleRedemptions != 0 { problems.append("\(self.doubleRedemptions) vouchers have more than one redeemed event") }
             // wrk stops with requests in flight and never reads their answers: up to one per connection may have redeemed unseen
             let unseen = self.generator.hasPrefix("wrk") ? self.connections : 0
@@ -179,7 +181,10 @@ enum VouchersBenchmark {
                     let sent = ContinuousClock.now
                     do {
                         let (status, body) = try await LoadGenerator.send(redeem(raceCode, worker: attempt), client: client)
-                        struct Failure: Decodable { struct Detail: Decodable { var code: String }; var error: Detail }
+                        struct Failure: Decodable {
+                            struct Detail: Decodable { var code: String }
+                            var error: Detail
+                        }
                         let code = status == 200 ? nil : (try? JSONDecoder().decode(Failure.self, from: Data(body.utf8)))?.error.code ?? "HTTP \(status)"
                         return (status, code, sent.duration(to: .now))
                     } catch {
@@ -351,21 +356,27 @@ enum VouchersBenchmark {
         print("race: \(run.race.successes == 1 ? "ok" : "FAILED"), \(run.race.successes) of \(run.race.requests) answered 200; the rest: \(raceCodes)")
         print(
             "redeem: \(run.main.statusSummary); \(run.codesLeft) codes left unused"
-                + (run.main.ranOut ? String(format: "; the codes ran out after %.1f s, the rate counts that time only (issue more with --vouchers)", run.main.seconds) : "")
+                + (run.main.ranOut
+                    ? String(format: "; the codes ran out after %.1f s, the rate counts that time only (issue more with --vouchers)", run.main.seconds) : "")
                 + (run.main.firstError.map { "; first error: \($0)" } ?? ""))
         print(
             "checks: \(run.consistent ? "ok" : "FAILED (" + run.problems.joined(separator: "; ") + ")"); vouchers with >1 redeemed event: "
                 + "\(run.doubleRedemptions); 200s \(run.main.successes), redeemed in the campaign \(run.redeemedInCampaign); "
-                + "all 200s \(run.race.successes + run.main.successes + (run.warmup?.successes ?? 0)), redeemed \(run.redeemedTotal), events \(run.redeemedEvents)")
+                + "all 200s \(run.race.successes + run.main.successes + (run.warmup?.successes ?? 0)), redeemed \(run.redeemedTotal), events \(run.redeemedEvents)"
+        )
         print(
             "load generator: \(run.generator); CPU µs per redemption: " + String(format: "%.0f", run.main.processCPUPerRequest)
                 + " in this process (gateway and vouchers\(run.main.externalCPU == nil ? ", load generator" : ""))"
                 + (run.main.externalCPUPerRequest.map { String(format: ", %.0f in wrk", $0) } ?? ""))
         if let why = run.pgbench.compactMap(\.skipped).first { print("pgbench: skipped, \(why)") }
         if let ratio {
-            print(String(format: "redemptions/s %.0f vs pgbench tps %.0f (mean of before and after): ratio %.3f (target ≥ 1.0, acceptable ≥ 0.3)", rps, tps ?? 0, ratio))
+            print(
+                String(
+                    format: "redemptions/s %.0f vs pgbench tps %.0f (mean of before and after): ratio %.3f (target ≥ 1.0, acceptable ≥ 0.3)", rps, tps ?? 0,
+                    ratio))
         }
-        let json = #"{"scenario":"vouchers","redemptionsPerSec":\#(jsonNumber(rps, 1)),"p50Ms":\#(jsonNumber(run.main.p50Ms, 3)),"#
+        let json =
+            #"{"scenario":"vouchers","redemptionsPerSec":\#(jsonNumber(rps, 1)),"p50Ms":\#(jsonNumber(run.main.p50Ms, 3)),"#
             + #""p99Ms":\#(jsonNumber(run.main.p99Ms, 3)),"pgbenchTps":\#(jsonNumber(tps, 1)),"ratioVsPgbench":\#(jsonNumber(ratio, 3)),"#
             + #""doubleRedemptions":\#(run.doubleRedemptions),"issued":\#(run.issued),"redeemed":\#(run.main.successes),"errors":\#(run.main.errors)}"#
         print(json)

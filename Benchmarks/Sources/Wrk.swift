@@ -35,10 +35,11 @@ struct WrkRedeemer: Sendable {
         defer { try? FileManager.default.removeItem(at: list) }
 
         let seconds = max(1, Int(duration.seconds.rounded()))
-        let arguments = [
-            "-t", String(threads), "-c", String(max(connections, threads)), "-d", "\(seconds)s", "--timeout", "30s", "-s", script.path, url, "--",
-            list.path,
-        ] + tokens.prefix(threads)
+        let arguments =
+            [
+                "-t", String(threads), "-c", String(max(connections, threads)), "-d", "\(seconds)s", "--timeout", "30s", "-s", script.path, url, "--",
+                list.path,
+            ] + tokens.prefix(threads)
         let cpuBefore = LoadGenerator.processCPU()
         let childrenBefore = Self.childrenCPU()
         let output: String = try await withCheckedThrowingContinuation { continuation in

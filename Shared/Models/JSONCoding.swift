@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+    public import FoundationEssentials
 #else
-public import Foundation
+    public import Foundation
 #endif
 
 /// The one JSON configuration of the platform, used by ServiceKit (bodies), ServiceClient (calls between
@@ -43,8 +43,9 @@ public enum ISO8601 {
     /// every client agree on those, and nobody means the year 99999.
     public static func parse(_ text: String) -> Date? {
         guard text.utf8.count <= 40, text.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
-        guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
-            ?? (try? Date.ISO8601FormatStyle().parse(text))
+        guard
+            let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+                ?? (try? Date.ISO8601FormatStyle().parse(text))
         else { return nil }
         guard date >= Self.earliest, date < Self.latest else { return nil }
         return date

@@ -118,7 +118,9 @@ public struct ServiceClient: Sendable {
                 try await Task.sleep(for: self.backoffBase * (Double(1 << (attempt - 1)) * jitter))
             }
             do {
-                let response = try await self.httpClient.execute(request, timeout: .nanoseconds(Int64(self.timeout.components.seconds) * 1_000_000_000 + self.timeout.components.attoseconds / 1_000_000_000))
+                let response = try await self.httpClient.execute(
+                    request, timeout: .nanoseconds(Int64(self.timeout.components.seconds) * 1_000_000_000 + self.timeout.components.attoseconds / 1_000_000_000)
+                )
                 let bytes = try await response.body.collect(upTo: 16 << 20)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) { return (status, bytes) }

@@ -2,8 +2,8 @@ import Foundation
 import Models
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct PlatformTests {
     @Test func allSixServicesStartMigrateAndVerifyTokens() async throws {

@@ -2,8 +2,8 @@ import Contracts
 import Foundation
 import Models
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 @testable import AgentCore
 @testable import CalendarBooking
@@ -62,7 +62,9 @@ import TestSupport
         let common = Set(["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json"] + ServiceAPI.all(.vouchers).map(\.description))
         let declared = Set(VouchersAPI.all.map(\.description))
         let registered = try await Self.routes(VouchersService.self).subtracting(common)
-        #expect(registered == declared, "registered but undeclared: \(registered.subtracting(declared)); declared but unregistered: \(declared.subtracting(registered))")
+        #expect(
+            registered == declared,
+            "registered but undeclared: \(registered.subtracting(declared)); declared but unregistered: \(declared.subtracting(registered))")
 
         for endpoint in RouteTable.declared {
             let concrete = endpoint.path.replacingOccurrences(of: "{id}", with: UUID().uuidString).replacingOccurrences(of: "{kind}", with: "qr.png")

@@ -5,8 +5,8 @@ import Models
 import NIOCore
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct GatewayAccessTests {
     @Test func apiKeysAreShownOnceWorkAndCanBeRevoked() async throws {
@@ -31,7 +31,8 @@ import TestSupport
                 #expect(seen.subject == "apikey:\(key.id)")
                 #expect(seen.tenantId == tenant.id)
             }
-            let used = try await gw.environment.postgres.query("SELECT last_used_at IS NOT NULL FROM identity.api_keys", logger: TestLog.quiet).first(as: Bool.self)
+            let used = try await gw.environment.postgres.query("SELECT last_used_at IS NOT NULL FROM identity.api_keys", logger: TestLog.quiet).first(
+                as: Bool.self)
             #expect(used == true)
             let wrong = try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", headers: ["X-API-Key": "sk_\(key.prefix)_forged"])
             #expect(wrong.status == 401)
@@ -49,51 +50,51 @@ import TestSupport
     @Test func theRouteByRoleMatrix() async throws {
         // the services not started here are stood in for by an upstream that knows no route (404)
         try await TestUpstream.with(Router()) { nobody in
-        let others: [ServiceName: String] = [.messaging: nobody, .marketplaceWallet: nobody, .agentCore: nobody, .calendarBooking: nobody]
-        try await GatewayHarness.with(overrides: ["RATE_LIMIT_ENABLED": "false"], upstreams: others) { gw in
-            let tenant = try await gw.createTenant("matrix")
-            let tenantID = TenantID(tenant.id)!
-            let staffRead: Set<Role> = [.superAdmin, .support, .dataOps, .readonly]
-            // (path, roles that may GET, roles that may POST)
-            var table: [(String, Set<Role>, Set<Role>)] = [
-                ("/v1/tenants", [.superAdmin], [.superAdmin]),
-                ("/v1/users", [.superAdmin, .tenantAdmin], [.superAdmin, .tenantAdmin]),
-                ("/v1/api-keys", [.superAdmin, .tenantAdmin], [.superAdmin, .tenantAdmin]),
-                // services list vouchers (Shared/Contracts/VouchersAPI.swift); they read single stations and issue in bulk only
-                ("/v1/stations", staffRead.union([.tenantAdmin, .stationOperator]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
-                ("/v1/vouchers", staffRead.union([.tenantAdmin, .stationOperator, .service]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
-                ("/v1/redemptions", staffRead.union([.tenantAdmin, .stationOperator]), [.stationOperator]),
-                ("/v1/campaigns", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
-                ("/v1/conversations", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
-                ("/v1/leads", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
-                ("/v1/wallet", staffRead.union([.tenantAdmin]), [.superAdmin, .tenantAdmin]),
-                ("/v1/appointments", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
-            ]
-            table.append(("/v1/auth/me", Set(Role.allCases), []))
-            for role in Role.allCases {
-                let token = try await TestKeys.token(
-                    tenant: role.isPlatformStaff ? nil : tenantID, roles: [role], station: role == .stationOperator ? StationID() : nil)
-                let headers = role.isPlatformStaff ? ["X-Tenant-ID": tenant.id] : [:]
-                for (path, readers, writers) in table {
-                    let get = try await TestHTTP.get("\(gw.gateway)\(path)", token: token, headers: headers)
-                    if readers.contains(role) {
-                        #expect(get.status != 403 && get.status != 401, "GET \(path) as \(role): \(get.status) \(get.text)")
-                    } else {
-                        #expect(get.status == 403, "GET \(path) as \(role): \(get.status)")
-                    }
-                    guard path != "/v1/auth/me" else { continue }
-                    let post = try await TestHTTP.request(.POST, "\(gw.gateway)\(path)", token: token, headers: headers, body: Data("{}".utf8))
-                    if writers.contains(role) {
-                        #expect(post.status != 403 && post.status != 401, "POST \(path) as \(role): \(post.status) \(post.text)")
-                    } else {
-                        #expect(post.status == 403, "POST \(path) as \(role): \(post.status)")
+            let others: [ServiceName: String] = [.messaging: nobody, .marketplaceWallet: nobody, .agentCore: nobody, .calendarBooking: nobody]
+            try await GatewayHarness.with(overrides: ["RATE_LIMIT_ENABLED": "false"], upstreams: others) { gw in
+                let tenant = try await gw.createTenant("matrix")
+                let tenantID = TenantID(tenant.id)!
+                let staffRead: Set<Role> = [.superAdmin, .support, .dataOps, .readonly]
+                // (path, roles that may GET, roles that may POST)
+                var table: [(String, Set<Role>, Set<Role>)] = [
+                    ("/v1/tenants", [.superAdmin], [.superAdmin]),
+                    ("/v1/users", [.superAdmin, .tenantAdmin], [.superAdmin, .tenantAdmin]),
+                    ("/v1/api-keys", [.superAdmin, .tenantAdmin], [.superAdmin, .tenantAdmin]),
+                    // services list vouchers (Shared/Contracts/VouchersAPI.swift); they read single stations and issue in bulk only
+                    ("/v1/stations", staffRead.union([.tenantAdmin, .stationOperator]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
+                    ("/v1/vouchers", staffRead.union([.tenantAdmin, .stationOperator, .service]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
+                    ("/v1/redemptions", staffRead.union([.tenantAdmin, .stationOperator]), [.stationOperator]),
+                    ("/v1/campaigns", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
+                    ("/v1/conversations", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
+                    ("/v1/leads", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
+                    ("/v1/wallet", staffRead.union([.tenantAdmin]), [.superAdmin, .tenantAdmin]),
+                    ("/v1/appointments", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
+                ]
+                table.append(("/v1/auth/me", Set(Role.allCases), []))
+                for role in Role.allCases {
+                    let token = try await TestKeys.token(
+                        tenant: role.isPlatformStaff ? nil : tenantID, roles: [role], station: role == .stationOperator ? StationID() : nil)
+                    let headers = role.isPlatformStaff ? ["X-Tenant-ID": tenant.id] : [:]
+                    for (path, readers, writers) in table {
+                        let get = try await TestHTTP.get("\(gw.gateway)\(path)", token: token, headers: headers)
+                        if readers.contains(role) {
+                            #expect(get.status != 403 && get.status != 401, "GET \(path) as \(role): \(get.status) \(get.text)")
+                        } else {
+                            #expect(get.status == 403, "GET \(path) as \(role): \(get.status)")
+                        }
+                        guard path != "/v1/auth/me" else { continue }
+                        let post = try await TestHTTP.request(.POST, "\(gw.gateway)\(path)", token: token, headers: headers, body: Data("{}".utf8))
+                        if writers.contains(role) {
+                            #expect(post.status != 403 && post.status != 401, "POST \(path) as \(role): \(post.status) \(post.text)")
+                        } else {
+                            #expect(post.status == 403, "POST \(path) as \(role): \(post.status)")
+                        }
                     }
                 }
+                // no token at all
+                #expect(try await TestHTTP.get("\(gw.gateway)/v1/vouchers").status == 401)
+                #expect(try await TestHTTP.get("\(gw.gateway)/v1/tenants").status == 401)
             }
-            // no token at all
-            #expect(try await TestHTTP.get("\(gw.gateway)/v1/vouchers").status == 401)
-            #expect(try await TestHTTP.get("\(gw.gateway)/v1/tenants").status == 401)
-        }
         }
     }
 
@@ -104,7 +105,8 @@ import TestSupport
             let userB = try await gw.createUser(email: "b@b.example", tenant: b.id, roles: [.agent])
             let adminA = try await TestKeys.token(tenant: TenantID(a.id)!, roles: [.tenantAdmin])
             #expect(try await TestHTTP.get("\(gw.gateway)/v1/users/\(userB.id)", token: adminA).status == 404)
-            let grant = try await TestHTTP.request(.PUT, "\(gw.gateway)/v1/users/\(userB.id)/roles", token: adminA, body: try JSONEncoder().encode(SetRoles(roles: [.tenantAdmin])))
+            let grant = try await TestHTTP.request(
+                .PUT, "\(gw.gateway)/v1/users/\(userB.id)/roles", token: adminA, body: try JSONEncoder().encode(SetRoles(roles: [.tenantAdmin])))
             #expect(grant.status == 404)
             let listed = try await TestHTTP.get("\(gw.gateway)/v1/users", token: adminA).json(Page<UserDTO>.self)
             #expect(!listed.items.contains { $0.id == userB.id })
@@ -128,12 +130,14 @@ import TestSupport
             let user = try await gw.createUser(email: "g@x.example", tenant: tenant.id, roles: [.agent])
             let adminSubject = UUID().uuidString
             let admin = try await TestKeys.token(subject: adminSubject, tenant: TenantID(tenant.id)!, roles: [.tenantAdmin])
-            let platform = try await TestHTTP.request(.PUT, "\(gw.gateway)/v1/users/\(user.id)/roles", token: admin, body: try JSONEncoder().encode(SetRoles(roles: [.superAdmin])))
+            let platform = try await TestHTTP.request(
+                .PUT, "\(gw.gateway)/v1/users/\(user.id)/roles", token: admin, body: try JSONEncoder().encode(SetRoles(roles: [.superAdmin])))
             #expect(platform.status == 403)
             #expect(platform.errorCode == "role_not_grantable")
             // a station operator is only that: the mix is refused, and a user without a station cannot be one
             let mixed = try await TestHTTP.request(
-                .PUT, "\(gw.gateway)/v1/users/\(user.id)/roles", token: admin, body: try JSONEncoder().encode(SetRoles(roles: [.tenantAdmin, .stationOperator])))
+                .PUT, "\(gw.gateway)/v1/users/\(user.id)/roles", token: admin,
+                body: try JSONEncoder().encode(SetRoles(roles: [.tenantAdmin, .stationOperator])))
             #expect(mixed.status == 422)
             #expect(mixed.errorCode == "role_conflict")
             let stationless = try await TestHTTP.request(
@@ -150,7 +154,8 @@ import TestSupport
             #expect(grants.map(\.0) == ["tenant_admin"])
             #expect(grants.allSatisfy { $0.1 == adminSubject })
             let audit = try await gw.environment.postgres.query(
-                "SELECT action FROM identity.audit_log WHERE target_table = 'user_roles' ORDER BY id", logger: TestLog.quiet).all(as: String.self)
+                "SELECT action FROM identity.audit_log WHERE target_table = 'user_roles' ORDER BY id", logger: TestLog.quiet
+            ).all(as: String.self)
             #expect(audit.sorted() == ["role.grant", "role.remove"])
         }
     }
@@ -163,7 +168,8 @@ import TestSupport
             let key = try await TestHTTP.post("\(gw.gateway)/v1/api-keys", token: pair.accessToken, json: CreateAPIKey(name: "k", scopes: [.tenantAdmin]))
                 .json(APIKeyDTO.self).key!
             let suspend = try await TestHTTP.request(
-                .PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: try await gw.superAdmin, body: try JSONEncoder().encode(UpdateTenant(status: .suspended)))
+                .PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: try await gw.superAdmin,
+                body: try JSONEncoder().encode(UpdateTenant(status: .suspended)))
             #expect(try suspend.json(TenantDTO.self).status == .suspended)
             try await Task.sleep(for: .seconds(2.1))  // the tenant cache's lifetime
             #expect(try await gw.login("s@x.example").errorCode == "tenant_suspended")
@@ -228,7 +234,8 @@ import TestSupport
             var fields: [String: String] = [:]
             for field in request.headers { fields[field.name.canonicalName] = field.value }
             let data = try JSONEncoder().encode(fields)
-            return Response(status: .ok, headers: [.contentType: "application/json", .init("Keep-Alive")!: "timeout=5"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json", .init("Keep-Alive")!: "timeout=5"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         router.get("webhooks/slow") { _, _ -> Response in
             try await Task.sleep(for: .seconds(3))
@@ -242,7 +249,8 @@ import TestSupport
             try await GatewayHarness.with(overrides: ["HTTP_MAX_BODY_SIZE": "\(64 << 20)"], upstreams: [.messaging: upstream]) { gw in
                 var bytes = [UInt8](repeating: 0, count: 12 << 20)
                 for index in stride(from: 0, to: bytes.count, by: 4096) { bytes[index] = UInt8(truncatingIfNeeded: index / 4096) }
-                let response = try await TestHTTP.request(.POST, "\(gw.gateway)/webhooks/echo", headers: ["Content-Type": "application/octet-stream"], body: Data(bytes))
+                let response = try await TestHTTP.request(
+                    .POST, "\(gw.gateway)/webhooks/echo", headers: ["Content-Type": "application/octet-stream"], body: Data(bytes))
                 #expect(response.status == 200)
                 #expect(response.body.count == bytes.count)
                 #expect(response.body == Data(bytes))
@@ -315,7 +323,8 @@ import TestSupport
                 #expect(refused.status == 422, "\(json): \(refused.text)")
                 #expect(refused.errorCode == code)
             }
-            let update = try await TestHTTP.request(.PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: admin, body: Data(#"{"currency":"rwf","name":""}"#.utf8))
+            let update = try await TestHTTP.request(
+                .PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: admin, body: Data(#"{"currency":"rwf","name":""}"#.utf8))
             #expect(update.status == 422)
             let renamed = try await TestHTTP.request(.PATCH, "\(gw.gateway)/v1/tenants/\(tenant.id)", token: admin, body: Data(#"{"currency":"ugx"}"#.utf8))
             #expect(try renamed.json(TenantDTO.self).currency == "UGX")

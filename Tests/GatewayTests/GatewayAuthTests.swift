@@ -1,12 +1,12 @@
-import Vouchers
 import Contracts
 import Foundation
 import Gateway
 import Models
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
+import Vouchers
 
 @Suite struct GatewayAuthTests {
     @Test func loginIssuesTokensThatEveryServiceAccepts() async throws {
@@ -25,7 +25,11 @@ import TestSupport
             #expect(payload["roles"] as? [String] == ["tenant_admin"])
             #expect(payload["jti"] != nil && payload["iat"] != nil && payload["exp"] != nil && payload["aud"] != nil)
             let me = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: pair.accessToken).json(Me.self)
-            #expect(me == Me(id: user.id, email: "Owner@Acme.example", name: "Test", tenantId: tenant.id, roles: [.tenantAdmin], stationId: nil, allowed: me.allowed))
+            #expect(
+                me
+                    == Me(
+                        id: user.id, email: "Owner@Acme.example", name: "Test", tenantId: tenant.id, roles: [.tenantAdmin], stationId: nil, allowed: me.allowed)
+            )
             // what the route table lets a tenant admin do, and not
             #expect(me.allowed.contains("POST /v1/users") && me.allowed.contains("POST /v1/vouchers/{id}/transitions"))
             #expect(!me.allowed.contains("POST /v1/tenants") && !me.allowed.contains("POST /v1/redemptions"))
@@ -34,7 +38,8 @@ import TestSupport
             let proxied = try await TestHTTP.get("\(gw.gateway)/v1/vouchers/whoami", token: pair.accessToken)
             #expect(proxied.status == 200)
             #expect(try proxied.json(CallerIdentity.self).subject == user.id)
-            let lastSeen = try await gw.environment.postgres.query("SELECT last_seen_at IS NOT NULL FROM identity.users", logger: TestLog.quiet).first(as: Bool.self)
+            let lastSeen = try await gw.environment.postgres.query("SELECT last_seen_at IS NOT NULL FROM identity.users", logger: TestLog.quiet).first(
+                as: Bool.self)
             #expect(lastSeen == true)
         }
     }
@@ -71,7 +76,8 @@ import TestSupport
             #expect(try await gw.login("victim@x.example").status == 200)
             // and success clears the account's count
             let count = try await gw.environment.postgres.query(
-                "SELECT count(*)::int FROM identity.failure_counters WHERE key = 'email:victim@x.example'", logger: TestLog.quiet).first(as: Int.self)
+                "SELECT count(*)::int FROM identity.failure_counters WHERE key = 'email:victim@x.example'", logger: TestLog.quiet
+            ).first(as: Int.self)
             #expect(count == 0)
         }
     }
@@ -170,7 +176,8 @@ import TestSupport
             let token = try await gw.superAdmin
             for (password, expected) in [("short1", 422), ("password123", 422), ("aaaaaaaaaaaa", 422), ("a-much-better-passphrase", 201)] {
                 let response = try await TestHTTP.post(
-                    "\(gw.gateway)/v1/users", token: token, json: CreateUser(email: "p\(password.count)\(expected)@x.example", password: password, roles: [.readonly]))
+                    "\(gw.gateway)/v1/users", token: token,
+                    json: CreateUser(email: "p\(password.count)\(expected)@x.example", password: password, roles: [.readonly]))
                 #expect(response.status == expected, "\(password)")
                 if expected == 422 { #expect(response.errorCode == "weak_password") }
                 #expect(!response.text.contains(password) || expected == 422 && password.isEmpty)

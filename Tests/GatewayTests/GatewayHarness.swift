@@ -5,8 +5,8 @@ import Models
 import NIOHTTP1
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import Vouchers
 
 /// The gateway and the vouchers service on loopback, sharing a fresh database.
@@ -22,9 +22,10 @@ struct GatewayHarness: Sendable {
         // a service pointed at a fake upstream is not started
         try await TestServices.with(upstreams[.vouchers] == nil ? [.gateway, .vouchers] : [.gateway], settings: [.gateway: overrides], upstreams: upstreams) {
             platform in
-            try await body(GatewayHarness(
-                gateway: platform.url(.gateway), vouchers: upstreams[.vouchers] ?? platform.url(.vouchers), database: platform.database,
-                environment: platform.environment(.gateway)))
+            try await body(
+                GatewayHarness(
+                    gateway: platform.url(.gateway), vouchers: upstreams[.vouchers] ?? platform.url(.vouchers), database: platform.database,
+                    environment: platform.environment(.gateway)))
         }
     }
 
@@ -40,7 +41,9 @@ struct GatewayHarness: Sendable {
         return try response.json(TenantDTO.self)
     }
 
-    func createUser(email: String, password: String = "correct-horse-battery", tenant: String?, roles: [Role], station: StationID? = nil) async throws -> UserDTO {
+    func createUser(email: String, password: String = "correct-horse-battery", tenant: String?, roles: [Role], station: StationID? = nil) async throws
+        -> UserDTO
+    {
         let body = CreateUser(email: email, password: password, name: "Test", tenantId: tenant, roles: roles, stationId: station?.description)
         let response = try await TestHTTP.post("\(self.gateway)/v1/users", token: try await self.superAdmin, json: body)
         #expect(response.status == 201, "\(response.text)")

@@ -6,8 +6,8 @@ import HummingbirdTesting
 import Models
 import NIOCore
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 /// How the gateway serves the web apps (in-process: no socket needed) and how a web client's session works.
 @Suite struct WebAppTests {
@@ -16,7 +16,8 @@ import TestSupport
         let root = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sokoni-web-\(UUID().uuidString)")
         let files = [
             "index.html": "<!doctype html><a href=\"/admin/\">admin</a>",
-            "admin/index.html": "<!doctype html><script type=\"module\" src=\"/assets/admin/app.js\"></script><link rel=\"stylesheet\" href=\"/assets/admin/a.css\">",
+            "admin/index.html":
+                "<!doctype html><script type=\"module\" src=\"/assets/admin/app.js\"></script><link rel=\"stylesheet\" href=\"/assets/admin/a.css\">",
             "admin/app.js": "import './views/x.js';",
             "admin/a.css": "body{}",
             "admin/views/x.js": "export const x = 1;",
@@ -75,7 +76,9 @@ import TestSupport
             #expect(manifest.headers[.contentType] == "application/manifest+json")
             #expect(String(buffer: manifest.body).contains("/assets/\(version)/station/icon.png"))
             // nothing outside the tree, no hidden files, no unknown types
-            for path in ["/assets/../Package.swift", "/assets/%2e%2e/Package.swift", "/assets/admin/.secret.js", "/assets/admin/notes.md", "/assets/admin/none.js"] {
+            for path in [
+                "/assets/../Package.swift", "/assets/%2e%2e/Package.swift", "/assets/admin/.secret.js", "/assets/admin/notes.md", "/assets/admin/none.js",
+            ] {
                 let refused = try await client.execute(uri: path, method: .get)
                 #expect(refused.status == .notFound, "\(path)")
                 #expect(refused.headers[.contentType] == "application/json")
@@ -104,7 +107,9 @@ import TestSupport
 
     /// A tenant and its admin, made through the gateway's own API as a super admin.
     static func tenantAdmin(_ client: any TestClientProtocol) async throws -> (email: String, password: String) {
-        let superAdmin: HTTPFields = [.authorization: "Bearer \(try await TestKeys.token(tenant: nil, roles: [.superAdmin]))", .contentType: "application/json"]
+        let superAdmin: HTTPFields = [
+            .authorization: "Bearer \(try await TestKeys.token(tenant: nil, roles: [.superAdmin]))", .contentType: "application/json",
+        ]
         let slug = "web-\(UUID().uuidString.prefix(8).lowercased())"
         let tenant = try await client.execute(
             uri: "/v1/tenants", method: .post, headers: superAdmin, body: ByteBuffer(string: #"{"name":"Web","slug":"\#(slug)"}"#))
@@ -113,7 +118,8 @@ import TestSupport
         let email = "\(slug)@x.example"
         let user = try await client.execute(
             uri: "/v1/users", method: .post, headers: superAdmin,
-            body: ByteBuffer(data: try JSONEncoder.sokoni.encode(CreateUser(email: email, password: "correct-horse-battery", tenantId: id, roles: [.tenantAdmin]))))
+            body: ByteBuffer(
+                data: try JSONEncoder.sokoni.encode(CreateUser(email: email, password: "correct-horse-battery", tenantId: id, roles: [.tenantAdmin]))))
         #expect(user.status == .created, "\(String(buffer: user.body))")
         return (email, "correct-horse-battery")
     }

@@ -6,8 +6,8 @@ import NIOPosix
 import PostgresNIO
 import ServiceKit
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
 
 /// What a service does when PostgreSQL stops answering: readiness answers 503 quickly instead of hanging, and a job
 /// worker stopping gracefully releases a job whose handler outlives the shutdown deadline.

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct JobTests {
     func enqueue(_ probe: RunningService<ProbeService>, _ kind: String, _ payload: ProbeService.FlakyJob, maxAttempts: Int = 12) async throws -> Int64 {
@@ -95,7 +95,8 @@ import TestSupport
             let marker = try await enqueue(probe, "probe.flaky", .init(key: key + "-marker", failures: 0))
             _ = try await waitFor(probe, marker, status: "done")
             #expect(ProbeService.jobRuns.withLockedValue { $0[key] } == nil)
-            let count = try await env.postgres.query("SELECT count(*)::int FROM messaging.jobs WHERE payload->>'key' = \(key)", logger: TestLog.quiet).first(as: Int.self)
+            let count = try await env.postgres.query("SELECT count(*)::int FROM messaging.jobs WHERE payload->>'key' = \(key)", logger: TestLog.quiet).first(
+                as: Int.self)
             #expect(count == 0)
         }
     }
@@ -171,7 +172,8 @@ import TestSupport
         let links = SignedURLs(secret: "s")
         let now = Date()
         let query = links.query(path: "/x", lifetime: .seconds(60), now: now)
-        let parts = Dictionary(uniqueKeysWithValues: query.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }.map { ($0[0], $0[1]) })
+        let parts = Dictionary(
+            uniqueKeysWithValues: query.split(separator: "&").map { $0.split(separator: "=", maxSplits: 1).map(String.init) }.map { ($0[0], $0[1]) })
         try links.verify(path: "/x", expires: parts["expires"], signature: parts["sig"], now: now)
         #expect(throws: APIError.self) { try links.verify(path: "/y", expires: parts["expires"], signature: parts["sig"], now: now) }
         #expect(throws: APIError.self) { try links.verify(path: "/x", expires: parts["expires"], signature: parts["sig"], now: now.addingTimeInterval(61)) }

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 
 /// A migrations folder of the test's own, so files can be changed and removed.
 struct ScratchMigrations {

@@ -7,8 +7,8 @@ import NIOConcurrencyHelpers
 import ServiceClient
 import ServiceKit
 import ServiceLifecycle
-import Testing
 import TestSupport
+import Testing
 
 /// A tiny upstream that fails the first `failures` calls with 503, then answers.
 @discardableResult
@@ -18,17 +18,22 @@ func withFlakyUpstream<T: Sendable>(failures: Int, _ body: (String, NIOLockedVal
     router.on("thing", method: .get) { _, _ -> Response in try respond(calls, failures) }
     router.on("thing", method: .post) { _, _ -> Response in try respond(calls, failures) }
     router.get("missing") { _, _ -> Response in
-        Response(status: .notFound, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: .init(string: #"{"error":{"code":"unknown_code","message":"No such voucher."}}"#)))
+        Response(
+            status: .notFound, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: .init(string: #"{"error":{"code":"unknown_code","message":"No such voucher."}}"#)))
     }
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                          onServerRunning: { continuation.yield($0.localAddress!.port!) }, logger: TestLog.quiet)
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { continuation.yield($0.localAddress!.port!) }, logger: TestLog.quiet)
     let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: TestLog.quiet))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
         var port = 0
-        for await bound in ports { port = bound; break }
+        for await bound in ports {
+            port = bound
+            break
+        }
         let result = try await body("http://127.0.0.1:\(port)", calls)
         await group.triggerGracefulShutdown()
         try await tasks.waitForAll()
@@ -37,7 +42,10 @@ func withFlakyUpstream<T: Sendable>(failures: Int, _ body: (String, NIOLockedVal
 }
 
 private func respond(_ calls: NIOLockedValueBox<Int>, _ failures: Int) throws -> Response {
-    let n = calls.withLockedValue { $0 += 1; return $0 }
+    let n = calls.withLockedValue {
+        $0 += 1
+        return $0
+    }
     if n <= failures { return Response(status: .serviceUnavailable) }
     return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(string: #"{"value":\#(n)}"#)))
 }
@@ -75,7 +83,8 @@ struct Thing: Codable, Sendable { var value: Int }
             #expect(calls.withLockedValue { $0 } == 1)
         }
         try await withFlakyUpstream(failures: 1) { url, calls in
-            let thing: Thing = try await client(url).post("/thing", body: Thing(value: 0), idempotencyKey: "k", context: CallContext(requestID: nil, bearerToken: nil))
+            let thing: Thing = try await client(url).post(
+                "/thing", body: Thing(value: 0), idempotencyKey: "k", context: CallContext(requestID: nil, bearerToken: nil))
             #expect(thing.value == 2)
         }
     }

@@ -5,8 +5,8 @@ import Models
 import NIOHTTP1
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import Vouchers
 
 /// Runs the probe service on its own database.
@@ -29,9 +29,11 @@ let tenantB = TenantID()
             let response = try await TestHTTP.get("\(probe.baseURL)/v1/messaging/whoami", token: token)
             #expect(response.status == 200)
             let identity = try response.json(CallerIdentity.self)
-            #expect(identity == CallerIdentity(
-                subject: "user-1", tenantId: tenantA.description, tokenTenantId: tenantA.description, roles: [.stationOperator],
-                stationId: station.description, service: "messaging"))
+            #expect(
+                identity
+                    == CallerIdentity(
+                        subject: "user-1", tenantId: tenantA.description, tokenTenantId: tenantA.description, roles: [.stationOperator],
+                        stationId: station.description, service: "messaging"))
         }
     }
 
@@ -39,8 +41,12 @@ let tenantB = TenantID()
         try await withProbe { probe in
             let url = "\(probe.baseURL)/v1/messaging/whoami"
             let issuer = await TestKeys.issuer()
-            func claims(expires: Date = Date().addingTimeInterval(600), notBefore: Date? = nil, audience: String = "sokoni", issuerName: String = "sokoni-gateway") -> AccessClaims {
-                AccessClaims(subject: "u", tenantID: tenantA.description, roles: [.tenantAdmin], stationID: nil, audience: audience, issuer: issuerName, expiresAt: expires, notBefore: notBefore)
+            func claims(
+                expires: Date = Date().addingTimeInterval(600), notBefore: Date? = nil, audience: String = "sokoni", issuerName: String = "sokoni-gateway"
+            ) -> AccessClaims {
+                AccessClaims(
+                    subject: "u", tenantID: tenantA.description, roles: [.tenantAdmin], stationID: nil, audience: audience, issuer: issuerName,
+                    expiresAt: expires, notBefore: notBefore)
             }
             let good = try await issuer.sign(claims())
             let expired = try await issuer.sign(claims(expires: Date().addingTimeInterval(-5)))
@@ -58,9 +64,11 @@ let tenantB = TenantID()
             let forgedByServiceKey = try await serviceIssuer.issue(subject: "service:x", tenantID: nil, roles: [.superAdmin])
 
             #expect(try await TestHTTP.get(url, token: good).status == 200)
-            for (name, token) in [("expired", expired), ("not yet valid", notYet), ("wrong audience", wrongAudience), ("wrong issuer", wrongIssuer),
-                                  ("wrong key", stranger), ("tampered", tampered), ("service key claiming super_admin", forgedByServiceKey),
-                                  ("garbage", "not.a.token")] {
+            for (name, token) in [
+                ("expired", expired), ("not yet valid", notYet), ("wrong audience", wrongAudience), ("wrong issuer", wrongIssuer),
+                ("wrong key", stranger), ("tampered", tampered), ("service key claiming super_admin", forgedByServiceKey),
+                ("garbage", "not.a.token"),
+            ] {
                 let response = try await TestHTTP.get(url, token: token)
                 #expect(response.status == 401, "\(name)")
                 #expect(response.errorCode == "invalid_token", "\(name)")
@@ -84,7 +92,9 @@ let tenantB = TenantID()
             #expect(late.status == 401)
             #expect(late.errorCode == "invalid_token")
             // headers in odd case and spacing still count
-            #expect(try await TestHTTP.get(url, headers: ["Authorization": "bEaReR   \(try await TestKeys.token(tenant: tenantA, roles: [.agent]))  "]).status == 200)
+            #expect(
+                try await TestHTTP.get(url, headers: ["Authorization": "bEaReR   \(try await TestKeys.token(tenant: tenantA, roles: [.agent]))  "]).status
+                    == 200)
         }
     }
 
@@ -114,7 +124,8 @@ let tenantB = TenantID()
             let viaHeader = try await TestHTTP.get(url, token: adminB, headers: ["X-Tenant-ID": tenantA.description])
             #expect(viaHeader.status == 403)
             #expect(viaHeader.errorCode == "tenant_mismatch")
-            let writeViaHeader = try await TestHTTP.post(url, token: adminB, headers: ["X-Tenant-ID": tenantA.description], json: ProbeService.CreateItem(name: "intrusion"))
+            let writeViaHeader = try await TestHTTP.post(
+                url, token: adminB, headers: ["X-Tenant-ID": tenantA.description], json: ProbeService.CreateItem(name: "intrusion"))
             #expect(writeViaHeader.status == 403)
             // platform staff name the tenant they act on
             let support = try await TestKeys.token(tenant: nil, roles: [.support])
@@ -177,7 +188,8 @@ let tenantB = TenantID()
             // a write the database refuses is the caller's input, never a 500
             #expect(failed.status == 422)
             #expect(failed.errorCode == "constraint_violated")
-            let keys = try await probe.environment.postgres.query("SELECT count(*)::int FROM messaging.idempotency_keys", logger: TestLog.quiet).first(as: Int.self)
+            let keys = try await probe.environment.postgres.query("SELECT count(*)::int FROM messaging.idempotency_keys", logger: TestLog.quiet).first(
+                as: Int.self)
             #expect(keys == 0)
             let first = try await TestHTTP.post(url, token: token, headers: ["Idempotency-Key": "k-3"], json: ProbeService.CreateItem(name: "a"))
             try await probe.environment.postgres.query("UPDATE messaging.idempotency_keys SET expires_at = now() - interval '1 second'", logger: TestLog.quiet)
@@ -222,7 +234,10 @@ let tenantB = TenantID()
             #expect(response.status == 500)
             #expect(response.errorCode == "internal_error")
             #expect(!response.text.contains("hunter2"))
-            #expect(logs.entries.contains { $0.message == "request failed" && $0.metadata["error"]?.contains("hunter2") == true && $0.metadata["hb.request.id"] == "crash-1" })
+            #expect(
+                logs.entries.contains {
+                    $0.message == "request failed" && $0.metadata["error"]?.contains("hunter2") == true && $0.metadata["hb.request.id"] == "crash-1"
+                })
         }
     }
 
@@ -285,7 +300,8 @@ let tenantB = TenantID()
         }
         #expect(missing?.description == "configuration error: DATABASE_URL (database.url) is required but not set")
         let badPort = #expect(throws: ConfigurationError.self) {
-            try ServiceSettings(service: .vouchers, settings: .fromEnvironment(["DATABASE_URL": "postgres://u@h/d", "JWT_SERVICE_KEY": "x", "HTTP_PORT": "eighty"]))
+            try ServiceSettings(
+                service: .vouchers, settings: .fromEnvironment(["DATABASE_URL": "postgres://u@h/d", "JWT_SERVICE_KEY": "x", "HTTP_PORT": "eighty"]))
         }
         #expect(badPort?.description.contains("HTTP_PORT") == true)
         let badURL = #expect(throws: ConfigurationError.self) {
@@ -294,7 +310,9 @@ let tenantB = TenantID()
         #expect(badURL?.description.contains("DATABASE_URL") == true)
         let settings = try ServiceSettings(
             service: .vouchers,
-            settings: .fromEnvironment(["DATABASE_URL": "postgres://u:p@db:5433/sokoni", "JWT_SERVICE_KEY": "x", "SERVICES_MARKETPLACE_WALLET_URL": "http://wallet:9000"]))
+            settings: .fromEnvironment([
+                "DATABASE_URL": "postgres://u:p@db:5433/sokoni", "JWT_SERVICE_KEY": "x", "SERVICES_MARKETPLACE_WALLET_URL": "http://wallet:9000",
+            ]))
         #expect(settings.port == 8082)
         #expect(settings.serviceURLs[.marketplaceWallet]?.absoluteString == "http://wallet:9000")
         #expect(settings.jwksURL.absoluteString == "http://127.0.0.1:8080/.well-known/jwks.json")

@@ -93,19 +93,16 @@ public enum TestServices {
         let service = try await ServiceApplication<Module>.build(settings: settings, logger: logger) { port in
             portContinuation.yield(port)
         }
-        var port: Int?
-        return try await TestServices.running(
-            [service.application], logger: logger, started: ports, continuation: portContinuation, onListening: { port = $0.first }
-        ) {
-            try await body(RunningService(service: service, port: port!))
+        return try await TestServices.running([service.application], logger: logger, started: ports, continuation: portContinuation) { ports in
+            try await body(RunningService(service: service, port: ports[0]))
         }
     }
 
-    /// Runs applications in one service group: waits until each reported its port, runs `body`, then shuts all down
-    /// gracefully. If one stops before listening, its error is thrown instead.
+    /// Runs applications in one service group: waits until each reported its port, runs `body` with the ports (in the
+    /// order they were reported), then shuts all down gracefully. If one stops before listening, its error is thrown.
     public static func running<Result: Sendable>(
         _ applications: [any Service], logger: Logger, started: AsyncStream<Int>, continuation: AsyncStream<Int>.Continuation,
-        onListening: ([Int]) -> Void = { _ in }, body: () async throws -> Result
+        body: ([Int]) async throws -> Result
     ) async throws -> Result {
         let group = ServiceGroup(configuration: .init(services: applications, gracefulShutdownSignals: [], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -122,9 +119,8 @@ public enum TestServices {
                 try await tasks.waitForAll()
                 throw TestSupportError("a service stopped before it listened")
             }
-            onListening(ports)
             do {
-                let result = try await body()
+                let result = try await body(ports)
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 return result
@@ -144,9 +140,8 @@ public enum TestUpstream {
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: TestLog.quiet)
-        var port = 0
-        return try await TestServices.running([app], logger: TestLog.quiet, started: ports, continuation: continuation, onListening: { port = $0[0] }) {
-            try await body("http://127.0.0.1:\(port)")
+        return try await TestServices.running([app], logger: TestLog.quiet, started: ports, continuation: continuation) { ports in
+            try await body("http://127.0.0.1:\(ports[0])")
         }
     }
 }

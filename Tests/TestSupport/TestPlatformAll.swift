@@ -60,7 +60,8 @@ extension TestServices {
         upstreams: [ServiceName: String] = [:], logger: Logger? = nil, _ body: (TestPlatform) async throws -> Result
     ) async throws -> Result {
         let logger = logger ?? TestLog.quiet
-        let database = if let database { database } else { try await TestPostgres.createDatabase(prefix: services.map(\.rawValue.first!).map(String.init).joined()) }
+        let database =
+            if let database { database } else { try await TestPostgres.createDatabase(prefix: services.map(\.rawValue.first!).map(String.init).joined()) }
         var ports: [ServiceName: Int] = [:]
         for service in services { ports[service] = try FreePort.find() }
         var upstreamVariables: [String: String] = [:]
@@ -78,7 +79,7 @@ extension TestServices {
             environments[service] = built.environment
         }
         let platform = TestPlatform(ports: ports, database: database, environments: environments)
-        return try await Self.running(applications, logger: logger, started: started, continuation: continuation) {
+        return try await Self.running(applications, logger: logger, started: started, continuation: continuation) { _ in
             try await body(platform)
         }
     }

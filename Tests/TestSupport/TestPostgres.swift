@@ -1,6 +1,6 @@
 import Foundation
-import NIOConcurrencyHelpers
 import Logging
+import NIOConcurrencyHelpers
 import PostgresNIO
 import ServiceKit
 
@@ -69,7 +69,8 @@ public actor TestPostgres {
         let port = try FreePort.find()
         let runAs: ([String]) -> [String] = { asRoot ? ["runuser", "-u", "postgres", "--"] + $0 : $0 }
         try Shell.run("/usr/bin/env", runAs([initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]))
-        let options = "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB"
+        let options =
+            "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB"
         try Shell.run("/usr/bin/env", runAs([pgctl, "-D", data, "-o", options, "-l", directory.appendingPathComponent("log").path, "-w", "start"]))
         // the watchdog outlives us in its own session: it stops the server and removes the files once we are gone
         let stop = runAs([pgctl, "-D", data, "-m", "immediate", "stop"]).joined(separator: " ")
@@ -163,7 +164,7 @@ public enum Shell {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         guard spawned == 0 else { throw TestSupportError("could not start \(executable): error \(spawned)") }
@@ -178,7 +179,9 @@ public enum Shell {
 
     /// Starts a command in a session of its own and does not wait for it.
     public static func detach(_ arguments: [String]) throws {
-        try run("/bin/sh", ["-c", "setsid " + arguments.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " ") + " >/dev/null 2>&1 &"])
+        try run(
+            "/bin/sh",
+            ["-c", "setsid " + arguments.map { "'\($0.replacingOccurrences(of: "'", with: "'\\''"))'" }.joined(separator: " ") + " >/dev/null 2>&1 &"])
     }
 }
 

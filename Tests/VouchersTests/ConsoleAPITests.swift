@@ -3,8 +3,8 @@ import Foundation
 import Gateway
 import Models
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import Vouchers
 
 /// What the admin console reads and writes besides the basics: the audit log, bulk issues checked row by row.
@@ -27,7 +27,10 @@ import Vouchers
             #expect(page.items.allSatisfy { $0.actor == "admin-1" })
             let update = try #require(page.items.first { $0.action == "station.update" })
             #expect(update.targetType == "stations" && update.targetId == station.id)
-            guard case .object(let changes) = update.diff else { Issue.record("diff is \(update.diff)"); return }
+            guard case .object(let changes) = update.diff else {
+                Issue.record("diff is \(update.diff)")
+                return
+            }
             #expect(changes["name"] == .object(["before": .string("audited"), "after": .string("audited again")]))
             #expect(Set(changes.keys) == ["name", "updatedAt"], "only what changed")
             // one target, and paging by cursor
@@ -77,10 +80,11 @@ import Vouchers
             var body = BulkIssue(campaignId: campaign, amount: "1000", stationScope: south.id, recipients: rows)
             let checked = try await TestHTTP.post("\(h.gateway)/v1/vouchers/bulk/validate", token: h.admin, json: body).json(BulkValidation.self)
             #expect(!checked.valid && checked.count == 6)
-            #expect(checked.errors.map { "\($0.index) \($0.field) \($0.code)" } == [
-                "1 msisdn invalid_msisdn", "2 amount invalid_amount", "3 stationScope unknown_station", "4 recipientKey duplicate_recipient",
-                "5 expiresAt invalid_expiry",
-            ])
+            #expect(
+                checked.errors.map { "\($0.index) \($0.field) \($0.code)" } == [
+                    "1 msisdn invalid_msisdn", "2 amount invalid_amount", "3 stationScope unknown_station", "4 recipientKey duplicate_recipient",
+                    "5 expiresAt invalid_expiry",
+                ])
             let refused = try await TestHTTP.post("\(h.gateway)/v1/vouchers/bulk", token: h.admin, json: body)
             #expect(refused.status == 422)
             #expect(refused.errorCode == "invalid_recipients")

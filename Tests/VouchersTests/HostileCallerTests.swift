@@ -5,8 +5,8 @@ import Models
 import NIOCore
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import Vouchers
 
 /// What a hostile caller tried against the platform (issue 8's findings), each refused.
@@ -107,7 +107,8 @@ import Vouchers
     /// Finding 6 and 12: bad bytes and absurd values are refused with 4xx, nothing written.
     @Test func badTextAndAbsurdValuesAreRefusedCleanly() async throws {
         try await VouchersHarness.with { h in
-            let nul = try await TestHTTP.request(.POST, "\(h.gateway)/v1/stations", token: h.admin, body: Self.body(#"{"name":"a\u0000b","engencode":"EN-nul"}"#))
+            let nul = try await TestHTTP.request(
+                .POST, "\(h.gateway)/v1/stations", token: h.admin, body: Self.body(#"{"name":"a\u0000b","engencode":"EN-nul"}"#))
             #expect(nul.status == 422)
             let metadata = try await TestHTTP.request(
                 .POST, "\(h.gateway)/v1/vouchers", token: h.admin, body: Self.body(#"{"amount":"100","msisdn":"+250788123456","metadata":{"k\u0000":"v"}}"#))
@@ -129,7 +130,8 @@ import Vouchers
             let nowhere = try await TestHTTP.post("\(h.gateway)/v1/vouchers", token: h.admin, json: CreateVoucher(amount: "100", msisdn: "+999123456789"))
             #expect(nowhere.status == 422)
             let farFuture = try await TestHTTP.request(
-                .POST, "\(h.gateway)/v1/vouchers", token: h.admin, body: Self.body(#"{"amount":"100","msisdn":"+250788123456","expiresAt":"99999-01-01T00:00:00Z"}"#))
+                .POST, "\(h.gateway)/v1/vouchers", token: h.admin,
+                body: Self.body(#"{"amount":"100","msisdn":"+250788123456","expiresAt":"99999-01-01T00:00:00Z"}"#))
             #expect(farFuture.status == 400)
             let keyName = String(repeating: "k", count: 100_000)
             let key = try await TestHTTP.request(
@@ -157,12 +159,15 @@ import Vouchers
     @Test func concurrentRoleGrantsAndOverlappingBulkIssuesAllSucceed() async throws {
         try await VouchersHarness.with { h in
             let created = try await TestHTTP.request(
-                .POST, "\(h.gateway)/v1/users", token: h.admin, body: Self.body(#"{"email":"race@a.example","password":"correct-horse-battery","roles":["agent"]}"#))
+                .POST, "\(h.gateway)/v1/users", token: h.admin,
+                body: Self.body(#"{"email":"race@a.example","password":"correct-horse-battery","roles":["agent"]}"#))
             let user = try created.json(UserDTO.self)
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        try await TestHTTP.request(.PUT, "\(h.gateway)/v1/users/\(user.id)/roles", token: h.admin, body: Self.body(#"{"roles":["tenant_admin"]}"#)).status
+                        try await TestHTTP.request(
+                            .PUT, "\(h.gateway)/v1/users/\(user.id)/roles", token: h.admin, body: Self.body(#"{"roles":["tenant_admin"]}"#)
+                        ).status
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }

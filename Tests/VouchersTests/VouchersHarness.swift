@@ -3,8 +3,8 @@ import Gateway
 import Models
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import Vouchers
 
 /// The gateway and the vouchers service on loopback, a tenant (currency RWF) and one or more stations.
@@ -22,9 +22,10 @@ struct VouchersHarness: Sendable {
             [.gateway, .vouchers], settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"].merging(gatewayOverrides) { $1 }, .vouchers: overrides]
         ) { platform in
             let tenant = try await platform.createTenant("fuel-co", currency: "RWF")
-            return try await body(VouchersHarness(
-                gateway: platform.url(.gateway), vouchers: platform.url(.vouchers), tenant: tenant, postgres: platform.environment(.vouchers).postgres,
-                admin: try await TestKeys.token(subject: "admin-1", tenant: tenant, roles: [.tenantAdmin])))
+            return try await body(
+                VouchersHarness(
+                    gateway: platform.url(.gateway), vouchers: platform.url(.vouchers), tenant: tenant, postgres: platform.environment(.vouchers).postgres,
+                    admin: try await TestKeys.token(subject: "admin-1", tenant: tenant, roles: [.tenantAdmin])))
         }
     }
 
@@ -43,7 +44,9 @@ struct VouchersHarness: Sendable {
     func station(_ name: String, status: String = "active", location: Location? = nil) async throws -> StationDTO {
         let response = try await TestHTTP.post(
             "\(self.gateway)/v1/stations", token: self.admin,
-            json: CreateStation(name: name, engencode: "EN-\(name)-\(UUID().uuidString.prefix(6))", ownerContact: try PhoneNumber(parsing: "+250788000111"), location: location, status: status))
+            json: CreateStation(
+                name: name, engencode: "EN-\(name)-\(UUID().uuidString.prefix(6))", ownerContact: try PhoneNumber(parsing: "+250788000111"), location: location,
+                status: status))
         #expect(response.status == 201, "\(response.text)")
         return try response.json(StationDTO.self)
     }

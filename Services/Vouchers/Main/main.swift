@@ -1,4 +1,4 @@
-import Vouchers
 import ServiceKit
+import Vouchers
 
 await ServiceMain.run(VouchersService.self)

@@ -46,7 +46,8 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             idempotency: Idempotency(schema: schema), verifier: verifier, serviceTokens: serviceTokens, httpClient: httpClient,
             metrics: metrics,
             tenants: .fromGateway(
-                GatewayClient(ServiceClient(service: ServiceName.gateway.rawValue, baseURL: settings.serviceURLs[.gateway]!, httpClient: httpClient, logger: logger)),
+                GatewayClient(
+                    ServiceClient(service: ServiceName.gateway.rawValue, baseURL: settings.serviceURLs[.gateway]!, httpClient: httpClient, logger: logger)),
                 tokens: serviceTokens,
                 ttl: .milliseconds(try settings.settings.int("auth.tenantStandingTtlMs", default: 5000, range: 0...600_000))))
         let module = try await Module(environment: environment)

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import Models
 
-
 /// Settings every service reads. Keys (environment variable in brackets):
 /// - `database.url` [`DATABASE_URL`], required: `postgres://user:password@host:port/database`.
 /// - `database.maxConnections` [`DATABASE_MAX_CONNECTIONS`], default 20: the pool size of this process.
@@ -74,7 +73,8 @@ public struct ServiceSettings: Sendable {
             urls[other] = try settings.url(other.urlKey, default: "http://127.0.0.1:\(other.defaultPort)")
         }
         self.serviceURLs = urls
-        self.jwksURL = try settings.url("jwt.jwksUrl")
+        self.jwksURL =
+            try settings.url("jwt.jwksUrl")
             ?? urls[.gateway]!.appendingPathComponent(".well-known/jwks.json")
         self.jobWorkers = try settings.int("jobs.workers", default: 2, range: 0...64)
         self.jobPollInterval = .milliseconds(try settings.int("jobs.pollIntervalMs", default: 250, range: 1...60_000))

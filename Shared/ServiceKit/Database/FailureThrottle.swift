@@ -20,12 +20,13 @@ public struct FailureThrottle: Sendable {
 
     /// 429 when any of the keys is locked.
     public func check(_ keys: [String], code: String, message: String, logger: Logger) async throws {
-        let seconds: Int? = try await self.client.query(
-            """
-            SELECT ceil(extract(epoch FROM max(locked_until) - now()))::int FROM \(unescaped: self.schema).failure_counters
-            WHERE key = ANY(\(keys)) AND locked_until > now()
-            """, logger: logger
-        ).first(as: Int?.self) ?? nil
+        let seconds: Int? =
+            try await self.client.query(
+                """
+                SELECT ceil(extract(epoch FROM max(locked_until) - now()))::int FROM \(unescaped: self.schema).failure_counters
+                WHERE key = ANY(\(keys)) AND locked_until > now()
+                """, logger: logger
+            ).first(as: Int?.self) ?? nil
         if let seconds, seconds > 0 {
             throw APIError.tooManyRequests(code, message, retryAfterSeconds: seconds)
         }

@@ -129,7 +129,9 @@ public struct Migrator: Sendable {
             }
             guard file.checksum == record.checksum else {
                 throw MigrationError(
-                    description: "applied migration \(record.id) was changed after it was applied (checksum \(record.checksum.prefix(12)) → \(file.checksum.prefix(12))); add a new migration instead")
+                    description:
+                        "applied migration \(record.id) was changed after it was applied (checksum \(record.checksum.prefix(12)) → \(file.checksum.prefix(12))); add a new migration instead"
+                )
             }
         }
         let appliedIDs = Set(recorded.map(\.id))

@@ -59,7 +59,8 @@ struct APIKeyAuthenticator: RouterMiddleware {
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
@@ -75,12 +76,14 @@ struct CORSPolicy: RouterMiddleware {
             return try await next(request, context)
         }
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
-            return Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: origin, .vary: "Origin",
-                .accessControlAllowMethods: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
-                .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-Tenant-ID, X-API-Key",
-                .accessControlMaxAge: "600",
-            ])
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: origin, .vary: "Origin",
+                    .accessControlAllowMethods: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+                    .accessControlAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-Tenant-ID, X-API-Key",
+                    .accessControlMaxAge: "600",
+                ])
         }
         var response: Response
         do {

@@ -29,4 +29,3 @@ struct LoginThrottle: Sendable {
         try await self.failures.clear(account, logger: logger)
     }
 }
-

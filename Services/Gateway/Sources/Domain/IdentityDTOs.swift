@@ -36,7 +36,10 @@ public struct CreateTenant: Codable, Sendable {
     public var plan: Plan?
     public var status: TenantStatus?
 
-    public init(name: String, slug: String, countries: [String]? = nil, timeZone: String? = nil, currency: String? = nil, language: String? = nil, plan: Plan? = nil, status: TenantStatus? = nil) {
+    public init(
+        name: String, slug: String, countries: [String]? = nil, timeZone: String? = nil, currency: String? = nil, language: String? = nil, plan: Plan? = nil,
+        status: TenantStatus? = nil
+    ) {
         self.name = name
         self.slug = slug
         self.countries = countries
@@ -57,7 +60,10 @@ public struct UpdateTenant: Codable, Sendable {
     public var plan: Plan?
     public var status: TenantStatus?
 
-    public init(name: String? = nil, countries: [String]? = nil, timeZone: String? = nil, currency: String? = nil, language: String? = nil, plan: Plan? = nil, status: TenantStatus? = nil) {
+    public init(
+        name: String? = nil, countries: [String]? = nil, timeZone: String? = nil, currency: String? = nil, language: String? = nil, plan: Plan? = nil,
+        status: TenantStatus? = nil
+    ) {
         self.name = name
         self.countries = countries
         self.timeZone = timeZone

@@ -29,13 +29,14 @@ final class RateLimiter: Sendable {
     }
 
     func limit(plan: Plan?, anonymous: Bool) -> Limit {
-        let base: Limit = switch (anonymous, plan) {
-        case (true, _): Limit(perSecond: 20, burst: 40)
-        case (false, .lite?): Limit(perSecond: 20, burst: 40)
-        case (false, .pro?): Limit(perSecond: 100, burst: 200)
-        case (false, .enterprise?): Limit(perSecond: 500, burst: 1000)
-        case (false, nil): Limit(perSecond: 200, burst: 400)  // platform staff
-        }
+        let base: Limit =
+            switch (anonymous, plan) {
+            case (true, _): Limit(perSecond: 20, burst: 40)
+            case (false, .lite?): Limit(perSecond: 20, burst: 40)
+            case (false, .pro?): Limit(perSecond: 100, burst: 200)
+            case (false, .enterprise?): Limit(perSecond: 500, burst: 1000)
+            case (false, nil): Limit(perSecond: 200, burst: 400)  // platform staff
+            }
         return Limit(perSecond: base.perSecond * self.scale, burst: max(1, (base.burst * self.scale).rounded()))
     }
 

@@ -30,10 +30,12 @@ enum RouteTable {
         var order: [String] = []
         var routes: [String: GatewayRoute] = [:]
         for endpoint in endpoints {
-            var route = routes[endpoint.prefix] ?? {
-                order.append(endpoint.prefix)
-                return GatewayRoute(prefix: endpoint.prefix, service: endpoint.service, isPublic: true)
-            }()
+            var route =
+                routes[endpoint.prefix]
+                ?? {
+                    order.append(endpoint.prefix)
+                    return GatewayRoute(prefix: endpoint.prefix, service: endpoint.service, isPublic: true)
+                }()
             if case .roles(let roles) = endpoint.access {
                 route.isPublic = false
                 if endpoint.isRead { route.read.formUnion(roles) } else { route.write.formUnion(roles) }
@@ -49,39 +51,41 @@ enum RouteTable {
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
     static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + ServiceName.allCases.flatMap(ServiceAPI.all)
 
-    static let routes: [GatewayRoute] = derived(from: declared) + [
-        // provider webhooks: public, messaging verifies the signatures
-        GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
+    static let routes: [GatewayRoute] =
+        derived(from: declared) + [
+            // provider webhooks: public, messaging verifies the signatures
+            GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
 
-        // services still to be built: their prefixes until they declare endpoints in Shared/Contracts
-        // messaging
-        GatewayRoute(prefix: "/v1/channels", service: .messaging, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/templates", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/contacts", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
-        GatewayRoute(prefix: "/v1/conversations", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
-        GatewayRoute(prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
-                     write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
+            // services still to be built: their prefixes until they declare endpoints in Shared/Contracts
+            // messaging
+            GatewayRoute(prefix: "/v1/channels", service: .messaging, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
+            GatewayRoute(prefix: "/v1/templates", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
+            GatewayRoute(prefix: "/v1/contacts", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+            GatewayRoute(prefix: "/v1/conversations", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+            GatewayRoute(
+                prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
+                write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
 
-        // marketplace and wallet
-        GatewayRoute(prefix: "/v1/wallet", service: .marketplaceWallet, read: staffRead.union([.tenantAdmin]), write: [.superAdmin, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/vendors", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/intents", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
-        GatewayRoute(prefix: "/v1/quotes", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
-        GatewayRoute(prefix: "/v1/purchases", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+            // marketplace and wallet
+            GatewayRoute(prefix: "/v1/wallet", service: .marketplaceWallet, read: staffRead.union([.tenantAdmin]), write: [.superAdmin, .tenantAdmin]),
+            GatewayRoute(prefix: "/v1/vendors", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
+            GatewayRoute(prefix: "/v1/intents", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+            GatewayRoute(prefix: "/v1/quotes", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+            GatewayRoute(prefix: "/v1/purchases", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
 
-        // agents, leads, knowledge
-        GatewayRoute(prefix: "/v1/agents", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
-        GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
-        GatewayRoute(prefix: "/v1/knowledge", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
+            // agents, leads, knowledge
+            GatewayRoute(prefix: "/v1/agents", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
+            GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+            GatewayRoute(prefix: "/v1/knowledge", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
 
-        // calendar
-        GatewayRoute(prefix: "/v1/availability", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
-        GatewayRoute(prefix: "/v1/appointments", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
-    ]
-    // each service's own extras under /v1/<service>/…: any signed-in user; the service decides
-    + ServiceName.allCases.filter { $0 != .gateway }.map {
-        GatewayRoute(prefix: "/v1/\($0.rawValue)", service: $0, read: everyone, write: everyone)
-    }
+            // calendar
+            GatewayRoute(prefix: "/v1/availability", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
+            GatewayRoute(prefix: "/v1/appointments", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
+        ]
+        // each service's own extras under /v1/<service>/…: any signed-in user; the service decides
+        + ServiceName.allCases.filter { $0 != .gateway }.map {
+            GatewayRoute(prefix: "/v1/\($0.rawValue)", service: $0, read: everyone, write: everyone)
+        }
 
     /// The longest prefix that matches whole path segments.
     static func match(_ path: String) -> GatewayRoute? {

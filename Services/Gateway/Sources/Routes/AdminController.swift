@@ -125,10 +125,11 @@ struct AdminController: Sendable {
         try Self.ensureGrantable(roles, by: caller)
         let tenant: UUID?
         if caller.roles.contains(.superAdmin) {
-            tenant = try body.tenantId.map { text in
-                guard let id = UUID(uuidString: text) else { throw APIError.badRequest("invalid_tenant", "tenantId must be a UUID.") }
-                return id
-            } ?? caller.tenantID?.rawValue
+            tenant =
+                try body.tenantId.map { text in
+                    guard let id = UUID(uuidString: text) else { throw APIError.badRequest("invalid_tenant", "tenantId must be a UUID.") }
+                    return id
+                } ?? caller.tenantID?.rawValue
         } else {
             tenant = caller.tokenTenantID?.rawValue
         }

@@ -98,7 +98,10 @@ struct AuthController: Sendable {
     /// second time means it was stolen (or the client is confused): the whole family is revoked.
     @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Response {
         let presented = try await self.presentedRefreshToken(request, context: context)
-        enum Outcome: Sendable { case pair(TokenPair), reused, invalid }
+        enum Outcome: Sendable {
+            case pair(TokenPair)
+            case reused, invalid
+        }
         let outcome: Outcome = try await self.postgres.withTransaction(logger: context.logger) { connection in
             switch try await self.store.useRefreshToken(presented, on: connection, logger: context.logger) {
             case .invalid: return .invalid
@@ -134,12 +137,16 @@ struct AuthController: Sendable {
         let allowed = self.endpoints.filter { !$0.isPublic && $0.allows(caller.roles) }.map(\.description)
         guard let id = UUID(uuidString: caller.subject), let user = try await self.store.user(id, logger: context.logger) else {
             // API keys and services have no user record: answer from the token
-            return JSONResponse(.ok, Me(
-                id: caller.subject, email: "", name: "", tenantId: caller.tokenTenantID?.description,
-                roles: caller.roles.sorted { $0.rawValue < $1.rawValue }, stationId: caller.stationID?.description, allowed: allowed))
+            return JSONResponse(
+                .ok,
+                Me(
+                    id: caller.subject, email: "", name: "", tenantId: caller.tokenTenantID?.description,
+                    roles: caller.roles.sorted { $0.rawValue < $1.rawValue }, stationId: caller.stationID?.description, allowed: allowed))
         }
-        return JSONResponse(.ok, Me(
-            id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, stationId: user.stationId, allowed: allowed))
+        return JSONResponse(
+            .ok,
+            Me(
+                id: user.id, email: user.email, name: user.name, tenantId: user.tenantId, roles: user.roles, stationId: user.stationId, allowed: allowed))
     }
 
     /// A new access token (from the user's current roles) and a new refresh token in `family`.

@@ -64,9 +64,11 @@ public struct IdentityStore: Sendable {
 
     func updateTenant(_ id: UUID, _ input: UpdateTenant, actor: String, requestID: String, logger: Logger) async throws -> TenantDTO? {
         try await self.postgres.withTransaction(logger: logger) { connection in
-            guard let before = try await connection.query(
-                "SELECT \(unescaped: Self.tenantColumns) FROM identity.tenants WHERE id = \(id) FOR UPDATE", logger: logger
-            ).first(as: TenantRow.self).map({ try Self.tenant($0) }) else { return nil }
+            guard
+                let before = try await connection.query(
+                    "SELECT \(unescaped: Self.tenantColumns) FROM identity.tenants WHERE id = \(id) FOR UPDATE", logger: logger
+                ).first(as: TenantRow.self).map({ try Self.tenant($0) })
+            else { return nil }
             let row = try await connection.query(
                 """
                 UPDATE identity.tenants SET name = coalesce(\(input.name), name), countries = coalesce(\(input.countries), countries),
@@ -246,13 +248,15 @@ public struct IdentityStore: Sendable {
     }
 
     func useRefreshToken(_ secret: String, on connection: PostgresConnection, logger: Logger) async throws -> Rotation {
-        guard let (id, family, user, expired, used, justUsed, revoked) = try await connection.query(
-            """
-            SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, used_at > now() - interval '10 seconds',
-                   revoked_at IS NOT NULL
-            FROM identity.refresh_tokens WHERE token_hash = \(Self.hash(secret)) FOR UPDATE
-            """, logger: logger
-        ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool?, Bool).self) else { return .invalid }
+        guard
+            let (id, family, user, expired, used, justUsed, revoked) = try await connection.query(
+                """
+                SELECT id, family_id, user_id, expires_at < now(), used_at IS NOT NULL, used_at > now() - interval '10 seconds',
+                       revoked_at IS NOT NULL
+                FROM identity.refresh_tokens WHERE token_hash = \(Self.hash(secret)) FOR UPDATE
+                """, logger: logger
+            ).first(as: (UUID, UUID, UUID, Bool, Bool, Bool?, Bool).self)
+        else { return .invalid }
         if revoked || expired { return .invalid }
         // two tabs of one browser share the cookie and may refresh at the same moment: the loser is refused, but the
         // session is not revoked (it retries with the rotated cookie); a token replayed later means theft
@@ -341,13 +345,15 @@ public struct IdentityStore: Sendable {
 
     /// The key with this prefix, and whether its `last_used_at` is over a minute old (see `touchKey`).
     func key(prefix: String, logger: Logger) async throws -> StoredKey? {
-        guard let (id, tenant, secretHash, scopes, revoked, stale) = try await self.postgres.query(
-            """
-            SELECT id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL,
-                last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
-            FROM identity.api_keys WHERE prefix = \(prefix)
-            """, logger: logger
-        ).first(as: (UUID, UUID, String, [String], Bool, Bool).self) else { return nil }
+        guard
+            let (id, tenant, secretHash, scopes, revoked, stale) = try await self.postgres.query(
+                """
+                SELECT id, tenant_id, secret_hash, scopes, revoked_at IS NOT NULL,
+                    last_used_at IS NULL OR last_used_at < now() - interval '1 minute'
+                FROM identity.api_keys WHERE prefix = \(prefix)
+                """, logger: logger
+            ).first(as: (UUID, UUID, String, [String], Bool, Bool).self)
+        else { return nil }
         return StoredKey(
             id: id, tenant: TenantID(rawValue: tenant), secretHash: secretHash, scopes: try scopes.map { try CorruptRow.known($0) },
             revoked: revoked, usedLongAgo: stale)

@@ -84,8 +84,10 @@ public struct CreateVoucher: Codable, Sendable {
     public var campaignId: String?
     public var expiresAt: Date?
     public var metadata: JSONValue?
-    public init(amount: String, currency: String? = nil, msisdn: String, stationScope: String? = nil, campaignId: String? = nil,
-                expiresAt: Date? = nil, metadata: JSONValue? = nil) {
+    public init(
+        amount: String, currency: String? = nil, msisdn: String, stationScope: String? = nil, campaignId: String? = nil,
+        expiresAt: Date? = nil, metadata: JSONValue? = nil
+    ) {
         self.amount = amount
         self.currency = currency
         self.msisdn = msisdn

@@ -14,7 +14,9 @@ struct Bitmap {
 
         /// Rec. 601 luma, for painting a colour into a grayscale bitmap.
         var gray: UInt8 {
-            let r = 299 * Int(red), g = 587 * Int(green), b = 114 * Int(blue)
+            let r = 299 * Int(red)
+            let g = 587 * Int(green)
+            let b = 114 * Int(blue)
             return UInt8((r + g + b) / 1000)
         }
     }
@@ -45,8 +47,10 @@ struct Bitmap {
 
     /// Fills a rectangle, clipped to the image, so callers can draw near edges without checking.
     mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: Color) {
-        let left = max(x, 0), right = min(x + w, width)
-        let top = max(y, 0), bottom = min(y + h, height)
+        let left = max(x, 0)
+        let right = min(x + w, width)
+        let top = max(y, 0)
+        let bottom = min(y + h, height)
         guard left < right, top < bottom else { return }
         for row in top..<bottom {
             switch format {
@@ -71,8 +75,9 @@ struct Bitmap {
         fill(x: x, y: y, width: side, height: side, color: .white)
         for row in 0..<code.width {
             for column in 0..<code.width where code.isDark(x: column, y: row) {
-                fill(x: x + (column + quiet) * scale, y: y + (row + quiet) * scale,
-                     width: scale, height: scale, color: .black)
+                fill(
+                    x: x + (column + quiet) * scale, y: y + (row + quiet) * scale,
+                    width: scale, height: scale, color: .black)
             }
         }
     }

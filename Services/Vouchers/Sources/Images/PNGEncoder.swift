@@ -16,7 +16,7 @@ enum PNGEncoder {
         }
         let (rowBytes, overflow) = bitmap.width.multipliedReportingOverflow(by: channels)
         guard !overflow, rowBytes.multipliedReportingOverflow(by: bitmap.height).partialValue <= maximumPixelBytes,
-              bitmap.pixels.count == rowBytes * bitmap.height
+            bitmap.pixels.count == rowBytes * bitmap.height
         else {
             throw VoucherImageError("PNG pixel buffer does not match \(bitmap.width)×\(bitmap.height)×\(channels)")
         }

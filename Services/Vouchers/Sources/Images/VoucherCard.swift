@@ -41,8 +41,10 @@ struct VoucherCard {
     }
 
     /// Draws one centred line, shrinking it to fit the width and cutting it short with ".." as a last resort.
-    private func drawLine(_ text: String, into card: inout Bitmap, top: Int, height: Int, preferredScale: Int,
-                          color: Bitmap.Color) {
+    private func drawLine(
+        _ text: String, into card: inout Bitmap, top: Int, height: Int, preferredScale: Int,
+        color: Bitmap.Color
+    ) {
         let room = Self.side - 2 * Self.margin
         let minimumScale = 2
         var text = text

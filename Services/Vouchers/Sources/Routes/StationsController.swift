@@ -37,8 +37,9 @@ struct StationsController: Sendable {
         let body = try await request.decodeJSON(UpdateStation.self, context: context)
         try Self.validate(name: body.name, status: body.status, location: body.location)
         let changes = StationsStore.Changes(name: body.name, ownerContact: body.ownerContact, location: body.location, status: body.status)
-        guard let station = try await self.stations.update(
-            id, tenant: tenant, changes, actor: caller.subject, requestID: context.requestID, logger: context.logger)
+        guard
+            let station = try await self.stations.update(
+                id, tenant: tenant, changes, actor: caller.subject, requestID: context.requestID, logger: context.logger)
         else { throw APIError.notFound("station_not_found", "No such station.") }
         return JSONResponse(.ok, station)
     }

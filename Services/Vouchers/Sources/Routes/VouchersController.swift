@@ -153,7 +153,8 @@ struct VouchersController: Sendable {
         }
         let campaign = checked.campaign
         return try await self.idempotency.write(request, context: context, postgres: self.vouchers.postgres) { connection in
-            try await VouchersStore.setActor(connection, actor: caller.subject, context: .object(["campaignId": .string(campaign.description)]), logger: context.logger)
+            try await VouchersStore.setActor(
+                connection, actor: caller.subject, context: .object(["campaignId": .string(campaign.description)]), logger: context.logger)
             let (vouchers, created) = try await self.vouchers.insertMany(
                 tenant: tenant, recipients: checked.recipients, currency: checked.currency, campaign: campaign, createdBy: caller.subject,
                 on: connection, requestID: context.requestID, logger: context.logger)
@@ -208,8 +209,9 @@ struct VouchersController: Sendable {
         let id = try context.idParameter(as: VoucherID.self)
         let body = try await request.decodeJSON(Transition.self, context: context)
         try TextRules.check(body.reason, field: "reason", length: 1...500)
-        guard let updated = try await self.vouchers.transition(
-            id, tenant: tenant, to: body.to, actor: caller.subject, reason: body.reason, requestID: context.requestID, logger: context.logger)
+        guard
+            let updated = try await self.vouchers.transition(
+                id, tenant: tenant, to: body.to, actor: caller.subject, reason: body.reason, requestID: context.requestID, logger: context.logger)
         else { throw APIError.notFound("voucher_not_found", "No such voucher.") }
         return JSONResponse(.ok, self.links.adding(to: updated))
     }
