@@ -75,6 +75,10 @@ def browser(request, artifacts):
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
         driver.set_window_size(width, height)
+        if size == "phone":
+            # the window keeps some of its height for itself: the page gets exactly a phone's viewport this way
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
         driver.implicitly_wait(0)
         drivers.append(driver)
         return driver

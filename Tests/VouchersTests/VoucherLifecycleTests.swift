@@ -3,8 +3,8 @@ import Hummingbird
 import Models
 import PostgresNIO
 import ServiceKit
-import Testing
 import TestSupport
+import Testing
 import Vouchers
 
 @Suite struct VoucherStateMachineTests {
@@ -21,11 +21,12 @@ import Vouchers
                     let voucher = try await h.voucher()
                     let id = UUID(uuidString: voucher.id)!
                     // reach `from` along allowed moves
-                    let path: [String] = switch from {
-                    case "issued": []
-                    case "redeemed": ["redeemed"]
-                    default: [from]
-                    }
+                    let path: [String] =
+                        switch from {
+                        case "issued": []
+                        case "redeemed": ["redeemed"]
+                        default: [from]
+                        }
                     for step in path { try await Self.move(h, id, to: step, station: station) }
                     let before = try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE voucher_id = '\(id)'")
                     let allowed = Self.allowed.contains("\(from)>\(to)")
@@ -102,7 +103,8 @@ import Vouchers
             #expect(voucher.amount == "5000")
             let sent = try await TestHTTP.post("\(h.gateway)/v1/vouchers/\(voucher.id)/transitions", token: h.admin, json: Transition(to: .sent))
             #expect(try sent.json(VoucherDTO.self).status == .sent)
-            let void = try await TestHTTP.post("\(h.gateway)/v1/vouchers/\(voucher.id)/transitions", token: h.admin, json: Transition(to: .void, reason: "typo"))
+            let void = try await TestHTTP.post(
+                "\(h.gateway)/v1/vouchers/\(voucher.id)/transitions", token: h.admin, json: Transition(to: .void, reason: "typo"))
             #expect(try void.json(VoucherDTO.self).status == .void)
             let audits = try await h.count("SELECT count(*)::int FROM vouchers.audit_log WHERE target_id = '\(voucher.id)'")
             // a refused move changes nothing: no event, no audit row
@@ -144,34 +146,47 @@ import Vouchers
     @Test func aRetriedRedemptionReplaysTheFirstAnswer() async throws {
         // messaging stands in as a service that does not know the endpoint yet (404)
         try await TestUpstream.with(Router()) { messaging in
-        try await VouchersHarness.with(overrides: ["SERVICES_MESSAGING_URL": messaging]) { h in
-            let station = try await h.station("offline")
-            let voucher = try await h.voucher()
-            let cashier = try await h.token(.stationOperator, station: station)
-            let first = try await h.redeem(RedeemRequest(code: voucher.code.lowercased()), as: cashier, key: "till-7-0001")
-            #expect(first.status == 200)
-            let redemption = try first.json(Redemption.self)
-            #expect(redemption.maskedMsisdn == "+250*******56")
-            #expect(redemption.stationId == station.id)
-            let retry = try await h.redeem(RedeemRequest(code: voucher.code.lowercased()), as: cashier, key: "till-7-0001")
-            #expect(retry.status == 200)
-            #expect(retry.body == first.body)
-            #expect(retry.headers.first(name: "Idempotent-Replayed") == "true")
-            let mine = try await TestHTTP.get("\(h.gateway)/v1/redemptions?mine", token: cashier).json(Page<Redemption>.self)
-            #expect(mine.items.map(\.voucherId) == [voucher.id])
-            // the customer's notice waits for messaging's endpoint: it fails and stays queued for a retry
-            var state: (String, Int, String?)?
-            for _ in 0..<200 {
-                state = try await h.postgres.query(
-                    "SELECT status, attempts, last_error FROM vouchers.jobs WHERE kind = 'voucher.notify_redeemed'", logger: TestLog.quiet
-                ).first(as: (String, Int, String?).self)
-                if (state?.1 ?? 0) >= 1 && state?.0 == "queued" { break }
-                try await Task.sleep(for: .milliseconds(50))
+            try await VouchersHarness.with(overrides: ["SERVICES_MESSAGING_URL": messaging]) { h in
+                let station = try await h.station("offline")
+                let voucher = try await h.voucher()
+                let cashier = try await h.token(.stationOperator, station: station)
+                let first = try await h.redeem(RedeemRequest(code: voucher.code.lowercased()), as: cashier, key: "till-7-0001")
+                #expect(first.status == 200)
+                let redemption = try first.json(Redemption.self)
+                #expect(redemption.maskedMsisdn == "+250*******56")
+                #expect(redemption.stationId == station.id)
+                let retry = try await h.redeem(RedeemRequest(code: voucher.code.lowercased()), as: cashier, key: "till-7-0001")
+                #expect(retry.status == 200)
+                #expect(retry.body == first.body)
+                #expect(retry.headers.first(name: "Idempotent-Replayed") == "true")
+                let mine = try await TestHTTP.get("\(h.gateway)/v1/redemptions?mine", token: cashier).json(Page<Redemption>.self)
+                #expect(mine.items.map(\.voucherId) == [voucher.id])
+                // a new attempt (another key) is told when and where the voucher was used
+                let again = try await h.redeem(RedeemRequest(code: voucher.code), as: cashier, key: "till-7-0002")
+                #expect(again.status == 409 && again.errorCode == "already_redeemed")
+                let day = redemption.redeemedAt.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
+                #expect(try again.json(APIErrorBody.self).error.message.hasPrefix("This voucher was already redeemed on \(day) at "))
+                #expect(try again.json(APIErrorBody.self).error.message.hasSuffix(" UTC at offline."), "\(again.text)")
+                // today's only, for the Station app's running total
+                let since = Date().addingTimeInterval(-60).formatted(Date.ISO8601FormatStyle())
+                let recent = try await TestHTTP.get("\(h.gateway)/v1/redemptions?mine&since=\(since)", token: cashier).json(Page<Redemption>.self)
+                #expect(recent.items.count == 1)
+                let later = Date().addingTimeInterval(60).formatted(Date.ISO8601FormatStyle())
+                #expect(try await TestHTTP.get("\(h.gateway)/v1/redemptions?mine&since=\(later)", token: cashier).json(Page<Redemption>.self).items.isEmpty)
+                #expect(try await TestHTTP.get("\(h.gateway)/v1/redemptions?since=yesterday", token: cashier).errorCode == "invalid_since")
+                // the customer's notice waits for messaging's endpoint: it fails and stays queued for a retry
+                var state: (String, Int, String?)?
+                for _ in 0..<200 {
+                    state = try await h.postgres.query(
+                        "SELECT status, attempts, last_error FROM vouchers.jobs WHERE kind = 'voucher.notify_redeemed'", logger: TestLog.quiet
+                    ).first(as: (String, Int, String?).self)
+                    if (state?.1 ?? 0) >= 1 && state?.0 == "queued" { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(state?.0 == "queued")
+                #expect((state?.1 ?? 0) >= 1)
+                #expect(state?.2?.contains("404") == true)
             }
-            #expect(state?.0 == "queued")
-            #expect((state?.1 ?? 0) >= 1)
-            #expect(state?.2?.contains("404") == true)
-        }
         }
     }
 
@@ -195,7 +210,8 @@ import Vouchers
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(status == "expired")
-            #expect(try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE event_type = 'expired' AND actor = 'system:expiry-sweeper'") == 1)
+            #expect(
+                try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE event_type = 'expired' AND actor = 'system:expiry-sweeper'") == 1)
             #expect(try await h.count("SELECT count(*)::int FROM vouchers.audit_log WHERE action = 'voucher.expire' AND target_id = '\(soon.id)'") == 1)
         }
     }
@@ -209,7 +225,8 @@ import Vouchers
             let wrong = try await h.redeem(RedeemRequest(code: voucher.code), as: try await h.token(.stationOperator, station: away))
             #expect(wrong.status == 403)
             #expect(wrong.errorCode == "wrong_station")
-            #expect(try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE event_type = 'policy_blocked' AND station_id = '\(away.id)'") == 1)
+            #expect(
+                try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE event_type = 'policy_blocked' AND station_id = '\(away.id)'") == 1)
             let open = try await h.voucher()
             let inactive = try await h.redeem(RedeemRequest(code: open.code), as: try await h.token(.stationOperator, station: closed))
             #expect(inactive.status == 403)
@@ -261,13 +278,15 @@ import Vouchers
             let recipients = (0..<25).map { BulkRecipient(recipientKey: "target-\($0)", msisdn: "+2507881000\(String(format: "%02d", $0))") }
             let service = try await TestKeys.token(tenant: h.tenant, roles: [.service])
             // services call vouchers directly
-            let first = try await TestHTTP.post("\(h.vouchers)/v1/vouchers/bulk", token: service, json: BulkIssue(campaignId: campaign, amount: "2000", recipients: recipients))
+            let first = try await TestHTTP.post(
+                "\(h.vouchers)/v1/vouchers/bulk", token: service, json: BulkIssue(campaignId: campaign, amount: "2000", recipients: recipients))
             #expect(first.status == 200, "\(first.text)")
             let issued = try first.json(BulkIssueResult.self)
             #expect(issued.created == 25)
             let again = try await TestHTTP.post(
                 "\(h.vouchers)/v1/vouchers/bulk", token: service,
-                json: BulkIssue(campaignId: campaign, amount: "2000", recipients: recipients + [BulkRecipient(recipientKey: "target-new", msisdn: "+250788100099")]))
+                json: BulkIssue(
+                    campaignId: campaign, amount: "2000", recipients: recipients + [BulkRecipient(recipientKey: "target-new", msisdn: "+250788100099")]))
             let replayed = try again.json(BulkIssueResult.self)
             #expect(replayed.created == 1)
             #expect(replayed.existing == 25)
@@ -277,18 +296,26 @@ import Vouchers
             // each new voucher once: its issued event, its audit row and its image job
             let ids = "SELECT id FROM vouchers.vouchers WHERE campaign_id = '\(campaign)'"
             #expect(try await h.count("SELECT count(*)::int FROM vouchers.voucher_events WHERE event_type = 'issued' AND voucher_id IN (\(ids))") == 26)
-            #expect(try await h.count("SELECT count(DISTINCT target_id)::int FROM vouchers.audit_log WHERE action = 'voucher.issue' AND target_id::uuid IN (\(ids))") == 26)
+            #expect(
+                try await h.count(
+                    "SELECT count(DISTINCT target_id)::int FROM vouchers.audit_log WHERE action = 'voucher.issue' AND target_id::uuid IN (\(ids))") == 26)
             #expect(try await h.count("SELECT count(*)::int FROM vouchers.audit_log WHERE action = 'voucher.issue' AND target_id::uuid IN (\(ids))") == 26)
-            #expect(try await h.count("SELECT count(DISTINCT payload->>'voucherId')::int FROM vouchers.jobs WHERE kind = 'voucher.render' AND (payload->>'voucherId')::uuid IN (\(ids))") == 26)
+            #expect(
+                try await h.count(
+                    "SELECT count(DISTINCT payload->>'voucherId')::int FROM vouchers.jobs WHERE kind = 'voucher.render' AND (payload->>'voucherId')::uuid IN (\(ids))"
+                ) == 26)
             // one bad recipient and nothing is written
             let bad = try await TestHTTP.post(
                 "\(h.vouchers)/v1/vouchers/bulk", token: service,
-                json: BulkIssue(campaignId: UUID().uuidString, amount: "2000", recipients: [BulkRecipient(recipientKey: "a", msisdn: "+250788100001"), BulkRecipient(recipientKey: "b", msisdn: "07")]))
+                json: BulkIssue(
+                    campaignId: UUID().uuidString, amount: "2000",
+                    recipients: [BulkRecipient(recipientKey: "a", msisdn: "+250788100001"), BulkRecipient(recipientKey: "b", msisdn: "07")]))
             #expect(bad.status == 422)
             #expect(try await h.count("SELECT count(*)::int FROM vouchers.vouchers") == 26)
             let listed = try await TestHTTP.get("\(h.gateway)/v1/vouchers?campaignId=\(campaign)&limit=10", token: h.admin).json(Page<VoucherDTO>.self)
             #expect(listed.items.count == 10)
-            let next = try await TestHTTP.get("\(h.gateway)/v1/vouchers?campaignId=\(campaign)&limit=100&cursor=\(listed.nextCursor!)", token: h.admin).json(Page<VoucherDTO>.self)
+            let next = try await TestHTTP.get("\(h.gateway)/v1/vouchers?campaignId=\(campaign)&limit=100&cursor=\(listed.nextCursor!)", token: h.admin).json(
+                Page<VoucherDTO>.self)
             #expect(Set(listed.items.map(\.id)).isDisjoint(with: next.items.map(\.id)))
             #expect(listed.items.count + next.items.count == 26)
         }
@@ -404,7 +431,8 @@ import Vouchers
             let tampered = voucher.qrURL!.replacingOccurrences(of: "sig=", with: "sig=x")
             #expect(try await TestHTTP.get(tampered).status == 403)
             let path = "/v1/voucher-images/\(voucher.id)/qr.png"
-            let stale = "\(h.gateway)\(path)?\(SignedURLs(secret: "test-qr-secret").query(path: path, lifetime: .seconds(60), now: Date().addingTimeInterval(-3600)))"
+            let stale =
+                "\(h.gateway)\(path)?\(SignedURLs(secret: "test-qr-secret").query(path: path, lifetime: .seconds(60), now: Date().addingTimeInterval(-3600)))"
             #expect(try await TestHTTP.get(stale).status == 410)
         }
     }
@@ -422,10 +450,17 @@ import Vouchers
             #expect(seen.items.map(\.id) == [redeemedHere.id])
             #expect(try await TestHTTP.get("\(h.gateway)/v1/vouchers/\(redeemedThere.id)", token: cashier).status == 404)
             #expect(try await TestHTTP.get("\(h.gateway)/v1/stations/\(other.id)", token: cashier).status == 404)
-            #expect(try await TestHTTP.post("\(h.gateway)/v1/vouchers", token: cashier, json: CreateVoucher(amount: "1", msisdn: "+250788123456")).status == 403)
+            #expect(
+                try await TestHTTP.post("\(h.gateway)/v1/vouchers", token: cashier, json: CreateVoucher(amount: "1", msisdn: "+250788123456")).status == 403)
             let readonly = try await TestKeys.token(tenant: nil, roles: [.readonly])
-            #expect(try await TestHTTP.get("\(h.gateway)/v1/vouchers", token: readonly, headers: ["X-Tenant-ID": h.tenant.description]).json(Page<VoucherDTO>.self).items.count == 2)
-            #expect(try await TestHTTP.post("\(h.gateway)/v1/vouchers", token: readonly, headers: ["X-Tenant-ID": h.tenant.description], json: CreateVoucher(amount: "1", msisdn: "+250788123456")).status == 403)
+            #expect(
+                try await TestHTTP.get("\(h.gateway)/v1/vouchers", token: readonly, headers: ["X-Tenant-ID": h.tenant.description]).json(Page<VoucherDTO>.self)
+                    .items.count == 2)
+            #expect(
+                try await TestHTTP.post(
+                    "\(h.gateway)/v1/vouchers", token: readonly, headers: ["X-Tenant-ID": h.tenant.description],
+                    json: CreateVoucher(amount: "1", msisdn: "+250788123456")
+                ).status == 403)
             #expect(try await TestHTTP.post("\(h.vouchers)/v1/redemptions", token: h.admin, json: RedeemRequest(code: "22222")).status == 403)
             // another tenant sees none of it
             let stranger = try await TestKeys.token(tenant: try await h.otherTenant(), roles: [.tenantAdmin])
@@ -435,7 +470,9 @@ import Vouchers
             let scopedHere = try await h.voucher(scope: mine)
             let after = try await TestHTTP.get("\(h.gateway)/v1/vouchers", token: cashier).json(Page<VoucherDTO>.self)
             #expect(after.items.map(\.id) == [redeemedHere.id])
-            #expect(try await TestHTTP.get("\(h.gateway)/v1/vouchers?stationId=\(mine.id)", token: h.admin).json(Page<VoucherDTO>.self).items.map(\.id).contains(scopedHere.id))
+            #expect(
+                try await TestHTTP.get("\(h.gateway)/v1/vouchers?stationId=\(mine.id)", token: h.admin).json(Page<VoucherDTO>.self).items.map(\.id).contains(
+                    scopedHere.id))
         }
     }
 

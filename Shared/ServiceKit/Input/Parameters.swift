@@ -62,6 +62,17 @@ public struct QueryValues: Sendable {
         return day
     }
 
+    /// An instant written in ISO 8601 with a time zone (`2026-12-02T08:00:00Z`, fractional seconds allowed).
+    public func instant(_ name: String) throws -> Date? {
+        guard let text = self.parameters[name[...]].map(String.init) else { return nil }
+        let plain = Date.ISO8601FormatStyle()
+        let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        guard text.allSatisfy(\.isASCII), let date = (try? plain.parse(text)) ?? (try? fractional.parse(text)) else {
+            throw Self.invalid(name, "must be an ISO 8601 date and time with a zone, such as 2026-12-02T08:00:00Z")
+        }
+        return date
+    }
+
     static func invalid(_ name: String, _ problem: String) -> APIError {
         APIError.badRequest("invalid_\(name)", "The query parameter \(name) \(problem).")
     }

@@ -67,6 +67,12 @@ struct RedemptionsController: Sendable {
             if apiError.code == "wrong_station" {
                 try await self.vouchers.recordPolicyBlocked(code: code, tenant: tenant, station: station, actor: caller.subject, logger: context.logger)
             }
+            // off the hot path: a cashier facing a used voucher needs to know when and where it was used
+            if apiError.code == "already_redeemed",
+                let (at, name) = try await self.vouchers.redeemedWhereAndWhen(code: code, tenant: tenant, logger: context.logger)
+            {
+                throw APIError.conflict("already_redeemed", Self.alreadyRedeemed(at: at, station: name))
+            }
             throw apiError
         }
     }
@@ -86,7 +92,15 @@ struct RedemptionsController: Sendable {
         }
     }
 
-    /// Newest first; a station operator (or anyone with `?mine`) sees their own station's.
+    /// "This voucher was already redeemed on 2026-12-02 at 10:26 UTC at Kigali Central."
+    static func alreadyRedeemed(at date: Date, station: String) -> String {
+        let day = date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
+        let time = date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).time(includingFractionalSeconds: false)).prefix(5)
+        return "This voucher was already redeemed on \(day) at \(time) UTC" + (station.isEmpty ? "." : " at \(station).")
+    }
+
+    /// Newest first, redeemed at or after `since` if given; a station operator (or anyone with `?mine`) sees their
+    /// own station's.
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<Redemption>> {
         let (caller, tenant) = try context.requireTenantCaller()
         let query = request.queryValues
@@ -96,7 +110,8 @@ struct RedemptionsController: Sendable {
         }
         let page = try request.page(cursorValues: 2)
         let after = try page.cursor.map { (redeemedAtMicros: try $0.int64(0), id: try $0.uuid(1)) }
-        let items = try await self.vouchers.redemptions(tenant: tenant, station: station, after: after, limit: page.limit, logger: context.logger)
+        let items = try await self.vouchers.redemptions(
+            tenant: tenant, station: station, since: try query.instant("since"), after: after, limit: page.limit, logger: context.logger)
         return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String(VouchersStore.micros($0.redeemedAt)), $0.voucherId] }))
     }
 }

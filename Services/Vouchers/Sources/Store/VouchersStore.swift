@@ -41,7 +41,9 @@ struct VouchersStore: Sendable {
     }
 
     /// Puts who acts, where, and why into the transaction, for the event triggers.
-    static func setActor(_ connection: PostgresConnection, actor: String, station: StationID? = nil, context: JSONValue = .object([:]), logger: Logger) async throws {
+    static func setActor(_ connection: PostgresConnection, actor: String, station: StationID? = nil, context: JSONValue = .object([:]), logger: Logger)
+        async throws
+    {
         let contextText = String(decoding: try JSONEncoder.sokoni.encode(context), as: UTF8.self)
         try await connection.query(
             """
@@ -155,12 +157,14 @@ struct VouchersStore: Sendable {
                     before: nil as VoucherDTO?, after: voucher, requestID: requestID, logger: logger)
                 return (voucher, true)
             }
-            if let recipientKey, let campaign, let existing = try await connection.query(
-                """
-                SELECT \(unescaped: Self.columns) FROM vouchers.vouchers
-                WHERE tenant_id = \(tenant.rawValue) AND campaign_id = \(campaign.rawValue) AND recipient_key = \(recipientKey)
-                """, logger: logger
-            ).first(as: Row.self) {
+            if let recipientKey, let campaign,
+                let existing = try await connection.query(
+                    """
+                    SELECT \(unescaped: Self.columns) FROM vouchers.vouchers
+                    WHERE tenant_id = \(tenant.rawValue) AND campaign_id = \(campaign.rawValue) AND recipient_key = \(recipientKey)
+                    """, logger: logger
+                ).first(as: Row.self)
+            {
                 return (try Self.voucher(existing), false)
             }
             // the code was taken: draw another
@@ -194,6 +198,17 @@ struct VouchersStore: Sendable {
 
     /// Records a refused redemption at the wrong station as a `policy_blocked` event, in a transaction of its own
     /// (the redemption itself changed nothing).
+    /// When and where a redeemed voucher was redeemed, for the refusal a second attempt gets.
+    func redeemedWhereAndWhen(code: String, tenant: TenantID, logger: Logger) async throws -> (at: Date, station: String)? {
+        try await self.postgres.query(
+            """
+            SELECT v.redeemed_at, coalesce(s.name, '') FROM vouchers.vouchers v
+            LEFT JOIN vouchers.stations s ON s.id = v.redeemed_station_id AND s.tenant_id = v.tenant_id
+            WHERE v.tenant_id = \(tenant.rawValue) AND v.code = \(code) AND v.status = 'redeemed'
+            """, logger: logger
+        ).first(as: (Date, String).self).map { (at: $0.0, station: $0.1) }
+    }
+
     func recordPolicyBlocked(code: String, tenant: TenantID, station: StationID, actor: String, logger: Logger) async throws {
         try await self.postgres.query(
             """
@@ -215,7 +230,8 @@ struct VouchersStore: Sendable {
     static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
 
     /// A page in issue order (issued_at, id).
-    func list(tenant: TenantID, _ filter: ListFilter, after cursor: (issuedAtMicros: Int64, id: UUID)?, limit: Int, logger: Logger) async throws -> [VoucherDTO] {
+    func list(tenant: TenantID, _ filter: ListFilter, after cursor: (issuedAtMicros: Int64, id: UUID)?, limit: Int, logger: Logger) async throws -> [VoucherDTO]
+    {
         try await self.postgres.query(
             """
             SELECT \(unescaped: Self.columns) FROM vouchers.vouchers
@@ -257,12 +273,15 @@ struct VouchersStore: Sendable {
     }
 
     /// Redeemed vouchers, newest first, at one station or all.
-    func redemptions(tenant: TenantID, station: StationID?, after cursor: (redeemedAtMicros: Int64, id: UUID)?, limit: Int, logger: Logger) async throws -> [Redemption] {
+    func redemptions(
+        tenant: TenantID, station: StationID?, since: Date?, after cursor: (redeemedAtMicros: Int64, id: UUID)?, limit: Int, logger: Logger
+    ) async throws -> [Redemption] {
         try await self.postgres.query(
             """
             SELECT \(unescaped: Self.columns) FROM vouchers.vouchers
             WHERE tenant_id = \(tenant.rawValue) AND status = 'redeemed'
               AND (\(station?.rawValue)::uuid IS NULL OR redeemed_station_id = \(station?.rawValue))
+              AND (\(since)::timestamptz IS NULL OR redeemed_at >= \(since))
               AND (\(cursor?.redeemedAtMicros)::int8 IS NULL
                    OR (redeemed_at, id) < ('epoch'::timestamptz + \(cursor?.redeemedAtMicros) * interval '1 microsecond', \(cursor?.id)))
             ORDER BY redeemed_at DESC, id DESC LIMIT \(limit)
