@@ -53,6 +53,38 @@ import Testing
         await proxy.close()
     }
 
+    @Test func aRequestCaughtByASilentDatabaseGetsATimeoutNotAHang() async throws {
+        let database = try await TestPostgres.createDatabase()
+        let proxy = try await BlackholeProxy.start(upstream: database)
+        var viaProxy = database
+        viaProxy.host = "127.0.0.1"
+        viaProxy.port = proxy.port
+        viaProxy.socketDirectory = nil
+        let settings = try TestSettings.settings(
+            for: .messaging, database: viaProxy, overrides: ["JOBS_WORKERS": "0", "HTTP_REQUEST_TIMEOUT_MS": "1000"])
+        try await TestServices.with(ProbeService.self, settings: settings) { probe in
+            defer { Task { await proxy.close() } }
+            let token = try await TestKeys.token(tenant: tenantA, roles: [.tenantAdmin])
+            let url = "\(probe.baseURL)/v1/probe/items"
+            #expect(try await TestHTTP.get(url, token: token).status == 200)
+            proxy.blackhole()
+            for attempt in 1...2 {
+                let start = ContinuousClock.now
+                let read = try await TestHTTP.request(.GET, url, token: token, headers: ["X-Request-ID": "stuck-\(attempt)"], timeout: .seconds(10))
+                let elapsed = start.duration(to: .now)
+                #expect(read.status == 503, "attempt \(attempt): \(read.text)")
+                #expect(read.errorCode == "timeout")
+                #expect(read.headers.first(name: "Retry-After") == "1")
+                #expect(read.headers.first(name: "X-Request-ID") == "stuck-\(attempt)")
+                #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "attempt \(attempt) took \(elapsed)")
+            }
+            let write = try await TestHTTP.post(url, token: token, json: ProbeService.CreateItem(name: "stuck"))
+            #expect(write.status == 503 && write.errorCode == "timeout")
+            await proxy.close()
+        }
+        await proxy.close()
+    }
+
     @Test func aJobStillRunningAtTheShutdownDeadlineIsReleasedForAnotherWorker() async throws {
         try await withProbe { probe in
             let env = probe.environment

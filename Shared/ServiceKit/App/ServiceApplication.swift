@@ -12,7 +12,7 @@ import ServiceLifecycle
 
 /// One assembled service: the Hummingbird application and the parts tests reach into.
 public struct ServiceApplication<Module: ServiceModule>: Sendable {
-    public let application: Application<RouterResponder<AppRequestContext>>
+    public let application: Application<RequestDeadline>
     public let module: Module
     public let environment: ServiceEnvironment
     public let migrator: Migrator
@@ -86,7 +86,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             logger: logger, gate: gate)
 
         var application = Application(
-            router: router,
+            responder: RequestDeadline(responder: router.buildResponder(), deadline: settings.requestTimeout, streams: Module.streamsRequestBody),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sokoni-\(settings.service.rawValue)"),
             services: [postgres, HTTPClientService(client: httpClient), worker] + module.backgroundServices,
             onServerRunning: { channel in

@@ -7,6 +7,8 @@ import Models
 /// - `database.maxConnections` [`DATABASE_MAX_CONNECTIONS`], default 20: the pool size of this process.
 /// - `http.host` [`HTTP_HOST`], default `127.0.0.1`; `http.port` [`HTTP_PORT`], default the service's port (8080–8085).
 /// - `http.maxBodySize` [`HTTP_MAX_BODY_SIZE`], bytes, default 1 MiB; larger bodies get 413.
+/// - `http.requestTimeoutMs` [`HTTP_REQUEST_TIMEOUT_MS`] 30000: a request not answered by then gets 503 `timeout`
+///   (0: none; streamed requests through the gateway have the upstream timeout instead).
 /// - `log.level` [`LOG_LEVEL`], default `info`.
 /// - `migrations.directory` [`MIGRATIONS_DIRECTORY`], default the `Migrations` folder found above the working directory.
 /// - `jwt.audience` [`JWT_AUDIENCE`], default `sokoni`; `jwt.issuer` [`JWT_ISSUER`], default `sokoni-gateway`.
@@ -27,6 +29,7 @@ public struct ServiceSettings: Sendable {
     public var databaseURL: String
     public var databaseMaxConnections: Int
     public var maxBodySize: Int
+    public var requestTimeout: Duration
     public var logLevel: Logger.Level
     public var migrationsDirectory: URL
     public var audience: String
@@ -51,6 +54,7 @@ public struct ServiceSettings: Sendable {
         _ = try DatabaseURL(self.databaseURL)
         self.databaseMaxConnections = try settings.int("database.maxConnections", default: 20, range: 1...500)
         self.maxBodySize = try settings.int("http.maxBodySize", default: 1 << 20, range: 1...(1 << 30))
+        self.requestTimeout = .milliseconds(try settings.int("http.requestTimeoutMs", default: 30_000, range: 0...3_600_000))
         let level = settings.string("log.level", default: "info")
         guard let logLevel = Logger.Level(rawValue: level.lowercased()) else {
             throw ConfigurationError(key: "log.level", reason: "must be one of trace, debug, info, notice, warning, error, critical")
