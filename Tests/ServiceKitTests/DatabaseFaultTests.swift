@@ -12,13 +12,19 @@ import Testing
 /// What a service does when PostgreSQL stops answering: readiness answers 503 quickly instead of hanging, and a job
 /// worker stopping gracefully releases a job whose handler outlives the shutdown deadline.
 @Suite struct DatabaseFaultTests {
-    @Test func readyzAnswers503QuicklyWhenTheDatabaseStopsAnswering() async throws {
+    /// A new database reached through a proxy that can be told to swallow everything.
+    static func databaseBehindAProxy() async throws -> (BlackholeProxy, DatabaseURL) {
         let database = try await TestPostgres.createDatabase()
         let proxy = try await BlackholeProxy.start(upstream: database)
         var viaProxy = database
         viaProxy.host = "127.0.0.1"
         viaProxy.port = proxy.port
         viaProxy.socketDirectory = nil
+        return (proxy, viaProxy)
+    }
+
+    @Test func readyzAnswers503QuicklyWhenTheDatabaseStopsAnswering() async throws {
+        let (proxy, viaProxy) = try await Self.databaseBehindAProxy()
         // no job workers: a claim stuck on the silenced database would hold the shutdown for its 10 s deadline (that
         // deadline has a test of its own below)
         let settings = try TestSettings.settings(for: .messaging, database: viaProxy, overrides: ["JOBS_WORKERS": "0"])
@@ -54,12 +60,7 @@ import Testing
     }
 
     @Test func aRequestCaughtByASilentDatabaseGetsATimeoutNotAHang() async throws {
-        let database = try await TestPostgres.createDatabase()
-        let proxy = try await BlackholeProxy.start(upstream: database)
-        var viaProxy = database
-        viaProxy.host = "127.0.0.1"
-        viaProxy.port = proxy.port
-        viaProxy.socketDirectory = nil
+        let (proxy, viaProxy) = try await Self.databaseBehindAProxy()
         let settings = try TestSettings.settings(
             for: .messaging, database: viaProxy, overrides: ["JOBS_WORKERS": "0", "HTTP_REQUEST_TIMEOUT_MS": "1000"])
         try await TestServices.with(ProbeService.self, settings: settings) { probe in
