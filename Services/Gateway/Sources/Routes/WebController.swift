@@ -57,13 +57,12 @@ struct WebController: Sendable {
     }
 
     func serve(_ path: String, cache: String, request: Request, root: WebRoot? = nil) -> Response {
-        var headers = Self.securityHeaders
         guard let file = (root ?? self.files.current).files[path] else {
-            headers[.contentType] = "application/json"
-            return Response(
-                status: .notFound, headers: headers,
-                body: .init(byteBuffer: ByteBuffer(string: #"{"error":{"code":"not_found","message":"No such file."}}"#)))
+            var response = APIError.notFound("not_found", "No such file.").response()
+            response.headers.append(contentsOf: Self.securityHeaders)
+            return response
         }
+        var headers = Self.securityHeaders
         headers[.cacheControl] = cache
         headers[.eTag] = file.etag
         if request.headers[.ifNoneMatch] == file.etag {

@@ -2,20 +2,21 @@ import Crypto
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import ServiceKit
 
 /// The static web apps under `Web/` (admin console, Station app), held in memory. One version names the whole tree:
 /// HTML refers to assets as `/assets/<path>` and is served with those links rewritten to `/assets/<version>/<path>`,
 /// so an asset's URL changes whenever any file does and can be cached for a year, while HTML is never cached. Modules
 /// import each other by relative paths and so inherit the version.
-public struct WebRoot: Sendable {
-    public struct File: Sendable {
-        public let body: ByteBuffer
-        public let contentType: String
-        public let etag: String
+struct WebRoot: Sendable {
+    struct File: Sendable {
+        let body: ByteBuffer
+        let contentType: String
+        let etag: String
     }
 
-    public let files: [String: File]
-    public let version: String
+    let files: [String: File]
+    let version: String
 
     static let contentTypes: [String: String] = [
         "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "mjs": "text/javascript; charset=utf-8",
@@ -26,7 +27,7 @@ public struct WebRoot: Sendable {
     static let rewritten: Set<String> = ["html", "webmanifest"]
 
     /// Reads every file of a known type below `directory`; other files are not served.
-    public static func load(directory: URL) throws -> WebRoot {
+    static func load(directory: URL) throws -> WebRoot {
         let root = directory.standardizedFileURL.resolvingSymlinksInPath()
         var raw: [String: (data: Data, type: String, ext: String)] = [:]
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
@@ -42,14 +43,14 @@ public struct WebRoot: Sendable {
             digest.update(data: Data(path.utf8))
             digest.update(data: raw[path]!.data)
         }
-        let version = String(digest.finalize().map { String(format: "%02x", $0) }.joined().prefix(12))
+        let version = String(digest.finalize().hex.prefix(12))
         var files: [String: File] = [:]
         for (path, file) in raw {
             var data = file.data
             if Self.rewritten.contains(file.ext) {
                 data = Data(String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\"/assets/", with: "\"/assets/\(version)/").utf8)
             }
-            let etag = "\"" + SHA256.hash(data: data).prefix(8).map { String(format: "%02x", $0) }.joined() + "\""
+            let etag = "\"" + sha256Hex(data).prefix(16) + "\""
             files[path] = File(body: ByteBuffer(bytes: data), contentType: file.type, etag: etag)
         }
         return WebRoot(files: files, version: version)
@@ -57,18 +58,18 @@ public struct WebRoot: Sendable {
 }
 
 /// The web root as served: loaded once, or (for development) read again on every request so edits show on reload.
-public final class WebFiles: Sendable {
+final class WebFiles: Sendable {
     let directory: URL
     let reload: Bool
     let loaded: NIOLockedValueBox<WebRoot>
 
-    public init(directory: URL, reload: Bool) throws {
+    init(directory: URL, reload: Bool) throws {
         self.directory = directory
         self.reload = reload
         self.loaded = NIOLockedValueBox(try WebRoot.load(directory: directory))
     }
 
-    public var current: WebRoot {
+    var current: WebRoot {
         if self.reload, let fresh = try? WebRoot.load(directory: self.directory) {
             self.loaded.withLockedValue { $0 = fresh }
             return fresh
