@@ -465,3 +465,34 @@ def test_dashboard_screenshot_for_the_readme(browser, base_url, api, update_scre
     target.parent.mkdir(parents=True, exist_ok=True)
     png = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})["data"]
     target.write_bytes(base64.b64decode(png))
+
+
+def test_one_email_in_two_organisations_signs_in_to_the_one_chosen(browser, base_url, api):
+    """Emails are unique per tenant: a person with accounts in two organisations and one password picks one."""
+    token = api.login(SUPER)
+    slug = f"second-{uuid.uuid4().hex[:8]}"
+    status, second = api.call("POST", "/v1/tenants", token, body={"name": f"Second {slug}", "slug": slug, "plan": "pro", "currency": "RWF"})
+    assert status == 201, second
+    email, password = f"pat-{uuid.uuid4().hex[:8]}@example.com", "two-organisations-1"
+    for tenant in (tenant_of(api), second["id"]):
+        status, body = api.call("POST", "/v1/users", token, body={
+            "email": email, "password": password, "name": "Pat", "tenantId": tenant, "roles": ["tenant_admin"]})
+        assert status == 201, body
+    driver = browser("desktop")
+    driver.get(f"{base_url}/admin/#/dashboard")
+    email_input = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#signin-form input[name=email]")))
+    email_input.send_keys(email)
+    driver.find_element(By.CSS_SELECTOR, "#signin-form input[name=password]").send_keys(password)
+    assert not driver.find_element(By.ID, "signin-tenant").is_displayed()
+    driver.find_element(By.ID, "signin-submit").click()
+    choice = wait(driver).until(EC.visibility_of_element_located((By.ID, "signin-tenant")))
+    assert "organisations" in driver.find_element(By.ID, "signin-error").text
+    assert {option.text for option in Select(choice).options} == {second["name"], api.call(
+        "GET", f"/v1/tenants/{tenant_of(api)}", token)[1]["name"]}
+    Select(choice).select_by_value(slug)
+    driver.find_element(By.ID, "signin-submit").click()
+    page_ready(driver, "dashboard")
+    # signed in to the second organisation: its people are Pat alone, none of the demo tenant's
+    go(driver, "#/users", "users")
+    wait(driver).until(lambda d: email in d.find_element(By.ID, "users-list").text)
+    assert OWNER not in driver.find_element(By.ID, "users-list").text

@@ -62,6 +62,62 @@ import Vouchers
         }
     }
 
+    /// Finding 10: emails were unique platform-wide, so a tenant admin adding a person learned from 409 that the
+    /// address belonged to another tenant or to staff. Now they are unique per tenant; login tells accounts apart by
+    /// their password, and asks for the tenant only when one password opens several.
+    @Test func oneEmailInSeveralTenantsSignsInToTheAccountItsPasswordOpens() async throws {
+        try await GatewayHarness.with { gw in
+            let acme = try await gw.createTenant("acme")
+            let bolt = try await gw.createTenant("bolt")
+            _ = try await gw.createUser(email: "staff@x.example", password: "staff-password-1", tenant: nil, roles: [.support])
+            let inAcme = try await gw.createUser(email: "Pat@x.example", password: "acme-password-1", tenant: acme.id, roles: [.agent])
+
+            // a tenant admin of bolt adds people whose emails exist elsewhere: nothing tells them so
+            let boltAdmin = try await TestKeys.token(tenant: TenantID(bolt.id)!, roles: [.tenantAdmin])
+            for email in ["pat@x.example", "STAFF@x.example"] {
+                let body = CreateUser(email: email, password: "bolt-password-1", name: "Pat", tenantId: nil, roles: [.agent], stationId: nil)
+                let created = try await TestHTTP.post("\(gw.gateway)/v1/users", token: boltAdmin, json: body)
+                #expect(created.status == 201, "\(created.text)")
+            }
+            // within one tenant the email is still taken, whatever its case
+            let again = CreateUser(email: "PAT@x.example", password: "bolt-password-2", name: "Pat", tenantId: nil, roles: [.agent], stationId: nil)
+            let duplicate = try await TestHTTP.post("\(gw.gateway)/v1/users", token: boltAdmin, json: again)
+            #expect(duplicate.status == 409)
+            #expect(duplicate.errorCode == "email_taken")
+
+            // each password opens its own account
+            let acmeLogin = try await gw.login("pat@x.example", "acme-password-1")
+            #expect(acmeLogin.status == 200, "\(acmeLogin.text)")
+            let acmeMe = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: try acmeLogin.json(TokenPair.self).accessToken)
+            #expect(try acmeMe.json(Me.self).id == inAcme.id)
+            let boltLogin = try await gw.login("PAT@x.example", "bolt-password-1")
+            let boltMe = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: try boltLogin.json(TokenPair.self).accessToken)
+            #expect(try boltMe.json(Me.self).tenantId == bolt.id)
+            let staffLogin = try await gw.login("staff@x.example", "staff-password-1")
+            let staffMe = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: try staffLogin.json(TokenPair.self).accessToken)
+            #expect(try staffMe.json(Me.self).tenantId == nil)
+            #expect(try await gw.login("pat@x.example", "staff-password-1").errorCode == "invalid_credentials")
+
+            // the same password in two tenants: the caller names one, from the list only they can see
+            _ = try await gw.createUser(email: "sam@x.example", password: "same-password-1", tenant: acme.id, roles: [.agent])
+            _ = try await gw.createUser(email: "sam@x.example", password: "same-password-1", tenant: bolt.id, roles: [.agent])
+            let ambiguous = try await gw.login("sam@x.example", "same-password-1")
+            #expect(ambiguous.status == 409)
+            #expect(ambiguous.errorCode == "tenant_required")
+            let choices = try ambiguous.json(TenantChoiceBody.self).error.tenants
+            #expect(choices.map(\.slug) == ["acme", "bolt"])
+            let named = try await TestHTTP.post(
+                "\(gw.gateway)/v1/auth/login", json: LoginRequest(email: "sam@x.example", password: "same-password-1", tenant: "bolt"))
+            #expect(named.status == 200, "\(named.text)")
+            let namedMe = try await TestHTTP.get("\(gw.gateway)/v1/auth/me", token: try named.json(TokenPair.self).accessToken)
+            #expect(try namedMe.json(Me.self).tenantId == bolt.id)
+            // a wrong password never shows the list
+            let wrong = try await gw.login("sam@x.example", "not-the-password")
+            #expect(wrong.status == 401)
+            #expect(!wrong.text.contains("acme"))
+        }
+    }
+
     @Test func repeatedFailuresLockTheAccountUntilTheLockExpires() async throws {
         try await GatewayHarness.with(overrides: ["AUTH_MAX_FAILURES_PER_ACCOUNT": "4", "AUTH_LOCKOUT_SECONDS": "120"]) { gw in
             _ = try await gw.createUser(email: "victim@x.example", tenant: nil, roles: [.readonly])

@@ -82,20 +82,31 @@ function showSignIn({ expired = false } = {}) {
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const error = h('p', { class: 'form-error', role: 'alert', id: 'signin-error' });
   const submit = button(t('signin.submit'), { kind: 'primary', type: 'submit', id: 'signin-submit' });
+  // shown only when this email and password open accounts in several organisations (409 tenant_required)
+  const tenant = h('select', { name: 'tenant', id: 'signin-tenant' });
+  const tenantField = field(t('signin.tenant'), tenant);
+  tenantField.hidden = true;
+  email.addEventListener('input', () => { tenantField.hidden = true; });
   const form = h('form', { class: 'signin-form', id: 'signin-form', 'aria-describedby': 'signin-error' },
-    field(t('field.email'), email), field(t('field.password'), password), error, submit);
+    field(t('field.email'), email), field(t('field.password'), password), tenantField, error, submit);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     error.textContent = '';
     submit.disabled = true;
     try {
-      await session.login(email.value.trim(), password.value);
+      await session.login(email.value.trim(), password.value, tenantField.hidden ? null : tenant.value);
       if (!session.me) throw new ApiError(0, 'me_failed', t('error.generic'));
       state.lastEmail = session.me.email;
       await signedIn();
     } catch (e) {
       error.textContent = signInError(e);
-      password.select();
+      if (e.code === 'tenant_required') {
+        clear(tenant).append(...e.tenants.map((choice) => h('option', { value: choice.slug }, choice.name)));
+        tenantField.hidden = false;
+        tenant.focus();
+      } else {
+        password.select();
+      }
     } finally {
       submit.disabled = false;
     }
@@ -116,6 +127,7 @@ function signInError(e) {
   if (e.status === 429) return t('signin.locked', { seconds: e.retryAfter || 60 });
   if (e.code === 'invalid_credentials') return t('signin.invalid');
   if (e.code === 'tenant_suspended') return t('error.tenant_suspended');
+  if (e.code === 'tenant_required') return t('signin.chooseTenant');
   return e.message || t('error.generic');
 }
 

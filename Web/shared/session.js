@@ -41,17 +41,23 @@ export class Session {
 
   get signedIn() { return this.#accessToken !== null; }
 
-  async login(email, password) {
+  /**
+   * Signs in. `tenant` (a slug) is needed only after a 409 `tenant_required`, whose error carries `tenants`:
+   * the organisations this email and password both open.
+   */
+  async login(email, password, tenant = null) {
     const response = await fetch('/v1/auth/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...WEB_CLIENT },
-      body: JSON.stringify({ email, password }),
+      body: JSON.stringify(tenant === null ? { email, password } : { email, password, tenant }),
       credentials: 'same-origin',
     });
     const data = await readBody(response);
     if (!response.ok) {
       const { code, message } = errorOf(response.status, data);
-      throw new ApiError(response.status, code, message, Number(response.headers.get('Retry-After')) || null);
+      const error = new ApiError(response.status, code, message, Number(response.headers.get('Retry-After')) || null);
+      if (code === 'tenant_required') error.tenants = data.error.tenants || [];
+      throw error;
     }
     await this.#adopt(data);
   }

@@ -139,7 +139,7 @@ async function onLogin(event) {
   button.disabled = true;
   button.textContent = t('login.busy');
   try {
-    await session.login(email, password);
+    await session.login(email, password, $('tenant-field').hidden ? null : $('tenant').value);
     $('password').value = '';
     setText('login-note', '');
     await enter();
@@ -148,9 +148,23 @@ async function onLogin(event) {
     if (!(e instanceof ApiError)) text = t('login.offline');
     else if (e.status === 401 || e.code === 'invalid_credentials') text = t('login.badCredentials');
     else if (e.status === 429) text = t('login.locked', { minutes: minutes(e.retryAfter) });
+    else if (e.code === 'tenant_required') text = t('login.chooseTenant');
     else text = t('login.failed', { message: e.message });
     setText('login-error', text);
-    $('password').focus();
+    if (e.code === 'tenant_required') {
+      // this email and password open accounts in several organisations: the operator picks theirs
+      const select = $('tenant');
+      select.replaceChildren(...e.tenants.map((choice) => {
+        const option = document.createElement('option');
+        option.value = choice.slug;
+        option.textContent = choice.name;
+        return option;
+      }));
+      $('tenant-field').hidden = false;
+      select.focus();
+    } else {
+      $('password').focus();
+    }
   } finally {
     button.disabled = false;
     button.textContent = t('login.submit');
@@ -465,6 +479,7 @@ async function onScan() {
 
 function wire() {
   $('login-form').addEventListener('submit', onLogin);
+  $('email').addEventListener('input', () => { $('tenant-field').hidden = true; });
   $('redeem-form').addEventListener('submit', onRedeem);
   $('code').addEventListener('input', () => {
     $('code-error').hidden = true;

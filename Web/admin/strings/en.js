@@ -34,6 +34,8 @@ export default {
   'signin.title': 'Sign in',
   'signin.submit': 'Sign in',
   'signin.invalid': 'The email or password is wrong.',
+  'signin.tenant': 'Organisation',
+  'signin.chooseTenant': 'This email signs in to several organisations. Choose one and sign in again.',
   'signin.locked': 'Too many attempts. Try again in {seconds} seconds.',
   'expired.title': 'Your session has expired',
   'expired.body': 'Sign in again to continue where you were.',

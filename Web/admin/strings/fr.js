@@ -28,6 +28,8 @@ export default {
   'signin.title': 'Connexion',
   'signin.submit': 'Se connecter',
   'signin.invalid': 'L\'adresse e-mail ou le mot de passe est incorrect.',
+  'signin.tenant': 'Organisation',
+  'signin.chooseTenant': 'Cette adresse ouvre plusieurs organisations. Choisissez-en une et reconnectez-vous.',
   'signin.locked': 'Trop de tentatives. Réessayez dans {seconds} secondes.',
   'expired.title': 'Votre session a expiré',
   'expired.body': 'Reconnectez-vous pour reprendre là où vous étiez.',

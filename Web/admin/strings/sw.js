@@ -21,6 +21,8 @@ export default {
 
   'signin.title': 'Ingia',
   'signin.submit': 'Ingia',
+  'signin.tenant': 'Shirika',
+  'signin.chooseTenant': 'Barua pepe hii inaingia katika mashirika kadhaa. Chagua moja kisha uingie tena.',
   'signin.invalid': 'Barua pepe au nenosiri si sahihi.',
   'expired.title': 'Muda wa kikao chako umeisha',
   'expired.body': 'Ingia tena ili uendelee ulipokuwa.',

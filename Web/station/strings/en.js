@@ -17,6 +17,8 @@ export default {
   'login.submit': 'Sign in',
   'login.busy': 'Signing in…',
   'login.required': 'Type your email and your password.',
+  'login.tenant': 'Organisation',
+  'login.chooseTenant': 'This email signs in to several organisations. Choose one and sign in again.',
   'login.badCredentials': 'Wrong email or password. Try again.',
   'login.locked': 'Too many tries. Wait {minutes} min, then try again.',
   'login.offline': 'No connection. Connect to the internet to sign in.',

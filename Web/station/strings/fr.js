@@ -17,6 +17,8 @@ export default {
   'login.submit': 'Se connecter',
   'login.busy': 'Connexion…',
   'login.required': 'Saisissez votre e-mail et votre mot de passe.',
+  'login.tenant': 'Organisation',
+  'login.chooseTenant': 'Cette adresse ouvre plusieurs organisations. Choisissez-en une et reconnectez-vous.',
   'login.badCredentials': 'E-mail ou mot de passe incorrect. Réessayez.',
   'login.locked': 'Trop d’essais. Attendez {minutes} min puis réessayez.',
   'login.offline': 'Pas de connexion. Connectez-vous à Internet pour vous identifier.',

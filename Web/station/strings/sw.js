@@ -17,6 +17,8 @@ export default {
   'login.submit': 'Ingia',
   'login.busy': 'Inaingia…',
   'login.required': 'Andika barua pepe na nenosiri lako.',
+  'login.tenant': 'Shirika',
+  'login.chooseTenant': 'Barua pepe hii inaingia katika mashirika kadhaa. Chagua moja kisha uingie tena.',
   'login.badCredentials': 'Barua pepe au nenosiri si sahihi. Jaribu tena.',
   'login.locked': 'Majaribio mengi mno. Subiri dakika {minutes}, kisha ujaribu tena.',
   'login.offline': 'Hakuna mtandao. Unganisha intaneti ili uingie.',

@@ -131,11 +131,30 @@ public struct SetRoles: Codable, Sendable {
 public struct LoginRequest: Codable, Sendable {
     public var email: String
     public var password: String
+    /// The tenant's slug (empty for platform staff), needed only when the email and password open accounts in several tenants
+    /// (409 `tenant_required` lists them).
+    public var tenant: String?
 
-    public init(email: String, password: String) {
+    public init(email: String, password: String, tenant: String? = nil) {
         self.email = email
         self.password = password
+        self.tenant = tenant
     }
+}
+
+/// 409 `tenant_required`: the error body of a login whose email and password open accounts in several tenants,
+/// with those tenants to choose from. Only a caller who knows the password for each of them sees the list.
+public struct TenantChoiceBody: Codable, Sendable {
+    public struct Choice: Codable, Sendable, Equatable {
+        public var slug: String
+        public var name: String
+    }
+    public struct Detail: Codable, Sendable {
+        public var code: String
+        public var message: String
+        public var tenants: [Choice]
+    }
+    public var error: Detail
 }
 
 public struct RefreshRequest: Codable, Sendable {

@@ -75,13 +75,21 @@ struct AuthController: Sendable {
         let account = LoginThrottle.accountKey(body.email)
         let address = LoginThrottle.addressKey(context.remoteAddress)
         try await self.throttle.check(account: account, address: address, logger: context.logger)
-        let credentials = try await self.store.credentials(email: body.email, logger: context.logger)
+        let accounts = try await self.store.credentials(email: body.email, tenantSlug: body.tenant, logger: context.logger)
         // an unknown email costs one bcrypt check too, so both failures look and take the same
-        let matches = try await self.passwords.verify(body.password, hash: credentials?.passwordHash)
-        guard matches, let credentials, credentials.active else {
+        var opened: [IdentityStore.Credentials] = []
+        for account in accounts.isEmpty ? [nil] : accounts.map(Optional.some) {
+            if try await self.passwords.verify(body.password, hash: account?.passwordHash), let account, account.active {
+                opened.append(account)
+            }
+        }
+        guard let credentials = opened.first else {
             let delay = try await self.throttle.recordFailure(account: account, address: address, logger: context.logger)
             if delay > .zero { try await Task.sleep(for: delay) }
             throw Self.invalidCredentials
+        }
+        if opened.count > 1 {
+            return try Self.tenantRequired(opened, request: request, context: context)
         }
         try await self.tenants.requireActive(credentials.tenant.map { TenantID(rawValue: $0) }, logger: context.logger)
         try await self.throttle.recordSuccess(account: account, logger: context.logger)
@@ -90,6 +98,14 @@ struct AuthController: Sendable {
         }
         try await self.store.touchLastSeen(credentials.id, logger: context.logger)
         return try self.answer(pair, request: request, context: context)
+    }
+
+    /// The same person with accounts in several tenants, all opened by this password: they name one.
+    static func tenantRequired(_ accounts: [IdentityStore.Credentials], request: Request, context: AppRequestContext) throws -> Response {
+        let choices = accounts.map { TenantChoiceBody.Choice(slug: $0.tenantSlug ?? "", name: $0.tenantName ?? "Sokoni staff") }
+        let body = TenantChoiceBody(
+            error: .init(code: "tenant_required", message: "This email signs in to several organisations: choose one.", tenants: choices))
+        return try JSONResponse(.conflict, body).response(from: request, context: context)
     }
 
     var postgres: PostgresClient { self.store.postgres }

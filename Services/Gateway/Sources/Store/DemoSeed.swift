@@ -51,7 +51,7 @@ public enum DemoSeed {
                 """
                 INSERT INTO identity.users (id, tenant_id, email, password_hash, name, station_id)
                 VALUES (\(UUID()), \(tenantID), \(email), \(hash), \(email.split(separator: "@")[0].capitalized), \(stationID))
-                ON CONFLICT ((lower(email))) DO UPDATE SET email = EXCLUDED.email
+                ON CONFLICT ((coalesce(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid)), (lower(email))) DO UPDATE SET email = EXCLUDED.email
                 RETURNING id
                 """, logger: logger
             ).first(as: UUID.self)!

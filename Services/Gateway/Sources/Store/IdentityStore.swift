@@ -127,7 +127,7 @@ public struct IdentityStore: Sendable {
     }
 
     static let userErrors = ConstraintErrors([
-        "users_email": .conflict("email_taken", "A user with this email exists."),
+        "users_email": .conflict("email_taken", "Someone in this tenant already uses this email."),
         "users_tenant_id_fkey": .unprocessable("unknown_tenant", "No such tenant."),
     ])
 
@@ -212,14 +212,28 @@ public struct IdentityStore: Sendable {
     struct Credentials: Sendable {
         var id: UUID
         var tenant: UUID?
+        /// The tenant's slug and name, to tell apart accounts of one email in several tenants; nil for staff.
+        var tenantSlug: String?
+        var tenantName: String?
         var passwordHash: String
         var active: Bool
     }
 
-    func credentials(email: String, logger: Logger) async throws -> Credentials? {
+    /// At most this many accounts share an email (one per tenant); login checks the password against each.
+    static let accountsPerEmailChecked = 8
+
+    /// The accounts an email opens, optionally only the one in the tenant with `tenantSlug`; staff first.
+    func credentials(email: String, tenantSlug: String?, logger: Logger) async throws -> [Credentials] {
         try await self.postgres.query(
-            "SELECT id, tenant_id, password_hash, active FROM identity.users WHERE lower(email) = lower(\(email))", logger: logger
-        ).first(as: (UUID, UUID?, String, Bool).self).map { Credentials(id: $0.0, tenant: $0.1, passwordHash: $0.2, active: $0.3) }
+            """
+            SELECT u.id, u.tenant_id, t.slug, t.name, u.password_hash, u.active
+            FROM identity.users u LEFT JOIN identity.tenants t ON t.id = u.tenant_id
+            WHERE lower(u.email) = lower(\(email)) AND (\(tenantSlug)::text IS NULL OR coalesce(t.slug, '') = \(tenantSlug))
+            ORDER BY t.slug NULLS FIRST LIMIT \(Self.accountsPerEmailChecked)
+            """, logger: logger
+        ).all(as: (UUID, UUID?, String?, String?, String, Bool).self).map {
+            Credentials(id: $0.0, tenant: $0.1, tenantSlug: $0.2, tenantName: $0.3, passwordHash: $0.4, active: $0.5)
+        }
     }
 
     func touchLastSeen(_ id: UUID, logger: Logger) async throws {
