@@ -133,6 +133,17 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "MessagingTests",
+        dependencies: [
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "Messaging", "Gateway", "Vouchers", hummingbird, postgres,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ] + nio,
+        path: "Tests/MessagingTests",
+        exclude: ["Fixtures"],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",
@@ -145,6 +156,11 @@ var targets: [Target] = [
 let extraDependencies: [String: [Target.Dependency]] = [
     "Vouchers": [
         "CQRencode", "CPNG", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ],
+    "Messaging": [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
     "Gateway": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

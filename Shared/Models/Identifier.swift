@@ -40,3 +40,16 @@ public enum CampaignTag {}
 public typealias VoucherID = Identifier<VoucherTag>
 /// A campaign's id (campaigns belong to messaging; vouchers keep the id they were issued under).
 public typealias CampaignID = Identifier<CampaignTag>
+
+public enum ChannelTag {}
+public enum ContactTag {}
+public enum ConversationTag {}
+public enum MessageTag {}
+public enum AgentTag {}
+/// A messaging channel: one WhatsApp number, SMS sender, Telegram bot, web-chat widget or sandbox of a tenant.
+public typealias ChannelID = Identifier<ChannelTag>
+public typealias ContactID = Identifier<ContactTag>
+public typealias ConversationID = Identifier<ConversationTag>
+public typealias MessageID = Identifier<MessageTag>
+/// An agent of agent-core (messaging binds one to each channel).
+public typealias AgentID = Identifier<AgentTag>

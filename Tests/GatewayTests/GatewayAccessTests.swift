@@ -65,7 +65,8 @@ import Testing
                     ("/v1/vouchers", staffRead.union([.tenantAdmin, .stationOperator, .service]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
                     ("/v1/redemptions", staffRead.union([.tenantAdmin, .stationOperator]), [.stationOperator]),
                     ("/v1/campaigns", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
-                    ("/v1/conversations", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
+                    // messaging (Shared/Contracts/MessagingAPI.swift)
+                    ("/v1/channels", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .tenantAdmin]),
                     ("/v1/leads", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
                     ("/v1/wallet", staffRead.union([.tenantAdmin]), [.superAdmin, .tenantAdmin]),
                     ("/v1/appointments", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),

@@ -269,9 +269,10 @@ private let repliedTo = "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM
     }
 
     @Test func formDecoding() {
-        #expect(TwilioForm.decode(formURLEncoded: "Body=Hi+there%21&From=%2B254712345678&Empty=&Bare&=x") == [
-            "Body": "Hi there!", "From": "+254712345678", "Empty": "", "Bare": "",
-        ])
+        #expect(
+            TwilioForm.decode(formURLEncoded: "Body=Hi+there%21&From=%2B254712345678&Empty=&Bare&=x") == [
+                "Body": "Hi there!", "From": "+254712345678", "Empty": "", "Bare": "",
+            ])
         #expect(TwilioForm.decode(formURLEncoded: "Body=%F0%9F%91%8D") == ["Body": "\u{1F44D}"])
     }
 

@@ -1,19 +1,106 @@
+import Crypto
 import Foundation
 import Hummingbird
+import Logging
+import Models
 import ServiceKit
+import ServiceLifecycle
 
-/// The messaging service. Its own routes, repositories and jobs arrive with the issues that build it;
-/// for now it starts, migrates its schema, and answers health, metrics and `GET /v1/messaging/whoami`.
+/// The messaging service: channels with sealed secrets, signed provider webhooks acked at once and handled as
+/// jobs, contacts and conversations with gap-free sequence numbers, one outbox and one send policy for every
+/// message, delivery status that only moves forward, opt-outs, settings, and the sandbox that lets the platform
+/// run with no provider at all. This type only assembles.
+///
+/// Its own settings, besides ServiceKit's:
+/// - `messaging.secretKeys` [`MESSAGING_SECRET_KEYS`], required: `id:base64` AES-256 keys, comma-separated, the
+///   first sealing provider secrets, all opening them (rotation).
+/// - `messaging.optOutKey` [`MESSAGING_OPT_OUT_KEY`], required: the HMAC key of the opt-out list's hashes.
+/// - `messaging.publicUrl` [`MESSAGING_PUBLIC_URL`], default the gateway URL: the base of webhook URLs.
+/// - `messaging.graphBaseUrl`, `messaging.twilioBaseUrl`, `messaging.telegramBaseUrl` [`MESSAGING_GRAPH_BASE_URL`,
+///   …]: the providers' APIs (a fake's, in tests).
 public struct MessagingService: ServiceModule {
     public static let name = ServiceName.messaging
+    /// Fixed keys for test instances.
+    public static let testSettings = [
+        "MESSAGING_SECRET_KEYS": "test-1:" + Data(repeating: 7, count: 32).base64EncodedString(),
+        "MESSAGING_OPT_OUT_KEY": "test-opt-out-key",
+    ]
     public static var openAPIDocument: Data? {
         Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }
     }
+
     let environment: ServiceEnvironment
+    let channels: ChannelsStore
+    let conversations: ConversationsStore
+    let policy: PolicyStore
+    let outbox: OutboxStore
+    let webhooks: WebhookStore
+    let processor: InboundProcessor
+    let sender: Sender
+    let replies: AgentReplies
+    let publicURL: String
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
+        let settings = environment.settings.settings
+        let box = try SecretBox(configuration: try settings.required("messaging.secretKeys", secret: true), key: "MESSAGING_SECRET_KEYS")
+        let optOutKey = SymmetricKey(data: Data(try settings.required("messaging.optOutKey", secret: true).utf8))
+        var publicURL = settings.string("messaging.publicUrl") ?? environment.settings.serviceURLs[.gateway]!.absoluteString
+        if publicURL.hasSuffix("/") { publicURL.removeLast() }
+        self.publicURL = publicURL
+        let endpoints = ProviderEndpoints(
+            graph: try settings.url("messaging.graphBaseUrl", default: ProviderEndpoints().graph)!.absoluteString,
+            twilio: try settings.url("messaging.twilioBaseUrl", default: ProviderEndpoints().twilio)!.absoluteString,
+            telegram: try settings.url("messaging.telegramBaseUrl", default: ProviderEndpoints().telegram)!.absoluteString)
+
+        self.channels = ChannelsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, publicURL: publicURL)
+        self.conversations = ConversationsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
+        self.policy = PolicyStore(postgres: environment.postgres, audit: environment.audit, optOutKey: optOutKey)
+        self.outbox = OutboxStore(postgres: environment.postgres, conversations: self.conversations, jobs: environment.jobs)
+        self.webhooks = WebhookStore(postgres: environment.postgres, jobs: environment.jobs)
+        self.processor = InboundProcessor(
+            webhooks: self.webhooks, channels: self.channels, conversations: self.conversations, policy: self.policy, outbox: self.outbox,
+            jobs: environment.jobs)
+        let http = environment.httpClient
+        self.sender = Sender(
+            outbox: self.outbox, channels: self.channels, policy: self.policy,
+            adapters: [
+                .whatsapp: WhatsAppAdapter(http: http, baseURL: endpoints.graph),
+                .sms: TwilioAdapter(http: http, baseURL: endpoints.twilio) { channel in channel.webhookUrl },
+                .telegram: TelegramAdapter(http: http, baseURL: endpoints.telegram),
+            ], now: { Date() })
+        self.replies = AgentReplies(
+            conversations: self.conversations, channels: self.channels, outbox: self.outbox, agent: environment.agentCore,
+            callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
     }
 
-    public func addRoutes(to router: Router<AppRequestContext>) {}
+    public func addRoutes(to router: Router<AppRequestContext>) {
+        ChannelsController(channels: self.channels, idempotency: self.environment.idempotency).addRoutes(to: router)
+        ConversationsController(conversations: self.conversations).addRoutes(to: router)
+        MessagesController(
+            channels: self.channels, conversations: self.conversations, outbox: self.outbox, webhooks: self.webhooks,
+            idempotency: self.environment.idempotency
+        ).addRoutes(to: router)
+        SettingsController(policy: self.policy).addRoutes(to: router)
+        WebhooksController(
+            channels: self.channels, webhooks: self.webhooks, publicURL: self.publicURL, maxBodySize: self.environment.settings.maxBodySize
+        ).addRoutes(to: router)
+    }
+
+    public func registerJobs(_ registry: inout JobRegistry) {
+        let processor = self.processor
+        let sender = self.sender
+        let replies = self.replies
+        let policy = self.policy
+        registry.register(WebhookStore.processJob, as: WebhookStore.ProcessJob.self) { payload, job, logger in
+            try await processor.process(payload.deliveryId, requestID: job.requestID, logger: logger)
+        }
+        registry.register(OutboxStore.sendJob, as: OutboxStore.SendJob.self) { payload, job, logger in
+            try await sender.send(payload, requestID: job.requestID, logger: logger)
+            if Int.random(in: 0..<200) == 0 { try? await policy.sweepCounters(logger: logger) }
+        }
+        registry.register(InboundProcessor.replyJob, as: InboundProcessor.ReplyJob.self) { payload, job, logger in
+            try await replies.reply(payload, requestID: job.requestID, logger: logger)
+        }
+    }
 }

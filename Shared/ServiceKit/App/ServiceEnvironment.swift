@@ -37,6 +37,7 @@ public struct ServiceEnvironment: Sendable {
     public var gateway: GatewayClient { GatewayClient(self.client(.gateway)) }
     public var vouchers: VouchersClient { VouchersClient(self.client(.vouchers)) }
     public var messaging: MessagingClient { MessagingClient(self.client(.messaging)) }
+    public var agentCore: AgentClient { AgentClient(self.client(.agentCore)) }
 
     /// Calls made while serving a request: the caller's token and request id travel along.
     public func callContext(_ context: AppRequestContext) -> CallContext {

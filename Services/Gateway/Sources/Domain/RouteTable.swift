@@ -46,7 +46,7 @@ enum RouteTable {
     }
 
     /// Endpoints declared in `Shared/Contracts`, by service.
-    static let declared: [Endpoint] = VouchersAPI.all
+    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all
 
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
     static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + ServiceName.allCases.flatMap(ServiceAPI.all)
@@ -58,10 +58,7 @@ enum RouteTable {
 
             // services still to be built: their prefixes until they declare endpoints in Shared/Contracts
             // messaging
-            GatewayRoute(prefix: "/v1/channels", service: .messaging, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
             GatewayRoute(prefix: "/v1/templates", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-            GatewayRoute(prefix: "/v1/contacts", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
-            GatewayRoute(prefix: "/v1/conversations", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
             GatewayRoute(
                 prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
                 write: [.superAdmin, .support, .dataOps, .tenantAdmin]),

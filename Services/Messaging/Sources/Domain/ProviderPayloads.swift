@@ -771,7 +771,8 @@ struct GraphErrorBody: Codable, Sendable, Equatable {
         guard let code = error.code else {
             let status = httpStatus ?? 0
             let reason = message ?? "WhatsApp error without a code"
-            return status == 429 || (500...599).contains(status) ? .transient(code: String(status), reason: reason)
+            return status == 429 || (500...599).contains(status)
+                ? .transient(code: String(status), reason: reason)
                 : .permanent(code: String(status), reason: reason)
         }
         return SendFailure.whatsApp(code: code, message: message, httpStatus: httpStatus)
@@ -838,7 +839,8 @@ struct TwilioErrorBody: Codable, Sendable, Equatable {
         guard let code else {
             let http = status ?? 0
             let reason = message ?? "Twilio error without a code"
-            return http == 429 || (500...599).contains(http) ? .transient(code: String(http), reason: reason)
+            return http == 429 || (500...599).contains(http)
+                ? .transient(code: String(http), reason: reason)
                 : .permanent(code: String(http), reason: reason)
         }
         return SendFailure.twilio(code: code, message: message, httpStatus: status)

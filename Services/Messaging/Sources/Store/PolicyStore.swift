@@ -1,0 +1,180 @@
+import Crypto
+import Foundation
+import Logging
+import Models
+import NIOCore
+import PostgresNIO
+import ServiceKit
+
+/// All SQL on opt-outs, settings and the shared send counters: what the one send policy reads.
+struct PolicyStore: Sendable {
+    let postgres: PostgresClient
+    let audit: AuditLog
+    /// The key of the opt-out list's hashes: the list never holds a number in clear.
+    let optOutKey: SymmetricKey
+
+    // MARK: opt-outs
+
+    func hash(_ address: String) -> ByteBuffer {
+        ByteBuffer(bytes: Array(HMAC<SHA256>.authenticationCode(for: Data(address.utf8), using: self.optOutKey)))
+    }
+
+    static func masked(_ address: String) -> String {
+        address.hasPrefix("+") ? PhoneNumber.masked(e164: address) : String(address.prefix(2)) + "••••"
+    }
+
+    func isOptedOut(tenant: TenantID, address: String, on connection: PostgresConnection? = nil, logger: Logger) async throws -> Bool {
+        let query: PostgresQuery =
+            "SELECT 1 FROM messaging.opt_outs WHERE tenant_id = \(tenant.rawValue) AND address_hash = \(self.hash(address))"
+        let rows = if let connection { try await connection.query(query, logger: logger) } else { try await self.postgres.query(query, logger: logger) }
+        return try await rows.first(as: Int.self) != nil
+    }
+
+    /// Adds the address to the list; true when it was not on it. Audited: who, from where (a keyword, the provider,
+    /// the API).
+    @discardableResult
+    func optOut(
+        tenant: TenantID, address: String, source: String, language: String?, actor: String, requestID: String?, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Bool {
+        let added =
+            try await connection.query(
+                """
+                INSERT INTO messaging.opt_outs (tenant_id, address_hash, masked, source, language)
+                VALUES (\(tenant.rawValue), \(self.hash(address)), \(Self.masked(address)), \(source), \(language))
+                ON CONFLICT DO NOTHING RETURNING 1
+                """, logger: logger
+            ).first(as: Int.self) != nil
+        if added {
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "opt_out.add", table: "opt_outs", targetID: Self.masked(address),
+                before: nil as String?,
+                after: ["source": source], requestID: requestID, logger: logger)
+        }
+        return added
+    }
+
+    @discardableResult
+    func optIn(tenant: TenantID, address: String, actor: String, requestID: String?, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let removed =
+            try await connection.query(
+                "DELETE FROM messaging.opt_outs WHERE tenant_id = \(tenant.rawValue) AND address_hash = \(self.hash(address)) RETURNING 1", logger: logger
+            ).first(as: Int.self) != nil
+        if removed {
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "opt_out.remove", table: "opt_outs", targetID: Self.masked(address),
+                before: ["optedOut": "true"], after: nil as String?, requestID: requestID, logger: logger)
+        }
+        return removed
+    }
+
+    struct OptOutEntry: Codable, Sendable, Equatable {
+        /// The keyed hash, hex: the stable id of an entry (and what a tenant exports).
+        var hash: String
+        var masked: String
+        var source: String
+        var language: String?
+        var createdAt: Date
+    }
+
+    func optOuts(tenant: TenantID, after cursor: (Int64, String)?, limit: Int, logger: Logger) async throws -> [OptOutEntry] {
+        try await self.postgres.query(
+            """
+            SELECT encode(address_hash, 'hex'), masked, source, language, created_at FROM messaging.opt_outs
+            WHERE tenant_id = \(tenant.rawValue) AND (\(cursor?.0)::bigint IS NULL
+                   OR (created_at, encode(address_hash, 'hex')) > (timestamptz 'epoch' + \(cursor?.0) * interval '1 microsecond', \(cursor?.1)))
+            ORDER BY created_at, address_hash LIMIT \(limit)
+            """, logger: logger
+        ).all(as: (String, String, String, String?, Date).self).map {
+            OptOutEntry(hash: $0.0, masked: $0.1, source: $0.2, language: $0.3, createdAt: $0.4)
+        }
+    }
+
+    /// Removes by the entry's hash (the list shows no number to remove by).
+    func removeOptOut(tenant: TenantID, hash: String, actor: String, requestID: String, logger: Logger) async throws -> Bool {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            guard
+                let masked = try await connection.query(
+                    "DELETE FROM messaging.opt_outs WHERE tenant_id = \(tenant.rawValue) AND address_hash = decode(\(hash), 'hex') RETURNING masked",
+                    logger: logger
+                ).first(as: String.self)
+            else { return false }
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "opt_out.remove", table: "opt_outs", targetID: masked,
+                before: ["optedOut": "true"], after: nil as String?, requestID: requestID, logger: logger)
+            return true
+        }
+    }
+
+    // MARK: settings
+
+    /// The tenant's settings over the platform defaults (a part the tenant never set is the default's).
+    func settings(tenant: TenantID, logger: Logger) async throws -> MessagingSettings {
+        guard
+            let text = try await self.postgres.query(
+                "SELECT document::text FROM messaging.settings WHERE tenant_id = \(tenant.rawValue)", logger: logger
+            ).first(as: String.self)
+        else { return .defaults }
+        return try JSONDecoder.sokoni.decode(MessagingSettings.self, from: Data(text.utf8))
+    }
+
+    func saveSettings(_ settings: MessagingSettings, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws {
+        let before = try await self.settings(tenant: tenant, logger: logger)
+        let text = String(decoding: try JSONEncoder.sokoni.encode(settings), as: UTF8.self)
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO messaging.settings (tenant_id, document) VALUES (\(tenant.rawValue), \(text)::jsonb)
+                ON CONFLICT (tenant_id) DO UPDATE SET document = EXCLUDED.document, updated_at = now()
+                """, logger: logger)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "settings.update", table: "settings", targetID: tenant.description, before: before,
+                after: settings, requestID: requestID, logger: logger)
+        }
+    }
+
+    // MARK: throttle
+
+    /// Takes one send from each bucket (a fixed window per key), all or none, in the database every replica
+    /// shares. Nil when allowed; otherwise when the fullest bucket's window ends.
+    func takeSend(_ buckets: [(key: String, limit: Int, window: TimeInterval)], now: Date, logger: Logger) async throws -> Date? {
+        do {
+            try await self.take(buckets, now: now, logger: logger)
+            return nil
+        } catch let error as PostgresTransactionError {
+            guard let full = error.closureError as? Full else { throw error }
+            return full.until
+        } catch let full as Full {
+            return full.until
+        }
+    }
+
+    func take(_ buckets: [(key: String, limit: Int, window: TimeInterval)], now: Date, logger: Logger) async throws {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            for bucket in buckets {
+                let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / bucket.window).rounded(.down) * bucket.window)
+                let taken =
+                    try await connection.query(
+                        """
+                        INSERT INTO messaging.send_counters AS c (key, window_start, count) VALUES (\(bucket.key), \(start), 1)
+                        ON CONFLICT (key, window_start) DO UPDATE SET count = c.count + 1 WHERE c.count < \(bucket.limit)
+                        RETURNING count
+                        """, logger: logger
+                    ).first(as: Int.self) != nil
+                guard taken else {
+                    // the transaction rolls back: the buckets already counted give their send back
+                    throw Full(until: start.addingTimeInterval(bucket.window))
+                }
+            }
+        }
+    }
+
+    /// Drops windows that ended an hour ago or more.
+    func sweepCounters(logger: Logger) async throws {
+        try await self.postgres.query("DELETE FROM messaging.send_counters WHERE window_start < now() - interval '2 hours'", logger: logger)
+    }
+
+    struct Full: Error {
+        var until: Date
+    }
+}
