@@ -68,7 +68,15 @@ import Testing
     }
 
     static func with(agent: String, _ body: (Platform) async throws -> Void) async throws {
-        try await TestServices.with([.gateway, .messaging], settings: [.messaging: ["JOBS_POLL_INTERVAL_MS": "20"]], upstreams: [.agentCore: agent]) {
+        try await TestServices.with(
+            [.gateway, .messaging],
+            settings: [
+                .messaging: [
+                    // no call leaves the machine: providers not faked by a test answer 404 here
+                    "JOBS_POLL_INTERVAL_MS": "20", "MESSAGING_GRAPH_BASE_URL": agent, "MESSAGING_TWILIO_BASE_URL": agent, "MESSAGING_TELEGRAM_BASE_URL": agent,
+                ]
+            ], upstreams: [.agentCore: agent]
+        ) {
             platform in
             let tenant = try await platform.createTenant()
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])

@@ -209,7 +209,7 @@ struct Sender: Sendable {
             case .permanent(let code, let reason):
                 try await self.outbox.failed(message, code: code, reason: reason, logger: logger)
                 if failure.impliesOptOut {
-                    try await self.policy.postgres.withTransaction(logger: logger) { connection in
+                    _ = try await self.policy.postgres.withTransaction(logger: logger) { connection in
                         try await self.policy.optOut(
                             tenant: message.tenant, address: message.to, source: "provider", language: nil, actor: "provider:\(code)", requestID: requestID,
                             on: connection, logger: logger)
@@ -221,11 +221,6 @@ struct Sender: Sendable {
 }
 
 extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
-        return nil
-    }
-
     func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
         try JSONDecoder.sokoni.decode(Value.self, from: try JSONEncoder.sokoni.encode(self))
     }

@@ -76,7 +76,8 @@ struct MessagesController: Sendable {
         let body = try await request.decodeJSON(SendMessage.self, context: context)
         try Self.check(body)
         let (channel, to) = try await self.destination(body, tenant: tenant, context: context)
-        let sender: MessageSender = caller.roles.contains(.service) ? .system : caller.roles == [.agent] ? .agent : .human
+        // people (the `agent` role included: a person answering customers) are `human`; the AI agent sends from its job
+        let sender: MessageSender = caller.roles.contains(.service) ? .system : .human
         return try await self.idempotency.write(request, context: context, postgres: self.outbox.postgres) { connection in
             let id = try await self.outbox.queue(
                 .init(
