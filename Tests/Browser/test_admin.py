@@ -212,6 +212,8 @@ def test_bulk_csv_with_a_bad_row_issues_nothing_until_fixed(browser, base_url, a
         header, [phones[0], "5000", "", ""], [phones[1], "5000", "", ""], [phones[2], "7500", "", "2030-12-31"],
         [phones[3], "2500", "", ""]])
     driver.find_element(By.ID, "bulk-file").send_keys(good)
+    # the server's check re-renders the step: click only once it has answered
+    wait(driver).until(lambda d: "checked by the server" in status_text(d, "#bulk-summary"))
     issue = wait(driver).until(EC.element_to_be_clickable((By.ID, "bulk-issue")))
     assert issue.text == "Issue 4 vouchers"
     assert not driver.find_elements(By.CSS_SELECTOR, "#bulk-errors li")
