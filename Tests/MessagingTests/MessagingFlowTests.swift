@@ -31,10 +31,7 @@ import Testing
 
         /// Polls until `condition` holds (jobs run in the background), failing after 15 s.
         func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-            for _ in 0..<150 {
-                if try await condition() { return }
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            if try await TestWait.until(condition) { return }
             let errors = try await self.postgres.query(
                 "SELECT kind || ': ' || coalesce(last_error, '') FROM messaging.jobs WHERE last_error IS NOT NULL", logger: TestLog.quiet
             ).all(as: String.self)

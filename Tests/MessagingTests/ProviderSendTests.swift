@@ -81,11 +81,11 @@ import Testing
                 func message(_ number: String) async throws -> MessageDTO {
                     try await TestHTTP.get("\(gateway)/v1/messages/\(ids[number]!)", token: admin).json(MessageDTO.self)
                 }
-                for _ in 0..<150 {
+                let settled = try await TestWait.until {
                     let states = try await [message("+250788000001"), message("+250788000002"), message("+250788000003"), message("+250788000004")]
-                    if states.allSatisfy({ $0.status == .pending || $0.status == .failed }) { break }
-                    try await Task.sleep(for: .milliseconds(100))
+                    return states.allSatisfy { $0.status == .pending || $0.status == .failed }
                 }
+                #expect(settled, "the four sends did not settle")
                 let accepted = try await message("+250788000001")
                 #expect(accepted.status == .pending)
                 #expect(accepted.providerMessageId == "wamid.SENT1")

@@ -49,9 +49,9 @@ struct VoucherNoticeTests {
             #expect(redeemed.status == 200, "\(redeemed.text)")
 
             var outbox: [OutboxEntry] = []
-            for _ in 0..<200 where outbox.isEmpty {
+            _ = try await TestWait.until(timeout: .seconds(20)) {
                 outbox = try await TestHTTP.get("\(gateway)/v1/sandbox/outbox", token: admin).json(Page<OutboxEntry>.self).items
-                if outbox.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+                return !outbox.isEmpty
             }
             let notice = try #require(outbox.first)
             #expect(notice.to == "+250788123456")

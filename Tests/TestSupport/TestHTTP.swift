@@ -53,3 +53,18 @@ public enum TestHTTP {
         try await request(.POST, url, token: token, headers: headers, body: try JSONEncoder.sokoni.encode(json))
     }
 }
+
+/// Waiting for background work (jobs, sweepers) in tests: polls `condition` until it holds or `timeout` passes.
+public enum TestWait {
+    /// True once `condition` held; false when `timeout` passed first (the caller records what it waited for).
+    public static func until(timeout: Duration = .seconds(15), every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool)
+        async throws -> Bool
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: interval)
+        }
+        return try await condition()
+    }
+}

@@ -39,6 +39,12 @@ public struct PageCursor: Sendable, Equatable {
     }
 }
 
+extension Date {
+    /// Whole microseconds since 1970, exact for PostgreSQL's precision: the sort key a cursor carries. The store
+    /// reads it back with `'epoch'::timestamptz + <micros> * interval '1 microsecond'`.
+    public var micros: Int64 { Int64((self.timeIntervalSince1970 * 1_000_000).rounded()) }
+}
+
 /// `?limit=&cursor=` of a list endpoint.
 public struct PageRequest: Sendable {
     public var limit: Int

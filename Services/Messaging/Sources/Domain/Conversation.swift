@@ -166,8 +166,3 @@ public struct OutboxEntry: Codable, Sendable, Equatable {
     public var payload: JSONValue
     public var createdAt: Date
 }
-
-extension Date {
-    /// Microseconds since 1970, as PostgreSQL keeps time: the exact key of a page cursor.
-    var micros: Int64 { Int64((self.timeIntervalSince1970 * 1_000_000).rounded()) }
-}

@@ -9,6 +9,7 @@
 // Every comparison takes the same time whatever the position of the first differing byte.
 import Crypto
 import Foundation
+import ServiceKit
 
 enum WebhookSignatures {
     /// Whether `header` (the `X-Hub-Signature-256` value) is the signature of `body` under `appSecret`.
@@ -22,7 +23,7 @@ enum WebhookSignatures {
     static func metaSignature(body: [UInt8], appSecret: String) -> String {
         let key = SymmetricKey(data: Data(appSecret.utf8))
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: key)
-        return "sha256=" + Self.hex(Array(mac))
+        return "sha256=" + Array(mac).hex
     }
 
     /// Whether `header` (the `X-Twilio-Signature` value) signs `url` and the form `params` under `authToken`.
@@ -60,16 +61,5 @@ enum WebhookSignatures {
             difference |= lhs[index] ^ rhs[index]
         }
         return difference == 0
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -26,9 +26,11 @@ struct InboundProcessor: Sendable {
     func process(_ deliveryID: Int64, requestID: String?, logger: Logger) async throws {
         guard let delivery = try await self.webhooks.delivery(deliveryID, logger: logger) else { return }
         guard let channel = try await self.channels.find(delivery.channel, logger: logger) else { throw CorruptRow("delivery \(deliveryID) of no channel") }
+        // read once per delivery: a batch may hold hundreds of messages
+        let settings = try await self.policy.settings(tenant: channel.tenant, logger: logger)
         for event in try Self.events(delivery, channel: channel) {
             switch event.kind {
-            case .message(let message): try await self.ingest(message, channel: channel, requestID: requestID, logger: logger)
+            case .message(let message): try await self.ingest(message, channel: channel, settings: settings, requestID: requestID, logger: logger)
             case .status(let status): try await self.status(status, channel: channel, requestID: requestID, logger: logger)
             }
         }
@@ -44,8 +46,7 @@ struct InboundProcessor: Sendable {
             guard let hook = try? JSONDecoder().decode(WhatsAppWebhook.self, from: bytes) else { return [] }
             return hook.events(channelPhoneNumberId: channel.dto.config.phoneNumberId)
         case "sms":
-            guard let form = FormEncoding.decode(String(decoding: bytes, as: UTF8.self)) else { return [] }
-            return TwilioForm.events(form: form)
+            return TwilioForm.events(form: TwilioForm.decode(formURLEncoded: String(decoding: bytes, as: UTF8.self)))
         case "telegram":
             guard let update = try? JSONDecoder().decode(TelegramUpdate.self, from: bytes) else { return [] }
             return update.events()
@@ -56,9 +57,8 @@ struct InboundProcessor: Sendable {
         }
     }
 
-    func ingest(_ message: InboundMessage, channel: StoredChannel, requestID: String?, logger: Logger) async throws {
+    func ingest(_ message: InboundMessage, channel: StoredChannel, settings: MessagingSettings, requestID: String?, logger: Logger) async throws {
         let tenant = channel.tenant
-        let settings = try await self.policy.settings(tenant: tenant, logger: logger)
         let keyword = message.text.flatMap {
             OptOutKeywords.intent(of: $0, extra: settings.optOutKeywords.optOut, extraOptIn: settings.optOutKeywords.optIn)
         }
@@ -180,7 +180,7 @@ struct Sender: Sendable {
         if let until = try await self.policy.takeSend(
             [
                 ("channel:\(channel.id)", perMinute, 60),
-                ("recipient:\(channel.id):\(self.policy.hash(message.to).hexDigest)", settings.sendThrottle.perRecipientPerHour, 3600),
+                ("recipient:\(channel.id):\(self.policy.hash(message.to).readableBytesView.hex)", settings.sendThrottle.perRecipientPerHour, 3600),
             ], now: now, logger: logger)
         {
             return try await self.outbox.hold(
@@ -224,8 +224,4 @@ extension JSONValue {
     func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
         try JSONDecoder.sokoni.decode(Value.self, from: try JSONEncoder.sokoni.encode(self))
     }
-}
-
-extension ByteBuffer {
-    var hexDigest: String { self.readableBytesView.map { String(format: "%02x", $0) }.joined() }
 }

@@ -177,13 +177,10 @@ extension SendFailure {
     }
 }
 
-/// `application/x-www-form-urlencoded`, as Twilio reads and writes it.
+/// `application/x-www-form-urlencoded`, as Twilio reads it (decoding is `TwilioForm.decode`).
 enum FormEncoding {
-    static let allowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics
-        set.insert(charactersIn: "-._~")
-        return set
-    }()
+    /// RFC 3986's unreserved characters, ASCII only (`CharacterSet.alphanumerics` would leave "é" unescaped).
+    static let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
@@ -191,18 +188,5 @@ enum FormEncoding {
 
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: Self.allowed) ?? ""
-    }
-
-    /// Decodes a form body; `+` is a space. Nil for bytes that are not UTF-8 or bad escapes.
-    static func decode(_ text: String) -> [String: String]? {
-        var pairs: [String: String] = [:]
-        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let key = String(pieces[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding,
-                let value = (pieces.count > 1 ? String(pieces[1]) : "").replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            else { return nil }
-            pairs[key] = value
-        }
-        return pairs
     }
 }

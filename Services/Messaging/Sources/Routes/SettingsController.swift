@@ -77,7 +77,7 @@ struct SettingsController: Sendable {
                 tenant: tenant, address: address, source: "api", language: nil, actor: caller.subject, requestID: context.requestID, on: connection,
                 logger: context.logger)
         }
-        return try JSONResponse(added ? .created : .ok, ["masked": PolicyStore.masked(address), "hash": self.policy.hash(address).hexDigest])
+        return try JSONResponse(added ? .created : .ok, ["masked": PolicyStore.masked(address), "hash": self.policy.hash(address).readableBytesView.hex])
             .response(from: request, context: context)
     }
 

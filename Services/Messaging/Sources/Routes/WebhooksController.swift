@@ -30,9 +30,9 @@ struct WebhooksController: Sendable {
 
     func channel(_ context: AppRequestContext, kind: ChannelKind) async throws -> (StoredChannel, ChannelSecrets) {
         guard let id = context.parameters.get("channel"), PublicChannelID.isValid(id[...]),
-            let channel = try await self.channels.find(publicID: id, kind: kind, logger: context.logger), channel.dto.status == .active
+            let target = try await self.channels.webhookTarget(publicID: id, kind: kind, logger: context.logger)
         else { throw Self.unknownChannel }
-        return (channel, try await self.channels.credentials(channel.id, logger: context.logger) ?? ChannelSecrets())
+        return target
     }
 
     /// Meta's subscription handshake: echo `hub.challenge` when `hub.verify_token` is the channel's.
@@ -59,7 +59,7 @@ struct WebhooksController: Sendable {
     func twilio(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (channel, secrets) = try await self.channel(context, kind: .sms)
         let body = try await request.body.collect(upTo: self.maxBodySize)
-        guard let form = FormEncoding.decode(String(buffer: body)) else { throw APIError.badRequest("invalid_form", "The body is not a form.") }
+        let form = TwilioForm.decode(formURLEncoded: String(buffer: body))
         // Twilio signs the URL it called, query included, then each parameter in name order
         let url = self.publicURL + request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
         guard let token = secrets.authToken,

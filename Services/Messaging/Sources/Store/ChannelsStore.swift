@@ -159,11 +159,19 @@ struct ChannelsStore: Sendable {
         return try await rows.first(as: Row.self).map(self.channel)
     }
 
-    /// The channel a webhook URL names, in any tenant (the URL's public id is the only thing a provider knows).
-    func find(publicID: String, kind: ChannelKind, logger: Logger) async throws -> StoredChannel? {
-        try await self.postgres.query(
-            "SELECT \(unescaped: Self.columns) FROM messaging.channels WHERE public_id = \(publicID) AND kind = \(kind.rawValue)", logger: logger
-        ).first(as: Row.self).map(self.channel)
+    /// The active channel a webhook URL names, in any tenant (the URL's public id is all a provider knows), with its
+    /// secrets opened to check the signature: one query per webhook.
+    func webhookTarget(publicID: String, kind: ChannelKind, logger: Logger) async throws -> (StoredChannel, ChannelSecrets)? {
+        guard
+            let row = try await self.postgres.query(
+                """
+                SELECT \(unescaped: Self.columns), secrets, secrets_key_id FROM messaging.channels
+                WHERE public_id = \(publicID) AND kind = \(kind.rawValue) AND status = 'active'
+                """, logger: logger
+            ).first(as: (UUID, UUID, String, String, String, UUID?, String, String, String, Date, Date, ByteBuffer?, String?).self)
+        else { return nil }
+        let channel = try self.channel((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10))
+        return (channel, try self.opened(row.11, keyID: row.12) ?? ChannelSecrets())
     }
 
     /// The channel by internal id, in any tenant: for jobs, which carry the id they were enqueued with.
@@ -215,7 +223,12 @@ struct ChannelsStore: Sendable {
     func credentials(_ id: ChannelID, on connection: PostgresConnection? = nil, logger: Logger) async throws -> ChannelSecrets? {
         let query: PostgresQuery = "SELECT secrets, secrets_key_id FROM messaging.channels WHERE id = \(id.rawValue)"
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await self.postgres.query(query, logger: logger) }
-        guard let (bytes, keyID) = try await rows.first(as: (ByteBuffer?, String?).self), let bytes, let keyID else { return nil }
+        guard let (bytes, keyID) = try await rows.first(as: (ByteBuffer?, String?).self) else { return nil }
+        return try self.opened(bytes, keyID: keyID)
+    }
+
+    func opened(_ bytes: ByteBuffer?, keyID: String?) throws -> ChannelSecrets? {
+        guard let bytes, let keyID else { return nil }
         return try self.secrets.open(SecretBox.Sealed(bytes: Array(buffer: bytes), keyID: keyID), as: ChannelSecrets.self)
     }
 }

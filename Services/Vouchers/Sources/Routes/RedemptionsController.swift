@@ -112,7 +112,7 @@ struct RedemptionsController: Sendable {
         let after = try page.cursor.map { (redeemedAtMicros: try $0.int64(0), id: try $0.uuid(1)) }
         let items = try await self.vouchers.redemptions(
             tenant: tenant, station: station, since: try query.instant("since"), after: after, limit: page.limit, logger: context.logger)
-        return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String(VouchersStore.micros($0.redeemedAt)), $0.voucherId] }))
+        return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String($0.redeemedAt.micros), $0.voucherId] }))
     }
 }
 

@@ -182,7 +182,7 @@ struct VouchersController: Sendable {
         let after = try page.cursor.map { (issuedAtMicros: try $0.int64(0), id: try $0.uuid(1)) }
         let items = try await self.vouchers.list(tenant: tenant, filter, after: after, limit: page.limit, logger: context.logger)
         return JSONResponse(
-            .ok, Page(items: items.map { self.links.adding(to: $0) }, nextCursor: page.next(items) { [String(VouchersStore.micros($0.issuedAt)), $0.id] }))
+            .ok, Page(items: items.map { self.links.adding(to: $0) }, nextCursor: page.next(items) { [String($0.issuedAt.micros), $0.id] }))
     }
 
     /// The voucher in the caller's tenant; a station operator sees only what was redeemed at their station.

@@ -226,9 +226,6 @@ struct VouchersStore: Sendable {
         var campaign: CampaignID?
     }
 
-    /// A timestamp as whole microseconds since 1970, exact for PostgreSQL's precision: the sort key in cursors.
-    static func micros(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
-
     /// A page in issue order (issued_at, id).
     func list(tenant: TenantID, _ filter: ListFilter, after cursor: (issuedAtMicros: Int64, id: UUID)?, limit: Int, logger: Logger) async throws -> [VoucherDTO]
     {
