@@ -49,6 +49,13 @@ public enum MessagingAPI {
     public static let smsWebhook = endpoint("POST", "/webhooks/sms/{channel}", .public)
     public static let telegramWebhook = endpoint("POST", "/webhooks/telegram/{channel}", .public)
 
+    /// WebSockets, which the gateway relays message by message (`SocketRelay`) rather than routes: the web-chat
+    /// widget's (public; the channel's allowed origins and the visitor's token decide) and the console's live
+    /// events (the first frame carries the access token: browsers cannot set headers on a socket).
+    public static let webChatSocket = endpoint("GET", "/webchat/socket", .public)
+    public static let liveSocket = endpoint("GET", "/v1/messaging/live", .roles(conversationReaders))
+    public static let sockets: [Endpoint] = [webChatSocket, liveSocket]
+
     /// Everything the gateway routes to messaging (the notification endpoint is called service to service).
     public static let all: [Endpoint] = [
         createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,

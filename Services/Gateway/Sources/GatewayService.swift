@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Contracts
 import Foundation
 import Hummingbird
 import Logging
@@ -47,6 +48,7 @@ public struct GatewayService: ServiceModule {
     let auth: AuthController
     let admin: AdminController
     let proxy: Proxy
+    let sockets: SocketRelay
     let web: WebController
     let proxyClient: HTTPClient
     let corsOrigins: Set<String>
@@ -105,6 +107,7 @@ public struct GatewayService: ServiceModule {
                 enabled: try settings.bool("rateLimit.enabled", default: true),
                 scalePercent: try settings.int("rateLimit.scalePercent", default: 100, range: 1...1_000_000)),
             timeout: .milliseconds(try settings.int("gateway.upstreamTimeoutMs", default: 30_000, range: 1...600_000)))
+        self.sockets = SocketRelay(upstreams: environment.settings.serviceURLs, sockets: MessagingAPI.sockets)
         self.corsOrigins = Set((settings.string("gateway.corsOrigins") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         self.trustedProxies = Set(
             (settings.string("gateway.trustedProxies") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
@@ -118,6 +121,12 @@ public struct GatewayService: ServiceModule {
     }
 
     public var backgroundServices: [any Service] { [HTTPClientService(client: self.proxyClient)] }
+
+    public static var servesWebSockets: Bool { true }
+
+    public func webSocket(_ request: WebSocketRequest, logger: Logger) async throws -> WebSocketUpgrade? {
+        self.sockets.upgrade(request, logger: logger)
+    }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
         let document = JWKSDocument(keys: self.issuer.publicKeys + [self.environment.serviceTokens.publicKey])

@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Foundation
 import Hummingbird
@@ -39,6 +40,9 @@ public struct MessagingService: ServiceModule {
     let sender: Sender
     let replies: AgentReplies
     let publicURL: String
+    let hub = LiveHub()
+    let webChat: WebChatSocket
+    let inboxSocket: InboxSocket
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -68,10 +72,29 @@ public struct MessagingService: ServiceModule {
                 .whatsapp: WhatsAppAdapter(http: http, baseURL: endpoints.graph),
                 .sms: TwilioAdapter(http: http, baseURL: endpoints.twilio) { channel in channel.webhookUrl },
                 .telegram: TelegramAdapter(http: http, baseURL: endpoints.telegram),
+                .webchat: WebChatAdapter(),
             ], now: { Date() })
         self.replies = AgentReplies(
             conversations: self.conversations, channels: self.channels, outbox: self.outbox, agent: environment.agentCore,
             callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
+        self.webChat = WebChatSocket(
+            channels: self.channels, visitors: WebChatStore(postgres: environment.postgres), conversations: self.conversations, policy: self.policy,
+            processor: self.processor, outbox: self.outbox, hub: self.hub, now: { Date() })
+        self.inboxSocket = InboxSocket(verifier: environment.verifier, tenants: environment.tenants, hub: self.hub)
+    }
+
+    public static var servesWebSockets: Bool { true }
+
+    public func webSocket(_ request: WebSocketRequest, logger: Logger) async throws -> WebSocketUpgrade? {
+        switch request.path {
+        case MessagingAPI.webChatSocket.path: self.webChat.upgrade(request)
+        case MessagingAPI.liveSocket.path: self.inboxSocket.upgrade(request)
+        default: nil
+        }
+    }
+
+    public var backgroundServices: [any Service] {
+        [LiveListener(postgres: self.environment.postgres, hub: self.hub, logger: self.environment.logger)]
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {

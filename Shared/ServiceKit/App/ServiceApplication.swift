@@ -87,6 +87,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
 
         var application = Application(
             responder: RequestDeadline(responder: router.buildResponder(), deadline: settings.requestTimeout, streams: Module.streamsRequestBody),
+            server: Module.servesWebSockets ? .sokoni(module: module) : .http1(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sokoni-\(settings.service.rawValue)"),
             services: [postgres, HTTPClientService(client: httpClient), worker] + module.backgroundServices,
             onServerRunning: { channel in

@@ -81,6 +81,11 @@ public protocol ServiceModule: Sendable {
     /// Settings a throwaway instance of this service needs besides the common ones (its required secrets, cheaper
     /// costs): the test harness and the benchmarks start it with these. Never read in production.
     static var testSettings: [String: String] { get }
+    /// Whether the server upgrades requests to WebSockets at all (only then is `webSocket` asked).
+    static var servesWebSockets: Bool { get }
+    /// The socket to open for an upgrade request, or nil: the request then goes to the router like any other.
+    /// Upgrades bypass the router's middleware, so the handler authenticates for itself.
+    func webSocket(_ request: WebSocketRequest, logger: Logger) async throws -> WebSocketUpgrade?
     /// Subcommands beyond `serve` and `migrate`; returns false for an unknown name.
     static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool
 }
@@ -100,4 +105,6 @@ extension ServiceModule {
     public static var openAPIDocument: Data? { nil }
     public var tenants: Tenants? { nil }
     public static var testSettings: [String: String] { [:] }
+    public static var servesWebSockets: Bool { false }
+    public func webSocket(_ request: WebSocketRequest, logger: Logger) async throws -> WebSocketUpgrade? { nil }
 }

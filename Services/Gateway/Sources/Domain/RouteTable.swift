@@ -49,7 +49,7 @@ enum RouteTable {
     static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all
 
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
-    static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + ServiceName.allCases.flatMap(ServiceAPI.all)
+    static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + MessagingAPI.sockets + ServiceName.allCases.flatMap(ServiceAPI.all)
 
     static let routes: [GatewayRoute] =
         derived(from: declared) + [
