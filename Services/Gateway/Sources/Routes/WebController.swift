@@ -5,7 +5,7 @@ import NIOCore
 import ServiceKit
 
 /// Serves the web apps: `/admin/`, `/station/` (their `index.html`, never cached), the Station app's service worker
-/// and manifest (which must live under `/station/` to control it), and `/assets/[<version>/]<path>` for everything
+/// and manifest (which must live under `/station/` to control it), the web-chat widget at `/webchat/widget.js`, and `/assets/[<version>/]<path>` for everything
 /// else, cached for a year when the version is the current one. Every answer carries the security headers.
 struct WebController: Sendable {
     let files: WebFiles
@@ -42,6 +42,10 @@ struct WebController: Sendable {
         }
         router.get("station/manifest.webmanifest") { request, _ in
             self.serve("station/manifest.webmanifest", cache: Self.noCache, request: request)
+        }
+        // the web-chat widget, loaded by businesses' own sites: a stable address, revalidated every five minutes
+        router.get("webchat/widget.js") { request, _ in
+            self.serve("webchat/widget.js", cache: "public, max-age=300", request: request)
         }
         router.get("assets/**") { request, context in
             let parts = context.parameters.getCatchAll().map(String.init)
