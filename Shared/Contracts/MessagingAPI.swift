@@ -35,6 +35,7 @@ public enum MessagingAPI {
     public static let sandboxInbound = endpoint("POST", "/v1/sandbox/inbound", .roles(conversationWriters))
 
     public static let getSettings = endpoint("GET", "/v1/messaging/settings", .roles(Roles.readers))
+    public static let analytics = endpoint("GET", "/v1/messaging/analytics", .roles(Roles.readers))
     public static let putSettings = endpoint("PUT", "/v1/messaging/settings", .roles([.superAdmin, .support, .tenantAdmin]))
 
     public static let listOptOuts = endpoint("GET", "/v1/opt-outs", .roles(Roles.managers))
@@ -59,7 +60,7 @@ public enum MessagingAPI {
     /// Everything the gateway routes to messaging (the notification endpoint is called service to service).
     public static let all: [Endpoint] = [
         createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
-        conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, listOptOuts,
+        conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, listOptOuts,
         addOptOut, removeOptOut, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, notify,
     ]
 

@@ -105,6 +105,7 @@ public struct MessagingService: ServiceModule {
             idempotency: self.environment.idempotency
         ).addRoutes(to: router)
         SettingsController(policy: self.policy).addRoutes(to: router)
+        AnalyticsController(analytics: AnalyticsStore(postgres: self.environment.postgres)).addRoutes(to: router)
         WebhooksController(
             channels: self.channels, webhooks: self.webhooks, publicURL: self.publicURL, maxBodySize: self.environment.settings.maxBodySize
         ).addRoutes(to: router)
