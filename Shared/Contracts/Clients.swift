@@ -38,6 +38,21 @@ public struct VouchersClient: Sendable {
     }
 }
 
+/// The delivery reports messaging sends the service that asked for a message (`MessagingAPI.Callback`).
+public struct DeliveryReportClient: Sendable {
+    public let client: ServiceClient
+    public let endpoint: Endpoint
+
+    public init(_ client: ServiceClient, endpoint: Endpoint) {
+        self.client = client
+        self.endpoint = endpoint
+    }
+
+    public func report(_ report: MessagingAPI.DeliveryReport, idempotencyKey: String, context: CallContext) async throws {
+        let _: MessagingAPI.Receipt = try await self.client.post(self.endpoint.path, body: report, idempotencyKey: idempotencyKey, context: context)
+    }
+}
+
 /// Typed calls to messaging.
 public struct MessagingClient: Sendable {
     public let client: ServiceClient
@@ -46,8 +61,9 @@ public struct MessagingClient: Sendable {
         self.client = client
     }
 
-    public func notify(_ notification: MessagingAPI.Notification, idempotencyKey: String, context: CallContext) async throws {
-        let _: MessagingAPI.Receipt = try await self.client.post(
-            MessagingAPI.notify.path, body: notification, idempotencyKey: idempotencyKey, context: context)
+    /// Queues the notice; the receipt names the message.
+    @discardableResult
+    public func notify(_ notification: MessagingAPI.Notification, idempotencyKey: String, context: CallContext) async throws -> MessagingAPI.Receipt {
+        try await self.client.post(MessagingAPI.notify.path, body: notification, idempotencyKey: idempotencyKey, context: context)
     }
 }

@@ -73,10 +73,14 @@ public enum MessagingAPI {
         public var amount: String?
         public var currency: String?
         public var stationId: String?
+        /// An image to send with the notice (`voucher_issued`: the voucher's card), a link the provider can fetch.
+        public var mediaUrl: String?
+        /// Whom to tell how the message fared (`DeliveryReport`), and the reference to tell them.
+        public var callback: Callback?
 
         public init(
             kind: String, msisdn: String, voucherId: String? = nil, code: String? = nil, amount: String? = nil, currency: String? = nil,
-            stationId: String? = nil
+            stationId: String? = nil, mediaUrl: String? = nil, callback: Callback? = nil
         ) {
             self.kind = kind
             self.msisdn = msisdn
@@ -85,6 +89,46 @@ public enum MessagingAPI {
             self.amount = amount
             self.currency = currency
             self.stationId = stationId
+            self.mediaUrl = mediaUrl
+            self.callback = callback
+        }
+    }
+
+    /// A service that wants to hear how its message fared: messaging posts a `DeliveryReport` to the service's
+    /// `deliveryReportEndpoint` each time the message's status moves to sent, delivered, read, failed or blocked.
+    public struct Callback: Codable, Sendable, Equatable {
+        public var service: ServiceName
+        /// The caller's own name for what the message was about (a voucher id).
+        public var reference: String
+
+        public init(service: ServiceName, reference: String) {
+            self.service = service
+            self.reference = reference
+        }
+    }
+
+    public struct DeliveryReport: Codable, Sendable, Equatable {
+        public var reference: String
+        public var messageId: String
+        /// `sent`, `delivered`, `read`, `failed` or `blocked`.
+        public var status: String
+        public var errorCode: String?
+        public var reason: String?
+
+        public init(reference: String, messageId: String, status: String, errorCode: String? = nil, reason: String? = nil) {
+            self.reference = reference
+            self.messageId = messageId
+            self.status = status
+            self.errorCode = errorCode
+            self.reason = reason
+        }
+    }
+
+    /// Where each service takes its delivery reports; nil: the service takes none.
+    public static func deliveryReportEndpoint(_ service: ServiceName) -> Endpoint? {
+        switch service {
+        case .vouchers: VouchersAPI.deliveryReport
+        default: nil
         }
     }
 

@@ -18,6 +18,11 @@ public enum VouchersAPI {
     public static let bulkIssue = endpoint("POST", "/v1/vouchers/bulk", .roles(Roles.managers.union([.service])))
     public static let validateBulk = endpoint("POST", "/v1/vouchers/bulk/validate", .roles(Roles.managers.union([.service])))
     public static let transition = endpoint("POST", "/v1/vouchers/{id}/transitions", .roles(Roles.managers))
+    /// Sends the voucher to its number as an image of its card, through messaging; `issued → sent` when messaging
+    /// reports it sent (`deliveryReport`).
+    public static let send = endpoint("POST", "/v1/vouchers/{id}/send", .roles(Roles.managers))
+    /// Messaging's reports on the messages the vouchers service asked for (service to service).
+    public static let deliveryReport = endpoint("POST", "/v1/vouchers/delivery-reports", .roles([.service]))
     public static let listVouchers = endpoint("GET", "/v1/vouchers", .roles(Roles.readers.union([.stationOperator, .service])))
     public static let codeSpace = endpoint("GET", "/v1/vouchers/code-space", .roles(Roles.readers.union([.stationOperator, .service])))
     public static let getVoucher = endpoint("GET", "/v1/vouchers/{id}", .roles(Roles.readers.union([.stationOperator, .service])))
@@ -31,7 +36,7 @@ public enum VouchersAPI {
 
     public static let all: [Endpoint] = [
         createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, validateBulk, transition, listVouchers, codeSpace,
-        getVoucher, voucherEvents, image, redeem, listRedemptions, metrics,
+        getVoucher, voucherEvents, image, redeem, listRedemptions, metrics, send, deliveryReport,
     ]
 
     /// What another service needs to know of a station: that it exists in the tenant, and whether it is active.

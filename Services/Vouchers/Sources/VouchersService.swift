@@ -30,6 +30,7 @@ public struct VouchersService: ServiceModule {
     let stations: StationsStore
     let vouchers: VouchersStore
     let images: VoucherImageStore
+    let links: ImageLinks
     let stationsController: StationsController
     let vouchersController: VouchersController
     let redemptionsController: RedemptionsController
@@ -48,7 +49,7 @@ public struct VouchersService: ServiceModule {
         var publicURL = settings.string("vouchers.publicUrl") ?? environment.settings.serviceURLs[.gateway]!.absoluteString
         if publicURL.hasSuffix("/") { publicURL.removeLast() }
         let days = try settings.int("vouchers.defaultExpiryDays", default: 30, range: 0...3650)
-        let links = ImageLinks(
+        self.links = ImageLinks(
             signer: signer, baseURL: publicURL,
             lifetime: .seconds(3600 * (try settings.int("vouchers.imageLinkHours", default: 168, range: 1...8760))))
         self.sweepInterval = .milliseconds(try settings.int("vouchers.sweepIntervalMs", default: 60_000, range: 10...86_400_000))
@@ -60,7 +61,7 @@ public struct VouchersService: ServiceModule {
         self.stationsController = StationsController(stations: self.stations, idempotency: environment.idempotency)
         self.vouchersController = VouchersController(
             vouchers: self.vouchers, stations: self.stations, idempotency: environment.idempotency, jobs: environment.jobs,
-            rules: VoucherRules(defaultExpiry: days == 0 ? nil : TimeInterval(days * 86_400)), links: links,
+            rules: VoucherRules(defaultExpiry: days == 0 ? nil : TimeInterval(days * 86_400)), links: self.links,
             tenants: environment.tenants)
         self.redemptionsController = RedemptionsController(
             vouchers: self.vouchers, idempotency: environment.idempotency, qrPayload: qrPayload,
@@ -78,6 +79,7 @@ public struct VouchersService: ServiceModule {
         self.vouchersController.addRoutes(to: router)
         self.redemptionsController.addRoutes(to: router)
         MetricsController(vouchers: self.vouchers).addRoutes(to: router)
+        DeliveryController(vouchers: self.vouchers, idempotency: self.environment.idempotency, jobs: self.environment.jobs).addRoutes(to: router)
         self.imagesController.addRoutes(to: router)
     }
 
@@ -96,6 +98,6 @@ public struct VouchersService: ServiceModule {
     }
 
     public func registerJobs(_ registry: inout JobRegistry) {
-        VoucherJobs.register(&registry, images: self.images, environment: self.environment)
+        VoucherJobs.register(&registry, images: self.images, vouchers: self.vouchers, links: self.links, environment: self.environment)
     }
 }

@@ -30,10 +30,12 @@ struct VouchersStore: Sendable {
     }
 
     /// The voucher, in `tenant` (any tenant when nil: the signed image links), with its tenant.
-    func voucher(_ id: VoucherID, tenant: TenantID?, on connection: PostgresConnection? = nil, logger: Logger) async throws -> (VoucherDTO, TenantID)? {
+    func voucher(_ id: VoucherID, tenant: TenantID?, on connection: PostgresConnection? = nil, forUpdate: Bool = false, logger: Logger)
+        async throws -> (VoucherDTO, TenantID)?
+    {
         let query: PostgresQuery = """
             SELECT \(unescaped: Self.columns) FROM vouchers.vouchers
-            WHERE id = \(id.rawValue) AND (\(tenant?.rawValue)::uuid IS NULL OR tenant_id = \(tenant?.rawValue))
+            WHERE id = \(id.rawValue) AND (\(tenant?.rawValue)::uuid IS NULL OR tenant_id = \(tenant?.rawValue))\(unescaped: forUpdate ? " FOR UPDATE" : "")
             """
         let rows = if let connection { try await connection.query(query, logger: logger) } else { try await self.postgres.query(query, logger: logger) }
         guard let row = try await rows.first(as: Row.self) else { return nil }
@@ -193,6 +195,35 @@ struct VouchersStore: Sendable {
                     before: before, after: after, requestID: requestID, logger: logger)
                 return after
             }
+        }
+    }
+
+    /// The audit row of a send someone asked for (the message itself is messaging's).
+    func recordSendRequest(_ voucher: VoucherDTO, tenant: TenantID, actor: String, on connection: PostgresConnection, requestID: String, logger: Logger)
+        async throws
+    {
+        try await self.audit.record(
+            on: connection, tenantID: tenant, actor: actor, action: "voucher.send_requested", table: "vouchers", targetID: voucher.id, before: nil,
+            after: ["msisdn": voucher.msisdn], requestID: requestID, logger: logger)
+    }
+
+    /// `issued → sent` because messaging sent the voucher's message; false when the voucher had moved on already
+    /// (sent, redeemed, void: a second report, or a late one, changes nothing). The row lock orders two reports
+    /// that arrive together.
+    func markSent(_ id: VoucherID, tenant: TenantID, actor: String, messageID: String, requestID: String, logger: Logger) async throws -> Bool {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            guard let (before, _) = try await self.voucher(id, tenant: tenant, on: connection, forUpdate: true, logger: logger) else {
+                throw APIError.notFound("voucher_not_found", "No such voucher.")
+            }
+            guard before.status == .issued else { return false }
+            try await Self.setActor(connection, actor: actor, context: .object(["messageId": .string(messageID)]), logger: logger)
+            try await connection.query(
+                "UPDATE vouchers.vouchers SET status = 'sent' WHERE id = \(id.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger)
+            let after = try await self.voucher(id, tenant: tenant, on: connection, logger: logger)!.0
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "voucher.sent", table: "vouchers", targetID: after.id, before: before,
+                after: after, requestID: requestID, logger: logger)
+            return true
         }
     }
 
