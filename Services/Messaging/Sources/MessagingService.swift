@@ -68,6 +68,7 @@ public struct MessagingService: ServiceModule {
                 .whatsapp: WhatsAppAdapter(http: http, baseURL: endpoints.graph),
                 .sms: TwilioAdapter(http: http, baseURL: endpoints.twilio) { channel in channel.webhookUrl },
                 .telegram: TelegramAdapter(http: http, baseURL: endpoints.telegram),
+                .instagram: InstagramAdapter(http: http, baseURL: endpoints.graph),
             ], now: { Date() })
         self.replies = AgentReplies(
             conversations: self.conversations, channels: self.channels, outbox: self.outbox, agent: environment.agentCore,

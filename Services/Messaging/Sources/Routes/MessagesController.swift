@@ -47,6 +47,13 @@ struct MessagesController: Sendable {
                 throw APIError.unprocessable("invalid_recipient", "to must be a phone number in E.164, such as +250788123456: \(error)")
             }
         }
+        if kind == .instagram {
+            // an Instagram-scoped id, as the webhooks name the customer: digits, not a username or a number
+            guard (1...64).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw APIError.unprocessable("invalid_recipient", "to must be the customer's Instagram-scoped id (IGSID), digits only.")
+            }
+            return text
+        }
         try TextRules.check(text, field: "to", length: 1...200)
         return text
     }
