@@ -40,6 +40,8 @@ public struct ChannelConfig: Codable, Sendable, Equatable {
     /// Email: the sender address and the API (`sendgrid` or `mailgun`).
     public var fromEmail: String?
     public var mailProvider: String?
+    /// Email through Mailgun: the sending domain (`mg.shop.example`); the fromEmail's domain when absent.
+    public var mailDomain: String?
     /// Web chat: the sites that may embed the widget (`https://shop.example`).
     public var allowedOrigins: [String]?
     /// Web chat: ask the visitor to verify a phone number before the first message.
@@ -163,6 +165,8 @@ enum ChannelRules {
         case .sms where config.fromNumber == nil && config.messagingServiceSid == nil: return "config.fromNumber or config.messagingServiceSid is required"
         case .email where config.fromEmail == nil: return "config.fromEmail is required for email"
         case .email where !["sendgrid", "mailgun"].contains(config.mailProvider ?? "sendgrid"): return "config.mailProvider is sendgrid or mailgun"
+        case .email where EmailAddress.canonical(config.fromEmail ?? "") == nil: return "config.fromEmail is not an email address"
+        case .email where config.mailDomain.map(EmailAddress.isDomain) == false: return "config.mailDomain is not a domain such as mg.shop.example"
         default: break
         }
         if let from = config.fromNumber, (try? PhoneNumber(parsing: from)) == nil { return "config.fromNumber is not an E.164 number" }
