@@ -48,12 +48,14 @@ public enum MessagingAPI {
     public static let instagramWebhook = endpoint("POST", "/webhooks/instagram/{channel}", .public)
     public static let smsWebhook = endpoint("POST", "/webhooks/sms/{channel}", .public)
     public static let telegramWebhook = endpoint("POST", "/webhooks/telegram/{channel}", .public)
+    public static let emailWebhook = endpoint("POST", "/webhooks/email/{channel}", .public)
 
     /// Everything the gateway routes to messaging (the notification endpoint is called service to service).
     public static let all: [Endpoint] = [
         createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
         conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, listOptOuts,
-        addOptOut, removeOptOut, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, notify,
+        addOptOut, removeOptOut, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
+        notify,
     ]
 
     public struct Notification: Codable, Sendable, Equatable {

@@ -32,6 +32,7 @@ struct InboundProcessor: Sendable {
             switch event.kind {
             case .message(let message): try await self.ingest(message, channel: channel, settings: settings, requestID: requestID, logger: logger)
             case .status(let status): try await self.status(status, channel: channel, requestID: requestID, logger: logger)
+            case .optOut(let optOut): try await self.optOut(optOut, channel: channel, requestID: requestID, logger: logger)
             }
         }
         try await self.webhooks.processed(deliveryID, logger: logger)
@@ -50,6 +51,10 @@ struct InboundProcessor: Sendable {
         case "telegram":
             guard let update = try? JSONDecoder().decode(TelegramUpdate.self, from: bytes) else { return [] }
             return update.events()
+        case "sendgrid":
+            return SendGridEvent.events(body: bytes)
+        case "mailgun":
+            return MailgunWebhook.events(body: bytes)
         case "sandbox":
             return [try JSONDecoder.sokoni.decode(InboundEventBox.self, from: bytes).event]
         default:
@@ -120,6 +125,16 @@ struct InboundProcessor: Sendable {
     func status(_ update: StatusUpdate, channel: StoredChannel, requestID: String?, logger: Logger) async throws {
         try await self.conversations.postgres.withTransaction(logger: logger) { connection in
             try await self.conversations.applyStatus(channel: channel.id, update, on: connection, logger: logger)
+        }
+    }
+
+    /// The provider will not deliver to the address again (a hard bounce, a spam report, an unsubscribe): on the
+    /// list, as the provider's, so the policy blocks the next send.
+    func optOut(_ optOut: ProviderOptOut, channel: StoredChannel, requestID: String?, logger: Logger) async throws {
+        try await self.policy.postgres.withTransaction(logger: logger) { connection in
+            _ = try await self.policy.optOut(
+                tenant: channel.tenant, address: optOut.address, source: "provider", language: nil, actor: "provider:\(optOut.event)",
+                requestID: requestID, on: connection, logger: logger)
         }
     }
 }
