@@ -49,6 +49,7 @@ public enum MessagingAPI {
     public static let instagramWebhook = endpoint("POST", "/webhooks/instagram/{channel}", .public)
     public static let smsWebhook = endpoint("POST", "/webhooks/sms/{channel}", .public)
     public static let telegramWebhook = endpoint("POST", "/webhooks/telegram/{channel}", .public)
+    public static let emailWebhook = endpoint("POST", "/webhooks/email/{channel}", .public)
 
     /// WebSockets, which the gateway relays message by message (`SocketRelay`) rather than routes: the web-chat
     /// widget's (public; the channel's allowed origins and the visitor's token decide) and the console's live
@@ -61,7 +62,8 @@ public enum MessagingAPI {
     public static let all: [Endpoint] = [
         createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
         conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, listOptOuts,
-        addOptOut, removeOptOut, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, notify,
+        addOptOut, removeOptOut, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
+        notify,
     ]
 
     public struct Notification: Codable, Sendable, Equatable {

@@ -19,6 +19,9 @@ import ServiceLifecycle
 /// - `messaging.publicUrl` [`MESSAGING_PUBLIC_URL`], default the gateway URL: the base of webhook URLs.
 /// - `messaging.graphBaseUrl`, `messaging.twilioBaseUrl`, `messaging.telegramBaseUrl` [`MESSAGING_GRAPH_BASE_URL`,
 ///   …]: the providers' APIs (a fake's, in tests).
+/// - `messaging.sendgridBaseUrl` [`MESSAGING_SENDGRID_BASE_URL`], default `https://api.sendgrid.com`, and
+///   `messaging.mailgunBaseUrl` [`MESSAGING_MAILGUN_BASE_URL`], default `https://api.mailgun.net` (the EU region is
+///   `https://api.eu.mailgun.net`): the email channels' APIs.
 public struct MessagingService: ServiceModule {
     public static let name = ServiceName.messaging
     /// Fixed keys for test instances.
@@ -55,7 +58,9 @@ public struct MessagingService: ServiceModule {
         let endpoints = ProviderEndpoints(
             graph: try settings.url("messaging.graphBaseUrl", default: ProviderEndpoints().graph)!.absoluteString,
             twilio: try settings.url("messaging.twilioBaseUrl", default: ProviderEndpoints().twilio)!.absoluteString,
-            telegram: try settings.url("messaging.telegramBaseUrl", default: ProviderEndpoints().telegram)!.absoluteString)
+            telegram: try settings.url("messaging.telegramBaseUrl", default: ProviderEndpoints().telegram)!.absoluteString,
+            sendgrid: try settings.url("messaging.sendgridBaseUrl", default: ProviderEndpoints().sendgrid)!.absoluteString,
+            mailgun: try settings.url("messaging.mailgunBaseUrl", default: ProviderEndpoints().mailgun)!.absoluteString)
 
         self.channels = ChannelsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, publicURL: publicURL)
         self.conversations = ConversationsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
@@ -72,6 +77,8 @@ public struct MessagingService: ServiceModule {
                 .whatsapp: WhatsAppAdapter(http: http, baseURL: endpoints.graph),
                 .sms: TwilioAdapter(http: http, baseURL: endpoints.twilio) { channel in channel.webhookUrl },
                 .telegram: TelegramAdapter(http: http, baseURL: endpoints.telegram),
+                .instagram: InstagramAdapter(http: http, baseURL: endpoints.graph),
+                .email: EmailAdapter(http: http, sendgridURL: endpoints.sendgrid, mailgunURL: endpoints.mailgun),
                 .webchat: WebChatAdapter(),
             ], now: { Date() })
         self.replies = AgentReplies(

@@ -40,6 +40,8 @@ public struct ChannelConfig: Codable, Sendable, Equatable {
     /// Email: the sender address and the API (`sendgrid` or `mailgun`).
     public var fromEmail: String?
     public var mailProvider: String?
+    /// Email through Mailgun: the sending domain (`mg.shop.example`); the fromEmail's domain when absent.
+    public var mailDomain: String?
     /// Web chat: the sites that may embed the widget (`https://shop.example`).
     public var allowedOrigins: [String]?
     /// Web chat: ask the visitor to verify a phone number before the first message.
@@ -69,13 +71,16 @@ public struct ChannelSecrets: Codable, Sendable, Equatable {
     public var botToken: String?
     public var secretToken: String?
     public var apiKey: String?
+    /// Email: what checks the provider's event webhook, SendGrid's verification key (the signed event webhook's
+    /// base64 public key) or Mailgun's HTTP webhook signing key. Without it the webhook refuses every event.
+    public var webhookKey: String?
 
     public init() {}
 
     static var fields: [(name: String, path: WritableKeyPath<ChannelSecrets, String?>)] {
         [
             ("accessToken", \.accessToken), ("appSecret", \.appSecret), ("verifyToken", \.verifyToken), ("authToken", \.authToken),
-            ("botToken", \.botToken), ("secretToken", \.secretToken), ("apiKey", \.apiKey),
+            ("botToken", \.botToken), ("secretToken", \.secretToken), ("apiKey", \.apiKey), ("webhookKey", \.webhookKey),
         ]
     }
 
@@ -163,6 +168,10 @@ enum ChannelRules {
         case .sms where config.fromNumber == nil && config.messagingServiceSid == nil: return "config.fromNumber or config.messagingServiceSid is required"
         case .email where config.fromEmail == nil: return "config.fromEmail is required for email"
         case .email where !["sendgrid", "mailgun"].contains(config.mailProvider ?? "sendgrid"): return "config.mailProvider is sendgrid or mailgun"
+        case .email where EmailAddress.canonical(config.fromEmail ?? "") == nil: return "config.fromEmail is not an email address"
+        case .email where config.mailDomain.map(EmailAddress.isDomain) == false: return "config.mailDomain is not a domain such as mg.shop.example"
+        case .email where (config.mailProvider ?? "sendgrid") == "sendgrid" && secrets.webhookKey.map({ WebhookSignatures.sendGridKey($0) == nil }) == true:
+            return "secrets.webhookKey is not SendGrid's verification key (the base64 public key of the signed event webhook)"
         default: break
         }
         if let from = config.fromNumber, (try? PhoneNumber(parsing: from)) == nil { return "config.fromNumber is not an E.164 number" }

@@ -140,11 +140,14 @@ public struct StatusEntry: Codable, Sendable, Equatable {
 public struct SendMessage: Codable, Sendable {
     public var conversationId: ConversationID?
     public var channelId: ChannelID?
-    /// E.164 for phone channels, the chat id for Telegram.
+    /// E.164 for phone channels, the chat id for Telegram, the Instagram-scoped id (IGSID) for Instagram, an
+    /// address for email.
     public var to: String?
     public var text: String?
     public var template: TemplateRef?
     public var media: MediaAttachment?
+    /// Email: the subject line. Without one, the text's first line (other channels ignore it).
+    public var subject: String?
 }
 
 /// `POST /v1/sandbox/inbound`: what a customer would have sent, as if the provider had delivered it.

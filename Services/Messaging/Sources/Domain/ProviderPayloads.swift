@@ -65,6 +65,8 @@ struct InboundEvent: Sendable, Equatable {
     enum Kind: Sendable, Equatable {
         case message(InboundMessage)
         case status(StatusUpdate)
+        /// An address the provider will not deliver to again (an email bounce, a spam report, an unsubscribe).
+        case optOut(ProviderOptOut)
     }
 
     var kind: Kind

@@ -32,6 +32,7 @@ struct InboundProcessor: Sendable {
             switch event.kind {
             case .message(let message): try await self.ingest(message, channel: channel, settings: settings, requestID: requestID, logger: logger)
             case .status(let status): try await self.status(status, channel: channel, requestID: requestID, logger: logger)
+            case .optOut(let optOut): try await self.optOut(optOut, channel: channel, requestID: requestID, logger: logger)
             }
         }
         try await self.webhooks.processed(deliveryID, logger: logger)
@@ -50,6 +51,10 @@ struct InboundProcessor: Sendable {
         case "telegram":
             guard let update = try? JSONDecoder().decode(TelegramUpdate.self, from: bytes) else { return [] }
             return update.events()
+        case "sendgrid":
+            return SendGridEvent.events(body: bytes)
+        case "mailgun":
+            return MailgunWebhook.events(body: bytes)
         case "sandbox":
             return [try JSONDecoder.sokoni.decode(InboundEventBox.self, from: bytes).event]
         default:
@@ -122,6 +127,16 @@ struct InboundProcessor: Sendable {
             try await self.conversations.applyStatus(channel: channel.id, update, on: connection, logger: logger)
         }
     }
+
+    /// The provider will not deliver to the address again (a hard bounce, a spam report, an unsubscribe): on the
+    /// list, as the provider's, so the policy blocks the next send.
+    func optOut(_ optOut: ProviderOptOut, channel: StoredChannel, requestID: String?, logger: Logger) async throws {
+        try await self.policy.postgres.withTransaction(logger: logger) { connection in
+            _ = try await self.policy.optOut(
+                tenant: channel.tenant, address: optOut.address, source: "provider", language: nil, actor: "provider:\(optOut.event)",
+                requestID: requestID, on: connection, logger: logger)
+        }
+    }
 }
 
 /// The sandbox's inbound webhook body: one event, as the provider adapters would have produced it.
@@ -162,6 +177,7 @@ struct Sender: Sendable {
         let settings = try await self.policy.settings(tenant: message.tenant, logger: logger)
         let template = message.payload["template"].flatMap { try? $0.decode(TemplateRef.self) }
         let media = message.payload["media"].flatMap { try? $0.decode(MediaAttachment.self) }
+        let subject = message.payload["subject"].flatMap { try? $0.decode(String.self) }
         let now = self.now()
         let optedOut = job.bypassOptOut == true ? false : try await self.policy.isOptedOut(tenant: message.tenant, address: message.to, logger: logger)
         let decision = SendPolicy.decide(
@@ -197,8 +213,8 @@ struct Sender: Sendable {
         }
         let secrets = try await self.channels.credentials(channel.id, logger: logger) ?? ChannelSecrets()
         let outcome = try await adapter.send(
-            OutboundMessage(id: message.id, to: message.to, text: message.body, template: template, media: media), channel: channel.dto, secrets: secrets,
-            logger: logger)
+            OutboundMessage(id: message.id, to: message.to, text: message.body, template: template, media: media, subject: subject), channel: channel.dto,
+            secrets: secrets, logger: logger)
         switch outcome {
         case .accepted(let providerID, let status):
             try await self.outbox.accepted(message, providerMessageID: providerID, status: status, logger: logger)

@@ -13,6 +13,8 @@ struct OutboundMessage: Sendable {
     var text: String?
     var template: TemplateRef?
     var media: MediaAttachment?
+    /// Email's subject line, when the sender gave one.
+    var subject: String? = nil
 }
 
 /// What the provider answered a send.
@@ -33,6 +35,8 @@ struct ProviderEndpoints: Sendable {
     var graph: String = "https://graph.facebook.com/v21.0"
     var twilio: String = "https://api.twilio.com"
     var telegram: String = "https://api.telegram.org"
+    var sendgrid: String = "https://api.sendgrid.com"
+    var mailgun: String = "https://api.mailgun.net"
 }
 
 /// A transport failure (no answer, a reset connection): worth another try.

@@ -47,12 +47,27 @@ struct MessagesController: Sendable {
                 throw APIError.unprocessable("invalid_recipient", "to must be a phone number in E.164, such as +250788123456: \(error)")
             }
         }
+        if kind == .email {
+            guard let address = EmailAddress.canonical(text) else {
+                throw APIError.unprocessable("invalid_recipient", "to must be an email address such as aline@shop.example.")
+            }
+            return address
+        }
+        if kind == .instagram {
+            // an Instagram-scoped id, as the webhooks name the customer: digits, not a username or a number
+            guard (1...64).contains(text.count), text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                throw APIError.unprocessable("invalid_recipient", "to must be the customer's Instagram-scoped id (IGSID), digits only.")
+            }
+            return text
+        }
         try TextRules.check(text, field: "to", length: 1...200)
         return text
     }
 
     static func check(_ body: SendMessage) throws {
         try TextRules.check(body.text, field: "text", length: 1...4096)
+        try TextRules.check(body.subject, field: "subject", length: 1...200)
+        if body.subject?.contains(where: \.isNewline) == true { throw APIError.unprocessable("invalid_subject", "subject is one line.") }
         guard body.text != nil || body.template != nil || body.media != nil else {
             throw APIError.unprocessable("empty_message", "Give text, a template or media.")
         }
@@ -82,7 +97,7 @@ struct MessagesController: Sendable {
             let id = try await self.outbox.queue(
                 .init(
                     tenant: tenant, channel: channel, to: to, sender: sender, text: body.text, template: body.template, media: body.media,
-                    requestedBy: caller.subject),
+                    requestedBy: caller.subject, subject: body.subject),
                 on: connection, requestID: context.requestID, logger: context.logger)
             return JSONResponse(.accepted, MessagingAPI.Receipt(id: id.description, status: MessageStatus.queued.rawValue))
         }

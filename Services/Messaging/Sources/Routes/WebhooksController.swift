@@ -23,6 +23,7 @@ struct WebhooksController: Sendable {
         router.on(MessagingAPI.instagramWebhook) { request, context in try await self.meta(request, context: context, kind: .instagram) }
         router.on(MessagingAPI.smsWebhook, use: self.twilio)
         router.on(MessagingAPI.telegramWebhook, use: self.telegram)
+        router.on(MessagingAPI.emailWebhook, use: self.email)
     }
 
     static let unknownChannel = APIError.notFound("channel_not_found", "No such channel.")
@@ -78,6 +79,26 @@ struct WebhooksController: Sendable {
         else { throw Self.badSignature }
         let body = try await request.body.collect(upTo: self.maxBodySize)
         try await self.webhooks.receive(channel: channel.id, provider: "telegram", body: body, requestID: context.requestID, logger: context.logger)
+        return Self.ok
+    }
+
+    /// Email events: SendGrid's Event Webhook (a JSON array, signed in `X-Twilio-Email-Event-Webhook-Signature` over
+    /// the timestamp header and the raw body) or Mailgun's (one event, with its signature in the body), as the
+    /// channel's `mailProvider` says; the key is the channel's `webhookKey`.
+    func email(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (channel, secrets) = try await self.channel(context, kind: .email)
+        let body = try await request.body.collect(upTo: self.maxBodySize)
+        guard let key = secrets.webhookKey else { throw Self.badSignature }
+        let provider = channel.dto.config.mailProvider ?? "sendgrid"
+        let valid =
+            provider == "mailgun"
+            ? WebhookSignatures.mailgunValid(
+                (try? JSONDecoder().decode(MailgunWebhook.self, from: body))?.signature, signingKey: key, now: Date())
+            : WebhookSignatures.sendGridValid(
+                body: Array(buffer: body), signature: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Signature")!],
+                timestamp: request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!], verificationKey: key)
+        guard valid else { throw Self.badSignature }
+        try await self.webhooks.receive(channel: channel.id, provider: provider, body: body, requestID: context.requestID, logger: context.logger)
         return Self.ok
     }
 

@@ -24,6 +24,8 @@ struct OutboxStore: Sendable {
         var callback: JSONValue?
         /// Sent even to an opted-out address: only the confirmation of an opt-out itself.
         var bypassOptOut: Bool = false
+        /// Email's subject line.
+        var subject: String? = nil
     }
 
     struct SendJob: Codable, Sendable {
@@ -41,6 +43,7 @@ struct OutboxStore: Sendable {
         var payload: [String: JSONValue] = [:]
         if let template = queued.template { payload["template"] = try JSONValue(encoding: template) }
         if let media = queued.media { payload["media"] = try JSONValue(encoding: media) }
+        if let subject = queued.subject { payload["subject"] = .string(subject) }
         let kind = queued.template != nil ? "template" : queued.media?.type ?? "text"
         let (id, _) = try await self.conversations.append(
             .init(

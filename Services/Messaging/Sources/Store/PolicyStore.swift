@@ -15,12 +15,24 @@ struct PolicyStore: Sendable {
 
     // MARK: opt-outs
 
+    /// The keyed hash of the address's canonical form: one mechanism for every channel.
     func hash(_ address: String) -> ByteBuffer {
-        ByteBuffer(bytes: Array(HMAC<SHA256>.authenticationCode(for: Data(address.utf8), using: self.optOutKey)))
+        ByteBuffer(bytes: Array(HMAC<SHA256>.authenticationCode(for: Data(Self.canonical(address).utf8), using: self.optOutKey)))
+    }
+
+    /// The form of an address the list keys: an email address lower-cased (`EmailAddress`), so the customer who
+    /// writes `Aline@Shop.example` and the bounce that reports `aline@shop.example` are one entry; anything else
+    /// (E.164, a chat id, an Instagram id) as it is.
+    static func canonical(_ address: String) -> String {
+        guard address.contains("@") else { return address }
+        return EmailAddress.canonical(address) ?? address.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
 
     static func masked(_ address: String) -> String {
-        address.hasPrefix("+") ? PhoneNumber.masked(e164: address) : String(address.prefix(2)) + "••••"
+        if address.hasPrefix("+") { return PhoneNumber.masked(e164: address) }
+        let address = Self.canonical(address)
+        if let at = address.firstIndex(of: "@") { return String(address[..<at].prefix(2)) + "••••" + address[at...] }
+        return String(address.prefix(2)) + "••••"
     }
 
     func isOptedOut(tenant: TenantID, address: String, on connection: PostgresConnection? = nil, logger: Logger) async throws -> Bool {
