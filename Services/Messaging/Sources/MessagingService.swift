@@ -42,6 +42,7 @@ public struct MessagingService: ServiceModule {
     let processor: InboundProcessor
     let sender: Sender
     let replies: AgentReplies
+    let reports: DeliveryReports
     let publicURL: String
     let hub = LiveHub()
     let webChat: WebChatSocket
@@ -84,6 +85,9 @@ public struct MessagingService: ServiceModule {
         self.replies = AgentReplies(
             conversations: self.conversations, channels: self.channels, outbox: self.outbox, agent: environment.agentCore,
             callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
+        self.reports = DeliveryReports(
+            conversations: self.conversations, client: { service in environment.client(service) },
+            callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
         self.webChat = WebChatSocket(
             channels: self.channels, visitors: WebChatStore(postgres: environment.postgres), conversations: self.conversations, policy: self.policy,
             processor: self.processor, outbox: self.outbox, hub: self.hub, now: { Date() })
@@ -122,6 +126,7 @@ public struct MessagingService: ServiceModule {
         let processor = self.processor
         let sender = self.sender
         let replies = self.replies
+        let reports = self.reports
         let policy = self.policy
         registry.register(WebhookStore.processJob, as: WebhookStore.ProcessJob.self) { payload, job, logger in
             try await processor.process(payload.deliveryId, requestID: job.requestID, logger: logger)
@@ -132,6 +137,9 @@ public struct MessagingService: ServiceModule {
         }
         registry.register(InboundProcessor.replyJob, as: InboundProcessor.ReplyJob.self) { payload, job, logger in
             try await replies.reply(payload, requestID: job.requestID, logger: logger)
+        }
+        registry.register(DeliveryReports.job, as: DeliveryReports.Job.self) { payload, job, logger in
+            try await reports.report(payload, requestID: job.requestID, logger: logger)
         }
     }
 }

@@ -152,11 +152,28 @@ struct MessagesController: Sendable {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(MessagingAPI.Notification.self, context: context)
         guard let text = Notices.text(body) else { throw APIError.unprocessable("unknown_kind", "No notice of kind \(body.kind).") }
+        var media: MediaAttachment?
+        if let link = body.mediaUrl {
+            guard let url = URL(string: link), ["https", "http"].contains(url.scheme ?? ""), url.host != nil, link.count <= 2048 else {
+                throw APIError.unprocessable("invalid_media", "mediaUrl must be a link the provider can fetch.")
+            }
+            media = MediaAttachment(type: "image", url: link, caption: text)
+        }
+        var callback: JSONValue?
+        if let asked = body.callback {
+            guard MessagingAPI.deliveryReportEndpoint(asked.service) != nil else {
+                throw APIError.unprocessable("invalid_callback", "\(asked.service.rawValue) takes no delivery reports.")
+            }
+            try TextRules.check(asked.reference, field: "callback.reference", length: 1...200)
+            callback = try JSONDecoder.sokoni.decode(JSONValue.self, from: try JSONEncoder.sokoni.encode(asked))
+        }
         let channel = try await self.channels.defaultChannel(tenant: tenant, logger: context.logger)
         let to = try Self.address(body.msisdn, kind: .sandbox)
         return try await self.idempotency.write(request, context: context, postgres: self.outbox.postgres) { connection in
             let id = try await self.outbox.queue(
-                .init(tenant: tenant, channel: channel, to: to, sender: .system, text: text, requestedBy: caller.subject),
+                .init(
+                    tenant: tenant, channel: channel, to: to, sender: .system, text: text, media: media, requestedBy: caller.subject,
+                    callback: callback),
                 on: connection, requestID: context.requestID, logger: context.logger)
             return JSONResponse(.accepted, MessagingAPI.Receipt(id: id.description, status: MessageStatus.queued.rawValue))
         }
@@ -170,6 +187,9 @@ enum Notices {
         case "voucher_redeemed":
             let amount = [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")
             return "Your voucher \(notice.code ?? "") for \(amount) was redeemed. Thank you!"
+        case "voucher_issued":
+            let amount = [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")
+            return "Your fuel voucher: \(amount), code \(notice.code ?? ""). Show this card at the station."
         default:
             return nil
         }

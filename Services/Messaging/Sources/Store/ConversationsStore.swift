@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -153,6 +154,20 @@ struct ConversationsStore: Sendable {
             StatusEntry(status: $0.0, occurredAt: $0.1, receivedAt: $0.2, errorCode: $0.3, errorReason: $0.4, applied: $0.5)
         }
         return message
+    }
+
+    /// Whom a message's delivery is reported to, and its failure if it failed.
+    func callback(of id: MessageID, logger: Logger) async throws -> (callback: MessagingAPI.Callback, errorCode: String?, reason: String?)? {
+        guard
+            let row = try await self.postgres.query(
+                "SELECT callback::text, error_code, status_reason FROM messaging.messages WHERE id = \(id.rawValue) AND callback IS NOT NULL",
+                logger: logger
+            ).first(as: (String, String?, String?).self)
+        else { return nil }
+        guard let callback = try? JSONDecoder.sokoni.decode(MessagingAPI.Callback.self, from: Data(row.0.utf8)) else {
+            throw CorruptRow("message \(id) has callback \(row.0)")
+        }
+        return (callback, row.1, row.2)
     }
 
     /// A conversation's messages in sequence order, after `sequenceNo` (for a reconnecting client: nothing lost,
