@@ -94,6 +94,7 @@ var targets: [Target] = [
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ],
         path: "Benchmarks/Sources",

@@ -35,17 +35,26 @@ struct WrkRedeemer: Sendable {
         defer { try? FileManager.default.removeItem(at: list) }
 
         let seconds = max(1, Int(duration.seconds.rounded()))
+        let (result, report) = try await Self.run(
+            binary: self.binary, name: name, script: script, url: url, threads: threads, connections: connections, seconds: seconds,
+            arguments: [list.path] + tokens.prefix(threads))
+        return (result, max(0, codes.count - Int(report.requests)))
+    }
+
+    /// Runs wrk with a script built on `WrkScript.common` until `seconds` end, and reads its `SOKONI-WRK` line.
+    static func run(
+        binary: String, name: String, script: URL, url: String, threads: Int, connections: Int, seconds: Int, arguments: [String]
+    ) async throws -> (LoadResult, Report) {
         let arguments =
             [
                 "-t", String(threads), "-c", String(max(connections, threads)), "-d", "\(seconds)s", "--timeout", "30s", "-s", script.path, url, "--",
-                list.path,
-            ] + tokens.prefix(threads)
+            ] + arguments
         let cpuBefore = LoadGenerator.processCPU()
         let childrenBefore = Self.childrenCPU()
         let output: String = try await withCheckedThrowingContinuation { continuation in
             // Shell.run blocks in waitpid for the whole run: keep it off the concurrency pool
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try Shell.run(self.binary, arguments, timeout: .seconds(seconds + 120)) })
+                continuation.resume(with: Result { try Shell.run(binary, arguments, timeout: .seconds(seconds + 120)) })
             }
         }
         guard let line = output.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("SOKONI-WRK ") }),
@@ -54,7 +63,7 @@ struct WrkRedeemer: Sendable {
 
         var result = LoadResult(name: name)
         result.requests = report.requests
-        // the codes ran out before wrk's end: count only the time they lasted (the rest was cheap refusals)
+        // the list ran out before wrk's end: count only the time it lasted (the rest was cheap refusals)
         result.elapsed = .microseconds(report.ranOut && report.untilLastSuccessMicros > 0 ? report.untilLastSuccessMicros : report.durationMicros)
         result.ranOut = report.ranOut
         for (status, count) in report.statuses { result.statuses[Int(status) ?? 0, default: 0] += count }
@@ -65,7 +74,7 @@ struct WrkRedeemer: Sendable {
         result.processCPU = LoadGenerator.processCPU() - cpuBefore
         result.externalCPU = Self.childrenCPU() - childrenBefore
         if result.errors > 0 { result.firstError = "wrk: \(report.socketErrors) socket errors, statuses \(result.statusSummary)" }
-        return (result, max(0, codes.count - Int(report.requests)))
+        return (result, report)
     }
 
     struct Report: Decodable {
@@ -87,7 +96,38 @@ struct WrkRedeemer: Sendable {
     }
 
     /// Thread i (of n) sends codes i+1, i+1+n, … with token i; statuses are counted per thread and summed at the end.
-    static let script = #"""
+    static let script =
+        WrkScript.common + #"""
+            local codes, next_code, step, headers = {}, 1, 1, {}
+            function init(args)
+              for line in io.lines(args[1]) do codes[#codes + 1] = line end
+              step = #args - 1
+              next_code = thread_index + 1
+              headers["Authorization"] = "Bearer " .. args[2 + thread_index]
+              headers["Content-Type"] = "application/json"
+              headers["Accept"] = "application/json"
+              started = now_us()
+            end
+
+            function request()
+              local code = codes[next_code]
+              if code == nil then
+                ran_out = true
+                code = "spent-" .. next_code
+              end
+              next_code = next_code + step
+              return wrk.format("POST", nil, headers, '{"code":"' .. code .. '"}')
+            end
+
+            """#
+}
+
+/// What every wrk script here shares: a monotonic clock, per-thread status counts, and a `done` that prints one
+/// `SOKONI-WRK {…}` line (requests, duration, statuses, p50/p99, and — when the script's list ran out — the time
+/// until the last 200). A script adds `init(args)` and `request()`, setting `started`, and `ran_out` once its list is
+/// spent.
+enum WrkScript {
+    static let common = #"""
         -- statuses, started, last_ok and ran_out are globals: done() reads each thread's copy with thread:get
         local ffi = require("ffi")
         ffi.cdef[[
@@ -107,26 +147,6 @@ struct WrkRedeemer: Sendable {
         end
 
         statuses, started, last_ok, ran_out = {}, 0, 0, false
-        local codes, next_code, step, headers = {}, 1, 1, {}
-        function init(args)
-          for line in io.lines(args[1]) do codes[#codes + 1] = line end
-          step = #args - 1
-          next_code = thread_index + 1
-          headers["Authorization"] = "Bearer " .. args[2 + thread_index]
-          headers["Content-Type"] = "application/json"
-          headers["Accept"] = "application/json"
-          started = now_us()
-        end
-
-        function request()
-          local code = codes[next_code]
-          if code == nil then
-            ran_out = true
-            code = "spent-" .. next_code
-          end
-          next_code = next_code + step
-          return wrk.format("POST", nil, headers, '{"code":"' .. code .. '"}')
-        end
 
         function response(status, headers, body)
           local key = tostring(status)
@@ -134,7 +154,7 @@ struct WrkRedeemer: Sendable {
           if status == 200 then last_ok = now_us() end
         end
 
-        -- when the codes ran out, the phase lasted from the first thread's start to the last 200
+        -- when the list ran out, the phase lasted from the first thread's start to the last 200
         function done(summary, latency, requests)
           local total, first, last, out = {}, nil, 0, false
           for _, thread in ipairs(threads) do
@@ -153,5 +173,6 @@ struct WrkRedeemer: Sendable {
             summary.requests, summary.duration, tostring(out), math.max(0, last - (first or last)), table.concat(parts, ","),
             latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout))
         end
+
         """#
 }

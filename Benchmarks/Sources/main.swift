@@ -5,6 +5,7 @@ import Foundation
 let scenarios: [String: () async throws -> Void] = [
     "gateway": GatewayBenchmark.run,
     "vouchers": VouchersBenchmark.run,
+    "messaging-ingest": MessagingIngestBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {
