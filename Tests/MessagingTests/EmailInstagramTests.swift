@@ -131,7 +131,8 @@ import Testing
                 let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
                 try await body(
                     MessagingFlowTests.Platform(
-                        gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.messaging).postgres, otherAdmin: admin),
+                        gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.messaging).postgres, otherAdmin: admin,
+                        database: platform.database),
                     calls)
             }
         }

@@ -20,6 +20,7 @@ import Testing
         let postgres: PostgresClient
         /// A second tenant with its own admin.
         let otherAdmin: String
+        let database: DatabaseURL
 
         func post(_ path: String, _ body: some Encodable, token: String? = nil, headers: [String: String] = [:]) async throws -> TestResponse {
             try await TestHTTP.post("\(self.gateway)\(path)", token: token ?? self.admin, headers: headers, json: body)
@@ -79,7 +80,8 @@ import Testing
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
             let other = try await TestKeys.token(tenant: try await platform.createTenant(), roles: [.tenantAdmin])
             let p = Platform(
-                gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.messaging).postgres, otherAdmin: other)
+                gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.messaging).postgres, otherAdmin: other,
+                database: platform.database)
             // no quiet hours, whatever time the suite runs at (the policy's own test sets them)
             var settings = MessagingSettings.defaults
             settings.quietHours = [:]

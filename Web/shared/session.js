@@ -40,6 +40,8 @@ export class Session {
   }
 
   get signedIn() { return this.#accessToken !== null; }
+  /** The current access token, for the one place that cannot send it as a header: a WebSocket's first frame. */
+  get accessToken() { return this.#accessToken; }
 
   /**
    * Signs in. `tenant` (a slug) is needed only after a 409 `tenant_required`, whose error carries `tenants`:
