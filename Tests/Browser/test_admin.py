@@ -184,6 +184,34 @@ def test_void_with_a_reason_from_the_voucher_page(browser, base_url, api):
     assert status == 200 and stored["status"] == "void"
 
 
+def test_a_voucher_sent_to_the_customer_becomes_sent_when_messaging_sends_it(browser, base_url, api, sql):
+    token = api.login(OWNER)
+    # quiet hours would hold the card at night in Kigali: off for this test, put back after
+    status, settings = api.call("GET", "/v1/messaging/settings", token)
+    assert status == 200
+    quiet = dict(settings, quietHours={})
+    assert api.call("PUT", "/v1/messaging/settings", token, body=quiet)[0] == 200
+    try:
+        msisdn = unique_msisdn()
+        voucher = api.issue_voucher(amount=unique_amount(), msisdn=msisdn)
+        driver = browser("desktop")
+        sign_in(driver, base_url, api, route=f"#/vouchers/{voucher['id']}", page="vouchers/:id")
+        driver.find_element(By.ID, "voucher-send").click()
+        open_dialog(driver)
+        assert msisdn in driver.find_element(By.CSS_SELECTOR, "dialog[open]").text
+        submit_dialog(driver)
+        # the page shows the new status once messaging reported the message sent
+        wait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#voucher-events li[data-event="sent"]'))
+        status, stored = api.call("GET", f"/v1/vouchers/{voucher['id']}", token)
+        assert status == 200 and stored["status"] == "sent"
+        # what the customer got: one message, the card as its image, the code in its caption
+        cards = sql(f"SELECT body, payload::text FROM messaging.sandbox_outbox WHERE recipient = '{msisdn}'")
+        assert len(cards) == 1 and voucher["code"] in cards[0][0], cards
+        assert f"/v1/voucher-images/{voucher['id']}/card.png" in cards[0][1]
+    finally:
+        api.call("PUT", "/v1/messaging/settings", token, body=settings)
+
+
 def test_bulk_csv_with_a_bad_row_issues_nothing_until_fixed(browser, base_url, api, tmp_path):
     tenant = tenant_of(api)
     name = f"csv-test-{uuid.uuid4().hex[:8]}"

@@ -755,4 +755,9 @@ export default {
   'error.opt_out_not_found': 'That entry is no longer on the list.',
   'error.not_sandbox': 'Simulated messages arrive on sandbox channels only.',
   'error.invalid_address': 'Enter a phone number in international format (+250788123456), or a chat id or email address.',
+  'voucher.send': 'Send to customer',
+  'voucher.sendTitle': 'Send voucher {code}?',
+  'voucher.sendBody': 'The card goes to {phone} on your default messaging channel. The voucher becomes sent when the message is.',
+  'voucher.sending': 'Voucher {code} is on its way to the customer.',
+  'error.not_sendable': 'Only an issued or sent voucher can be sent.',
 };

@@ -432,4 +432,9 @@ export default {
   'error.opt_out_not_found': 'Cette entrée n\'est plus sur la liste.',
   'error.not_sandbox': 'Les messages simulés n\'arrivent que sur les canaux bac à sable.',
   'error.invalid_address': 'Saisissez un numéro au format international (+250788123456), ou un identifiant de chat ou une adresse e-mail.',
+  'voucher.send': 'Envoyer au client',
+  'voucher.sendTitle': 'Envoyer le bon {code} ?',
+  'voucher.sendBody': 'La carte part vers {phone} par votre canal de messagerie par défaut. Le bon devient envoyé quand le message l’est.',
+  'voucher.sending': 'Le bon {code} est en route vers le client.',
+  'error.not_sendable': 'Seul un bon émis ou envoyé peut être envoyé.',
 };

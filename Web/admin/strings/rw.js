@@ -299,4 +299,9 @@ export default {
   'error.opt_out_not_found': 'Icyo cyanditswe ntikikiri ku rutonde.',
   'error.not_sandbox': 'Ubutumwa bwiganwa bugera gusa ku nzira z\'igeragezwa.',
   'error.invalid_address': 'Andika nimero ya telefone mu buryo mpuzamahanga (+250788123456), cyangwa irangamuntu y\'ikiganiro cyangwa imeli.',
+  'voucher.send': 'Yoherereze umukiriya',
+  'voucher.sendTitle': 'Wohereze voucher {code}?',
+  'voucher.sendBody': 'Ikarita yoherezwa kuri {phone} binyuze ku muyoboro wawe w’ibanze. Voucher iba yoherejwe ubutumwa bumaze koherezwa.',
+  'voucher.sending': 'Voucher {code} iri koherezwa ku mukiriya.',
+  'error.not_sendable': 'Voucher yatanzwe cyangwa yoherejwe gusa ni yo ishobora koherezwa.',
 };

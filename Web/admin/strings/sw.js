@@ -340,4 +340,9 @@ export default {
   'error.opt_out_not_found': 'Ingizo hilo halipo tena kwenye orodha.',
   'error.not_sandbox': 'Ujumbe wa kuigiza unafika kwenye njia za majaribio tu.',
   'error.invalid_address': 'Andika namba ya simu kwa mfumo wa kimataifa (+250788123456), au kitambulisho cha gumzo au barua pepe.',
+  'voucher.send': 'Tuma kwa mteja',
+  'voucher.sendTitle': 'Tuma vocha {code}?',
+  'voucher.sendBody': 'Kadi inatumwa kwa {phone} kupitia njia yako kuu ya ujumbe. Vocha inakuwa imetumwa ujumbe ukitumwa.',
+  'voucher.sending': 'Vocha {code} inatumwa kwa mteja.',
+  'error.not_sendable': 'Vocha iliyotolewa au iliyotumwa tu ndiyo inaweza kutumwa.',
 };

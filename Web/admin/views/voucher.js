@@ -1,8 +1,8 @@
 // One voucher: details, its card image and QR (signed, expiring links from the API), its event timeline, and
-// "mark sent" / "void" with a reason for those allowed to change vouchers.
+// "send to customer" (through messaging), "mark sent" / "void" with a reason for those allowed to change vouchers.
 import { h, clear } from '../lib/dom.js';
 import { money, dateTime } from '../lib/format.js';
-import { pageHeader, section, button, errorText, badge, details, confirmAction, linkButton } from '../lib/ui.js';
+import { pageHeader, section, button, errorText, badge, details, confirmAction, linkButton, newKey } from '../lib/ui.js';
 import { personSpan } from './people-cache.js';
 
 /** The image link as a path on this origin (the API may name the gateway by another host name than the page's). */
@@ -46,6 +46,9 @@ export async function render(ctx) {
   const v = answer.data;
   const canChange = can('POST /v1/vouchers/{id}/transitions');
   const actions = [];
+  if (can('POST /v1/vouchers/{id}/send') && (v.status === 'issued' || v.status === 'sent')) {
+    actions.push(button(t('voucher.send'), { write: true, kind: 'primary', id: 'voucher-send', on: send }));
+  }
   if (canChange && v.status === 'issued') actions.push(button(t('voucher.markSent'), { write: true, id: 'voucher-sent', on: () => move('sent') }));
   if (canChange && (v.status === 'issued' || v.status === 'sent')) actions.push(button(t('voucher.void'), { write: true, kind: 'danger', id: 'voucher-void', on: () => move('void') }));
   if (can('GET /v1/vouchers/audit')) actions.push(linkButton(t('audit.forThis'), `#/audit?service=vouchers&targetType=vouchers&targetId=${encodeURIComponent(v.id)}`));
@@ -86,6 +89,23 @@ export async function render(ctx) {
         voucherImage(v.cardURL, t('voucher.card', { code: v.code }), 'card-image', t),
         voucherImage(v.qrURL, t('voucher.qr', { code: v.code }), 'qr-image', t)))),
     section(t('voucher.timeline'), timeline(ctx, events, names)));
+
+  // through messaging: the card as an image; the voucher turns `sent` when messaging reports the message sent
+  async function send() {
+    const idempotencyKey = newKey();
+    const done = await confirmAction({
+      t, destructive: false, title: t('voucher.sendTitle', { code: v.code }), message: t('voucher.sendBody', { phone: v.msisdn }),
+      confirmLabel: t('voucher.send'),
+      onConfirm: async () => {
+        const r = await api('POST', `/v1/vouchers/${encodeURIComponent(v.id)}/send`, { idempotencyKey });
+        return r.ok ? null : errorText(t, r);
+      },
+    });
+    if (!done) return;
+    ctx.announce(t('voucher.sending', { code: v.code }));
+    // the report usually arrives within seconds: show the new status when it has
+    setTimeout(() => { if (location.hash.includes(v.id)) ctx.navigate(location.hash); }, 3000);
+  }
 
   async function move(to) {
     const done = await confirmAction({
