@@ -124,7 +124,8 @@ import Testing
             }
             for id in ["ch_doesnotexist000000000000", "../../v1/channels", ""] {
                 let socket = TestSocket(Self.socketURL(p, "/webchat/socket?channel=\(id)"), origin: "https://shop.example")
-                #expect(try await socket.next(Frame.self)?.code == "unknown_channel", "\(id)")
+                // generous: under the whole suite's load on two cores a socket through the relay has taken over 10 s
+                #expect(try await socket.next(Frame.self, within: .seconds(30))?.code == "unknown_channel", "\(id)")
                 await socket.close()
             }
             let mute = TestSocket(url, origin: "https://shop.example")
