@@ -174,8 +174,8 @@ import Testing
 
     // MARK: - Instagram
 
-    /// A customer who wrote a minute ago: the conversation Instagram's 24-hour window opens (Instagram's inbound
-    /// webhook is not this suite's).
+    /// A customer who wrote a minute ago: the conversation Instagram's 24-hour window opens (set up directly; the
+    /// inbound webhook has its own test, `instagramWebhooksAreSignedParsedAndOpenTheWindowForAReply`).
     static func customerWrote(_ p: MessagingFlowTests.Platform, igsid: String, channel: ChannelDTO) async throws {
         let contact = UUID()
         try await p.postgres.query(
@@ -244,6 +244,79 @@ import Testing
             let image = try #require(calls.to("17900000000000004").first)
             #expect(image.json["message"]?["attachment"]?["type"] == .string("image"))
             #expect(image.json["message"]?["attachment"]?["payload"]?["url"] == .string("https://cdn.shop.example/p/1.jpg"))
+        }
+    }
+
+    /// Meta's Instagram webhook: a text, a photo, a quick reply, the business's own echo, a reaction and a read
+    /// receipt, as the Messenger Platform documents them.
+    static func instagramBody(business: String, customer: String, mid: String, readMid: String) -> String {
+        // now, in milliseconds: the window opens from the customer's message's own time
+        let t = Int(Date().timeIntervalSince1970 * 1000)
+        return #"""
+            {"object":"instagram","entry":[{"id":"\#(business)","time":\#(t),"messaging":[
+              {"sender":{"id":"\#(customer)"},"recipient":{"id":"\#(business)"},"timestamp":\#(t + 1),"message":{"mid":"\#(mid)","text":"Muraho! Mufite inkweto za 42?"}},
+              {"sender":{"id":"\#(customer)"},"recipient":{"id":"\#(business)"},"timestamp":\#(t + 2),"message":{"mid":"\#(mid)-photo","attachments":[{"type":"image","payload":{"url":"https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1"}}]}},
+              {"sender":{"id":"\#(customer)"},"recipient":{"id":"\#(business)"},"timestamp":\#(t + 3),"message":{"mid":"\#(mid)-quick","text":"Yego","quick_reply":{"payload":"SIZE_42"}}},
+              {"sender":{"id":"\#(business)"},"recipient":{"id":"\#(customer)"},"timestamp":\#(t + 4),"message":{"mid":"\#(mid)-echo","text":"from the shop","is_echo":true}},
+              {"sender":{"id":"\#(customer)"},"recipient":{"id":"\#(business)"},"timestamp":\#(t + 5),"reaction":{"mid":"\#(mid)","action":"react","reaction":"love","emoji":"❤"}},
+              {"sender":{"id":"\#(customer)"},"recipient":{"id":"\#(business)"},"timestamp":\#(t + 6),"read":{"mid":"\#(readMid)"}}
+            ]}]}
+            """#
+    }
+
+    @Test func instagramWebhooksAreSignedParsedAndOpenTheWindowForAReply() async throws {
+        try await Self.with { p, calls in
+            let created = try await p.post(
+                "/v1/channels",
+                NewChannel(
+                    kind: "instagram", name: "Shop on Instagram", config: ["pageId": "17841400000000777"],
+                    secrets: ["accessToken": "IGAA-test-access-token-777777", "appSecret": "ig-app-secret-value", "verifyToken": "ig-verify"]))
+            #expect(created.status == 201, "\(created.text)")
+            let channel = try created.json(ChannelDTO.self)
+            let path = "/webhooks/instagram/\(channel.publicId)"
+            let body = Data(
+                Self.instagramBody(
+                    business: "17841400000000777", customer: "17900000000000777", mid: "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3", readMid: "m_IG-none"
+                ).utf8)
+            // unsigned or signed with another secret: 401, nothing stored
+            for signature in [nil, WebhookSignatures.metaSignature(body: Array(body), appSecret: "meta-app-secret-value")] {
+                let refused = try await TestHTTP.request(
+                    .POST, "\(p.gateway)\(path)", headers: signature.map { ["X-Hub-Signature-256": $0] } ?? [:], body: body)
+                #expect(refused.status == 401)
+            }
+            let good = WebhookSignatures.metaSignature(body: Array(body), appSecret: "ig-app-secret-value")
+            // delivered twice: stored once
+            for _ in 0..<2 {
+                #expect(try await TestHTTP.request(.POST, "\(p.gateway)\(path)", headers: ["X-Hub-Signature-256": good], body: body).status == 200)
+            }
+            try await p.eventually("four customer messages (text, photo, quick reply, reaction), not the echo") {
+                try await p.count("SELECT count(*)::int FROM messaging.messages WHERE direction = 'inbound'") == 4
+            }
+            try await p.eventually("both deliveries handled") {
+                try await p.count("SELECT count(*)::int FROM messaging.webhook_deliveries WHERE processed_at IS NULL") == 0
+            }
+            #expect(try await p.count("SELECT count(*)::int FROM messaging.messages WHERE direction = 'inbound'") == 4)
+            let conversations = try await p.get("/v1/conversations?channelId=\(channel.id)").json(Page<ConversationDTO>.self).items
+            let conversation = try #require(conversations.first)
+            #expect(conversations.count == 1 && conversation.contact.address == "17900000000000777")
+            let thread = try await p.get("/v1/conversations/\(conversation.id)/messages").json(Page<MessageDTO>.self).items
+            #expect(thread.map(\.kind) == ["text", "image", "button", "reaction"], "\(thread.map(\.kind))")
+            #expect(thread.first?.body == "Muraho! Mufite inkweto za 42?")
+            #expect(thread.last?.body == "❤")
+            // the customer wrote: a free-form reply goes out inside the 24-hour window, to the IGSID
+            let reply = try await Self.send(p, Send(channelId: channel.id.description, to: "17900000000000777", text: "Yego, turazifite."))
+            try await Self.settled(p, [reply], [.sent, .failed, .blocked])
+            let sent = try await Self.message(p, reply)
+            #expect(sent.status == .sent, "\(sent.errorCode ?? "") \(sent.statusReason ?? "")")
+            #expect(calls.to("17900000000000777").count >= 1)
+            // Instagram's read receipt names the last message seen: it moves our reply to read
+            let readBody = Data(
+                Self.instagramBody(
+                    business: "17841400000000777", customer: "17900000000000777", mid: "m2-\(UUID().uuidString)", readMid: sent.providerMessageId ?? ""
+                ).utf8)
+            let signed = WebhookSignatures.metaSignature(body: Array(readBody), appSecret: "ig-app-secret-value")
+            #expect(try await TestHTTP.request(.POST, "\(p.gateway)\(path)", headers: ["X-Hub-Signature-256": signed], body: readBody).status == 200)
+            try await p.eventually("the reply read") { try await Self.message(p, reply).status == .read }
         }
     }
 

@@ -43,9 +43,12 @@ struct InboundProcessor: Sendable {
     static func events(_ delivery: WebhookStore.Delivery, channel: StoredChannel) throws -> [InboundEvent] {
         let bytes = Data(buffer: delivery.body)
         switch delivery.provider {
-        case "whatsapp", "instagram":
+        case "whatsapp":
             guard let hook = try? JSONDecoder().decode(WhatsAppWebhook.self, from: bytes) else { return [] }
             return hook.events(channelPhoneNumberId: channel.dto.config.phoneNumberId)
+        case "instagram":
+            guard let hook = try? JSONDecoder().decode(InstagramWebhook.self, from: bytes) else { return [] }
+            return hook.events()
         case "sms":
             return TwilioForm.events(form: TwilioForm.decode(formURLEncoded: String(decoding: bytes, as: UTF8.self)))
         case "telegram":
