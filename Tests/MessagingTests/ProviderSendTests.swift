@@ -208,4 +208,64 @@ import Testing
             }
         }
     }
+
+    @Test func aNoticeOnWhatsAppGoesAsTheTenantsTemplateWithTheCardInItsHeader() async throws {
+        let calls = Calls()
+        try await TestUpstream.with(Self.graph(calls)) { graph in
+            try await TestServices.with(
+                [.gateway, .messaging], settings: [.messaging: ["JOBS_POLL_INTERVAL_MS": "20", "MESSAGING_GRAPH_BASE_URL": graph]]
+            ) { platform in
+                let gateway = platform.url(.gateway)
+                let tenant = try await platform.createTenant()
+                let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+                var settings = MessagingSettings.defaults
+                settings.quietHours = [:]
+                settings.noticeTemplates = ["voucher_issued": .init(name: "fuel_voucher_card", language: "rw")]
+                let put = try await TestHTTP.request(.PUT, "\(gateway)/v1/messaging/settings", token: admin, body: try JSONEncoder.sokoni.encode(settings))
+                #expect(put.status == 200, "\(put.text)")
+                // a template name Meta would not accept is refused
+                var wrong = settings
+                wrong.noticeTemplates = ["voucher_issued": .init(name: "Fuel Voucher!", language: "rw")]
+                #expect(
+                    try await TestHTTP.request(.PUT, "\(gateway)/v1/messaging/settings", token: admin, body: try JSONEncoder.sokoni.encode(wrong)).status == 422
+                )
+                #expect(try await TestHTTP.post("\(gateway)/v1/channels", token: admin, json: NewChannel()).status == 201)
+
+                let service = try await TestKeys.token(subject: "service:vouchers", tenant: nil, roles: [.service])
+                let card = "https://sokoni.example/v1/voucher-images/0b9f/card.png?exp=1&sig=abc"
+                let notice = MessagingAPI.Notification(
+                    kind: "voucher_issued", msisdn: "+250788000077", voucherId: UUID().uuidString, code: "K7M2Q", amount: "5000", currency: "RWF",
+                    mediaUrl: card)
+                let queued = try await TestHTTP.post(
+                    "\(platform.url(.messaging))/v1/messaging/notifications", token: service,
+                    headers: ["X-Tenant-ID": tenant.description, "Idempotency-Key": "n-1"], json: notice)
+                #expect(queued.status == 202, "\(queued.text)")
+                _ = try await TestWait.until { calls.requests.withLock { !$0.isEmpty } }
+                let sent = try #require(calls.requests.withLock { $0.first })
+                let body = try JSONDecoder().decode(JSONValue.self, from: Data(sent.body.utf8))
+                #expect(body["type"] == .string("template"))
+                #expect(body["template"]?["name"] == .string("fuel_voucher_card"))
+                #expect(body["template"]?["language"]?["code"] == .string("rw"))
+                #expect(
+                    body["template"]?["components"]
+                        == .array([
+                            .object([
+                                "type": .string("header"),
+                                "parameters": .array([.object(["type": .string("image"), "image": .object(["link": .string(card)])])]),
+                            ]),
+                            .object([
+                                "type": .string("body"),
+                                "parameters": .array([
+                                    .object(["type": .string("text"), "text": .string("K7M2Q")]),
+                                    .object(["type": .string("text"), "text": .string("5000 RWF")]),
+                                ]),
+                            ]),
+                        ]), "\(sent.body)")
+                // a template is allowed outside the 24-hour window: the customer never wrote, and it went out
+                let receipt = try queued.json(MessagingAPI.Receipt.self)
+                let message = try await TestHTTP.get("\(gateway)/v1/messages/\(receipt.id ?? "")", token: admin).json(MessageDTO.self)
+                #expect(message.status == .pending, "\(message.errorCode ?? "") \(message.statusReason ?? "")")
+            }
+        }
+    }
 }

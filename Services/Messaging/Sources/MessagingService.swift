@@ -112,7 +112,7 @@ public struct MessagingService: ServiceModule {
         ChannelsController(channels: self.channels, idempotency: self.environment.idempotency).addRoutes(to: router)
         ConversationsController(conversations: self.conversations).addRoutes(to: router)
         MessagesController(
-            channels: self.channels, conversations: self.conversations, outbox: self.outbox, webhooks: self.webhooks,
+            channels: self.channels, conversations: self.conversations, outbox: self.outbox, webhooks: self.webhooks, policy: self.policy,
             idempotency: self.environment.idempotency
         ).addRoutes(to: router)
         SettingsController(policy: self.policy).addRoutes(to: router)

@@ -129,7 +129,8 @@ async function settingsForm(ctx) {
     const optOut = words(optOutWords.value);
     const optIn = words(optInWords.value);
     if ([...optOut, ...optIn].some((w) => w.length > 40)) return { problem: t('settings.longWord') };
-    return { settings: { quietHours, sendThrottle: { perMinute, perRecipientPerHour: recipient }, optOutKeywords: { optOut, optIn } } };
+    // parts this form does not show (notice templates) are kept as they are
+    return { settings: { ...settings, quietHours, sendThrottle: { perMinute, perRecipientPerHour: recipient }, optOutKeywords: { optOut, optIn } } };
   }
 
   form.addEventListener('submit', async (event) => {

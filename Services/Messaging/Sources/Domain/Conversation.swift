@@ -80,11 +80,14 @@ public struct TemplateRef: Codable, Sendable, Equatable {
     public var language: String
     /// Values of `{{1}}`, `{{2}}`, … in order.
     public var variables: [String]?
+    /// An image for the template's header (a link the provider fetches).
+    public var headerImageUrl: String?
 
-    public init(name: String, language: String, variables: [String]? = nil) {
+    public init(name: String, language: String, variables: [String]? = nil, headerImageUrl: String? = nil) {
         self.name = name
         self.language = language
         self.variables = variables
+        self.headerImageUrl = headerImageUrl
     }
 }
 

@@ -8,6 +8,22 @@ public struct MessagingSettings: Codable, Sendable, Equatable {
     public var sendThrottle: SendThrottle
     /// The tenant's own opt-out and opt-in words, besides the built-in ones in four languages.
     public var optOutKeywords: Keywords
+    /// The approved WhatsApp templates other services' notices go out as, by notice kind (`voucher_issued`,
+    /// `voucher_redeemed`): WhatsApp takes free-form text only within 24 hours of the customer's last message, and a
+    /// voucher usually reaches someone who never wrote. Body variables: the code, then the amount; a notice with an
+    /// image (the voucher's card) puts it in the template's image header. None for a kind: free-form text, which
+    /// the policy blocks outside the window (`outside_window`).
+    public var noticeTemplates: [String: NoticeTemplate]?
+
+    public struct NoticeTemplate: Codable, Sendable, Equatable {
+        public var name: String
+        public var language: String
+
+        public init(name: String, language: String) {
+            self.name = name
+            self.language = language
+        }
+    }
 
     public struct QuietHours: Codable, Sendable, Equatable {
         /// `HH:MM`, local time of the recipient.
@@ -88,6 +104,15 @@ public struct MessagingSettings: Codable, Sendable, Equatable {
         guard (1...10_000).contains(self.sendThrottle.perRecipientPerHour) else { return "sendThrottle.perRecipientPerHour is 1 to 10000" }
         for word in self.optOutKeywords.optOut + self.optOutKeywords.optIn where word.isEmpty || word.count > 40 {
             return "optOutKeywords: each word is 1 to 40 characters"
+        }
+        for (kind, template) in self.noticeTemplates ?? [:] {
+            guard Notices.kinds.contains(kind) else {
+                return "noticeTemplates: \(kind) is not a notice kind (\(Notices.kinds.sorted().joined(separator: ", ")))"
+            }
+            guard (1...512).contains(template.name.count), template.name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+                return "noticeTemplates.\(kind).name is the template's name at Meta: lower-case letters, digits and _"
+            }
+            guard (2...15).contains(template.language.count) else { return "noticeTemplates.\(kind).language is a locale such as en or en_US" }
         }
         return nil
     }

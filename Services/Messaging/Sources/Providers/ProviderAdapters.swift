@@ -70,14 +70,22 @@ struct WhatsAppAdapter: ProviderAdapter {
         ]
         if let template = message.template {
             var value: [String: JSONValue] = ["name": .string(template.name), "language": .object(["code": .string(template.language)])]
+            var components: [JSONValue] = []
+            if let image = template.headerImageUrl {
+                components.append(
+                    .object([
+                        "type": .string("header"),
+                        "parameters": .array([.object(["type": .string("image"), "image": .object(["link": .string(image)])])]),
+                    ]))
+            }
             if let variables = template.variables, !variables.isEmpty {
-                value["components"] = .array([
+                components.append(
                     .object([
                         "type": .string("body"),
                         "parameters": .array(variables.map { .object(["type": .string("text"), "text": .string($0)]) }),
-                    ])
-                ])
+                    ]))
             }
+            if !components.isEmpty { value["components"] = .array(components) }
             body["type"] = .string("template")
             body["template"] = .object(value)
         } else if let media = message.media {

@@ -11,6 +11,8 @@ struct MessagesController: Sendable {
     let conversations: ConversationsStore
     let outbox: OutboxStore
     let webhooks: WebhookStore
+    /// The notice templates of the tenant's settings.
+    let policy: PolicyStore
     let idempotency: Idempotency
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -169,10 +171,18 @@ struct MessagesController: Sendable {
         }
         let channel = try await self.channels.defaultChannel(tenant: tenant, logger: context.logger)
         let to = try Self.address(body.msisdn, kind: .sandbox)
+        // WhatsApp: as the tenant's approved template when it named one for this kind (the customer may not have
+        // written in 24 hours); the text stays on the message for the console
+        var template: TemplateRef?
+        if channel.kind == .whatsapp, let named = try await self.policy.settings(tenant: tenant, logger: context.logger).noticeTemplates?[body.kind] {
+            template = TemplateRef(
+                name: named.name, language: named.language, variables: Notices.variables(body), headerImageUrl: media?.url)
+            media = nil
+        }
         return try await self.idempotency.write(request, context: context, postgres: self.outbox.postgres) { connection in
             let id = try await self.outbox.queue(
                 .init(
-                    tenant: tenant, channel: channel, to: to, sender: .system, text: text, media: media, requestedBy: caller.subject,
+                    tenant: tenant, channel: channel, to: to, sender: .system, text: text, template: template, media: media, requestedBy: caller.subject,
                     callback: callback),
                 on: connection, requestID: context.requestID, logger: context.logger)
             return JSONResponse(.accepted, MessagingAPI.Receipt(id: id.description, status: MessageStatus.queued.rawValue))
@@ -182,6 +192,13 @@ struct MessagesController: Sendable {
 
 /// The words of the notices other services ask for.
 enum Notices {
+    static let kinds: Set<String> = ["voucher_issued", "voucher_redeemed"]
+
+    /// A template's body variables: the code, then the amount with its currency.
+    static func variables(_ notice: MessagingAPI.Notification) -> [String] {
+        [notice.code ?? "", [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")]
+    }
+
     static func text(_ notice: MessagingAPI.Notification) -> String? {
         switch notice.kind {
         case "voucher_redeemed":
