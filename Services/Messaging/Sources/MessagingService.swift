@@ -17,6 +17,8 @@ import ServiceLifecycle
 ///   first sealing provider secrets, all opening them (rotation).
 /// - `messaging.optOutKey` [`MESSAGING_OPT_OUT_KEY`], required: the HMAC key of the opt-out list's hashes.
 /// - `messaging.publicUrl` [`MESSAGING_PUBLIC_URL`], default the gateway URL: the base of webhook URLs.
+/// - `messaging.webhookRetentionDays` [`MESSAGING_WEBHOOK_RETENTION_DAYS`] 30: how long handled webhook bodies are kept;
+///   `messaging.sweepIntervalMs` [`MESSAGING_SWEEP_INTERVAL_MS`] 600000: how often the retention sweeper runs.
 /// - `messaging.graphBaseUrl`, `messaging.twilioBaseUrl`, `messaging.telegramBaseUrl` [`MESSAGING_GRAPH_BASE_URL`,
 ///   …]: the providers' APIs (a fake's, in tests).
 /// - `messaging.sendgridBaseUrl` [`MESSAGING_SENDGRID_BASE_URL`], default `https://api.sendgrid.com`, and
@@ -45,6 +47,8 @@ public struct MessagingService: ServiceModule {
     let reports: DeliveryReports
     let publicURL: String
     let hub = LiveHub()
+    let webhookRetention: Duration
+    let sweepInterval: Duration
     let webChat: WebChatSocket
     let inboxSocket: InboxSocket
 
@@ -63,6 +67,8 @@ public struct MessagingService: ServiceModule {
             sendgrid: try settings.url("messaging.sendgridBaseUrl", default: ProviderEndpoints().sendgrid)!.absoluteString,
             mailgun: try settings.url("messaging.mailgunBaseUrl", default: ProviderEndpoints().mailgun)!.absoluteString)
 
+        self.webhookRetention = .seconds(86_400 * (try settings.int("messaging.webhookRetentionDays", default: 30, range: 1...3650)))
+        self.sweepInterval = .milliseconds(try settings.int("messaging.sweepIntervalMs", default: 600_000, range: 10...86_400_000))
         self.channels = ChannelsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, publicURL: publicURL)
         self.conversations = ConversationsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
         self.policy = PolicyStore(postgres: environment.postgres, audit: environment.audit, optOutKey: optOutKey)
@@ -105,7 +111,12 @@ public struct MessagingService: ServiceModule {
     }
 
     public var backgroundServices: [any Service] {
-        [LiveListener(postgres: self.environment.postgres, hub: self.hub, logger: self.environment.logger)]
+        [
+            LiveListener(postgres: self.environment.postgres, hub: self.hub, logger: self.environment.logger),
+            RetentionSweeper(
+                webhooks: self.webhooks, policy: self.policy, retention: self.webhookRetention, interval: self.sweepInterval,
+                logger: self.environment.logger),
+        ]
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
@@ -127,13 +138,11 @@ public struct MessagingService: ServiceModule {
         let sender = self.sender
         let replies = self.replies
         let reports = self.reports
-        let policy = self.policy
         registry.register(WebhookStore.processJob, as: WebhookStore.ProcessJob.self) { payload, job, logger in
             try await processor.process(payload.deliveryId, requestID: job.requestID, logger: logger)
         }
         registry.register(OutboxStore.sendJob, as: OutboxStore.SendJob.self) { payload, job, logger in
             try await sender.send(payload, requestID: job.requestID, logger: logger)
-            if Int.random(in: 0..<200) == 0 { try? await policy.sweepCounters(logger: logger) }
         }
         registry.register(InboundProcessor.replyJob, as: InboundProcessor.ReplyJob.self) { payload, job, logger in
             try await replies.reply(payload, requestID: job.requestID, logger: logger)

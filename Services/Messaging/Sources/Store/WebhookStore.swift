@@ -43,4 +43,17 @@ struct WebhookStore: Sendable {
     func processed(_ id: Int64, logger: Logger) async throws {
         try await self.postgres.query("UPDATE messaging.webhook_deliveries SET processed_at = now() WHERE id = \(id)", logger: logger)
     }
+
+    /// Deletes up to `batch` deliveries handled before `cutoff`; answers how many. Unhandled ones stay, however old.
+    func deleteHandled(olderThan cutoff: Date, batch: Int, logger: Logger) async throws -> Int {
+        try await self.postgres.query(
+            """
+            WITH gone AS (
+                DELETE FROM messaging.webhook_deliveries WHERE id IN (
+                    SELECT id FROM messaging.webhook_deliveries WHERE processed_at < \(cutoff) ORDER BY id LIMIT \(batch))
+                RETURNING 1)
+            SELECT count(*)::int FROM gone
+            """, logger: logger
+        ).first(as: Int.self) ?? 0
+    }
 }
