@@ -108,8 +108,19 @@ export async function render(ctx) {
   let campaignEdited = false;
   let checked = null;         // what passed the checks: {bodies, key}
   let run = 0;
+  // the campaign and file just issued: a check that comes late (a keystroke's timer, an event during the issue)
+  // must not offer the same file again
+  let issued = null;
+  const fingerprint = () => `${campaign.value.trim()}\n${file ? file.text : ''}`;
+
+  let issuing = false;
+  let checkAfterIssue = false;
 
   async function check() {
+    // a change while the file is being issued is checked once that is over (it must not drop the plan in use)
+    if (issuing) { checkAfterIssue = true; return; }
+    // nothing changed since this file was issued: its outcome stays on screen, and it is not offered again
+    if (issued !== null && issued === fingerprint()) return;
     const mine = ++run;
     checked = null;
     issue.disabled = true;
@@ -226,21 +237,32 @@ export async function render(ctx) {
   });
 
   issue.addEventListener('click', async () => {
-    if (!checked) return;
+    const plan = checked;
+    if (!plan || issuing) return;
+    issuing = true;
     issue.disabled = true;
+    try {
+      await issueAll(plan);
+    } finally {
+      issuing = false;
+      if (checkAfterIssue) { checkAfterIssue = false; check(); }
+    }
+  });
+
+  async function issueAll(plan) {
     say(outcome, t('bulk.issuing'));
     // in parts of CHUNK (the request body limit); each part is one transaction, and a retry of the whole file
     // issues only what is missing (recipient keys are unique per campaign)
     let created = 0;
     let existing = 0;
-    for (const [n, body] of checked.bodies.entries()) {
-      if (checked.bodies.length > 1) say(outcome, t('bulk.issuingPart', { part: n + 1, parts: checked.bodies.length }));
-      const answer = await api('POST', '/v1/vouchers/bulk', { body, idempotencyKey: `${checked.key}-${n}` });
+    for (const [n, body] of plan.bodies.entries()) {
+      if (plan.bodies.length > 1) say(outcome, t('bulk.issuingPart', { part: n + 1, parts: plan.bodies.length }));
+      const answer = await api('POST', '/v1/vouchers/bulk', { body, idempotencyKey: `${plan.key}-${n}` });
       if (!answer.ok) {
         issue.disabled = answer.status >= 400 && answer.status < 500;
         const done = created ? ` ${t('bulk.partlyDone', { created: number(created) })}` : '';
         say(outcome, errorText(t, answer) + done, 'error');
-        if (answer.status === 422) check();
+        if (answer.status === 422) checkAfterIssue = true;
         return;
       }
       created += answer.data.created;
@@ -250,9 +272,10 @@ export async function render(ctx) {
     say(outcome, text, 'ok');
     ctx.announce(text);
     issue.textContent = t('bulk.issuedButton');
-    outcome.after(h('p', { id: 'bulk-done-link' }, linkButton(t('bulk.seeVouchers'), `#/vouchers?campaign=${encodeURIComponent(checked.bodies[0].campaignId)}`)));
+    issued = fingerprint();
+    outcome.after(h('p', { id: 'bulk-done-link' }, linkButton(t('bulk.seeVouchers'), `#/vouchers?campaign=${encodeURIComponent(plan.bodies[0].campaignId)}`)));
     checked = null;
-  });
+  }
 
   check();
 }
