@@ -150,6 +150,15 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "AgentCoreTests",
+        dependencies: [
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "AgentCore", "Messaging", "Gateway", "Vouchers", hummingbird, postgres,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ] + nio,
+        path: "Tests/AgentCoreTests",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",
@@ -162,6 +171,11 @@ var targets: [Target] = [
 let extraDependencies: [String: [Target.Dependency]] = [
     "Vouchers": [
         "CQRencode", "CPNG", .product(name: "Crypto", package: "swift-crypto"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ],
+    "AgentCore": [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
     "Messaging": [
         webSocket,
