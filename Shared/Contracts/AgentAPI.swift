@@ -8,6 +8,30 @@ public enum AgentAPI {
     /// by the caller's `Idempotency-Key` (the inbound message's id), so a retried job gets the same reply.
     public static let reply = Endpoint("POST", "/v1/agent/replies", .roles([.service]), service: .agentCore)
 
+    static func endpoint(_ method: String, _ path: String, _ access: Endpoint.Access) -> Endpoint {
+        Endpoint(method, path, access, service: .agentCore)
+    }
+
+    /// Who shapes what agents say: platform staff who build agents, and the tenant's admins.
+    static let builders: Set<Role> = [.superAdmin, .dataOps, .tenantAdmin]
+
+    public static let listAgents = endpoint("GET", "/v1/agents", .roles(Roles.readers.union([.agent])))
+    public static let createAgent = endpoint("POST", "/v1/agents", .roles(builders))
+    public static let getAgent = endpoint("GET", "/v1/agents/{id}", .roles(Roles.readers.union([.agent])))
+    public static let updateAgent = endpoint("PATCH", "/v1/agents/{id}", .roles(builders))
+    public static let listPrompts = endpoint("GET", "/v1/agents/{id}/prompts", .roles(Roles.readers))
+    public static let createPrompt = endpoint("POST", "/v1/agents/{id}/prompts", .roles(builders))
+    public static let activatePrompt = endpoint("POST", "/v1/agents/{id}/prompts/{version}/activate", .roles(builders))
+    public static let promptDiff = endpoint("GET", "/v1/agents/{id}/prompts/diff", .roles(Roles.readers))
+    public static let listFaqs = endpoint("GET", "/v1/faqs", .roles(Roles.readers.union([.agent])))
+    public static let createFaq = endpoint("POST", "/v1/faqs", .roles(builders.union([.support])))
+    public static let updateFaq = endpoint("PATCH", "/v1/faqs/{id}", .roles(builders.union([.support])))
+
+    /// Everything the gateway routes to agent-core (the replies endpoint is called service to service).
+    public static let all: [Endpoint] = [
+        listAgents, createAgent, getAgent, updateAgent, listPrompts, createPrompt, activatePrompt, promptDiff, listFaqs, createFaq, updateFaq, reply,
+    ]
+
     public struct ReplyRequest: Codable, Sendable, Equatable {
         public var conversationId: ConversationID
         public var channelId: ChannelID
@@ -67,13 +91,53 @@ public enum AgentAPI {
         /// What the reply cost, in the currency's minor units.
         public var costMinor: Int64?
         public var costCurrency: String?
+        /// Why the agent handed over (`asked_for_person`, `no_answer`, …).
+        public var handoffReason: String?
+        /// The language answered in (`en`, `sw`, `rw`, `fr`).
+        public var language: String?
+        /// The tools the agent called, in order, with what they answered.
+        public var toolCalls: [ToolCall]?
+        /// Where the answer came from (an FAQ, a knowledge document), for the reply to cite and the console to show.
+        public var sources: [Source]?
 
-        public init(text: String?, handoff: Bool? = nil, tokens: Int? = nil, costMinor: Int64? = nil, costCurrency: String? = nil) {
+        public struct ToolCall: Codable, Sendable, Equatable {
+            public var name: String
+            public var arguments: String
+            public var result: String
+
+            public init(name: String, arguments: String, result: String) {
+                self.name = name
+                self.arguments = arguments
+                self.result = result
+            }
+        }
+
+        public struct Source: Codable, Sendable, Equatable {
+            /// `faq`, `knowledge`
+            public var kind: String
+            public var id: String
+            public var title: String
+
+            public init(kind: String, id: String, title: String) {
+                self.kind = kind
+                self.id = id
+                self.title = title
+            }
+        }
+
+        public init(
+            text: String?, handoff: Bool? = nil, tokens: Int? = nil, costMinor: Int64? = nil, costCurrency: String? = nil, handoffReason: String? = nil,
+            language: String? = nil, toolCalls: [ToolCall]? = nil, sources: [Source]? = nil
+        ) {
             self.text = text
             self.handoff = handoff
             self.tokens = tokens
             self.costMinor = costMinor
             self.costCurrency = costCurrency
+            self.handoffReason = handoffReason
+            self.language = language
+            self.toolCalls = toolCalls
+            self.sources = sources
         }
     }
 }

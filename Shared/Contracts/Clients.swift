@@ -36,6 +36,13 @@ public struct VouchersClient: Sendable {
     public func station(_ id: StationID, context: CallContext) async throws -> VouchersAPI.Station? {
         try await self.client.find(VouchersAPI.getStation.path(["id": id.description]), context: context)
     }
+
+    /// The voucher with this code issued to this number, in the tenant the context acts on, or nil.
+    public func voucher(code: String, msisdn: String, context: CallContext) async throws -> VouchersAPI.VoucherView? {
+        let page: Page<VouchersAPI.VoucherView> = try await self.client.get(
+            VouchersAPI.listVouchers.path, query: ["code": code, "msisdn": msisdn, "limit": "1"], context: context)
+        return page.items.first
+    }
 }
 
 /// The delivery reports messaging sends the service that asked for a message (`MessagingAPI.Callback`).

@@ -1,3 +1,4 @@
+import Foundation
 import Models
 
 /// The vouchers service's public API (who may call what), and the views other services read from it.
@@ -38,6 +39,16 @@ public enum VouchersAPI {
         createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, validateBulk, transition, listVouchers, codeSpace,
         getVoucher, voucherEvents, image, redeem, listRedemptions, metrics, send, deliveryReport,
     ]
+
+    /// What an agent may tell a customer of their own voucher.
+    public struct VoucherView: Codable, Sendable, Equatable {
+        public var id: String
+        public var code: String
+        public var status: String
+        public var amount: String
+        public var currency: String
+        public var expiresAt: Date?
+    }
 
     /// What another service needs to know of a station: that it exists in the tenant, and whether it is active.
     public struct Station: Codable, Sendable, Equatable {

@@ -46,7 +46,7 @@ enum RouteTable {
     }
 
     /// Endpoints declared in `Shared/Contracts`, by service.
-    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all
+    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all
 
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
     static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + MessagingAPI.sockets + ServiceName.allCases.flatMap(ServiceAPI.all)
@@ -71,7 +71,6 @@ enum RouteTable {
             GatewayRoute(prefix: "/v1/purchases", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
 
             // agents, leads, knowledge
-            GatewayRoute(prefix: "/v1/agents", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
             GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
             GatewayRoute(prefix: "/v1/knowledge", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
 

@@ -171,7 +171,11 @@ struct VouchersController: Sendable {
         let query = request.queryValues
         var filter = VouchersStore.ListFilter(
             status: try query.value("status", as: VoucherStatus.self), station: try query.id("stationId", as: StationID.self),
-            campaign: try query.id("campaignId", as: CampaignID.self))
+            campaign: try query.id("campaignId", as: CampaignID.self), code: try query.string("code", maxLength: 10)?.uppercased(),
+            msisdn: try query.string("msisdn", maxLength: 20).map { text in
+                guard let phone = try? PhoneNumber(parsing: text) else { throw APIError.badRequest("invalid_msisdn", "msisdn is an E.164 number.") }
+                return phone.e164
+            })
         // a station operator lists what was redeemed at their own station, nothing else: vouchers merely scoped to it
         // are live codes they could redeem themselves
         if caller.isStationOperator {

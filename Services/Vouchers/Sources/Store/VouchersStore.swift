@@ -255,6 +255,9 @@ struct VouchersStore: Sendable {
         var station: StationID?
         var onlyRedeemedHere = false
         var campaign: CampaignID?
+        /// One code (upper-case), and the number it was issued to: what a customer's agent may look up.
+        var code: String?
+        var msisdn: String?
     }
 
     /// A page in issue order (issued_at, id).
@@ -267,6 +270,7 @@ struct VouchersStore: Sendable {
               AND (\(filter.station?.rawValue)::uuid IS NULL OR redeemed_station_id = \(filter.station?.rawValue)
                    OR (NOT \(filter.onlyRedeemedHere) AND station_scope = \(filter.station?.rawValue)))
               AND (\(filter.campaign?.rawValue)::uuid IS NULL OR campaign_id = \(filter.campaign?.rawValue))
+              AND (\(filter.code)::text IS NULL OR code = \(filter.code)) AND (\(filter.msisdn)::text IS NULL OR msisdn = \(filter.msisdn))
               AND (\(cursor?.issuedAtMicros)::int8 IS NULL
                    OR (issued_at, id) > ('epoch'::timestamptz + \(cursor?.issuedAtMicros) * interval '1 microsecond', \(cursor?.id)))
             ORDER BY issued_at, id LIMIT \(limit)
