@@ -137,8 +137,12 @@ import Testing
             #expect(greeting?.text == "Muraho! Ndi Mama Fuel. Nagufasha iki uyu munsi?")
             let (_, lost) = try await Self.reply(platform, tenant: tenant, text: "The quantum flux capacitor is purple", language: "en")
             #expect(lost?.text?.hasPrefix("Sorry") == true && lost?.handoff == nil)
-            // another tenant's FAQs never answer
+            // another tenant: without an agent nothing is answered; with one, this tenant's FAQs never answer for it
             let other = try await platform.createTenant()
+            let (_, silent) = try await Self.reply(platform, tenant: other, text: "What are your opening hours?", language: "en")
+            #expect(silent?.text == nil)
+            let otherAdmin = try await TestKeys.token(tenant: other, roles: [.tenantAdmin])
+            #expect(try await TestHTTP.post("\(gateway)/v1/agents", token: otherAdmin, json: NewAgentBody(name: "Other")).status == 201)
             let (_, stranger) = try await Self.reply(platform, tenant: other, text: "What are your opening hours?", language: "en")
             #expect(stranger?.text?.hasPrefix("Sorry") == true, "\(String(describing: stranger?.text))")
             // only messaging calls it: a tenant admin may not, and the key is required
@@ -167,6 +171,7 @@ import Testing
             let gateway = platform.url(.gateway)
             let tenant = try await platform.createTenant(currency: "RWF")
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+            #expect(try await TestHTTP.post("\(gateway)/v1/agents", token: admin, json: NewAgentBody(name: "Mama Fuel")).status == 201)
             let voucher = try await TestHTTP.post("\(gateway)/v1/vouchers", token: admin, headers: ["Idempotency-Key": "v"], json: Voucher())
             #expect(voucher.status == 201, "\(voucher.text)")
             struct Code: Decodable { var code: String }
@@ -184,6 +189,8 @@ import Testing
         // vouchers not running: a graceful answer, not a failed reply
         try await TestServices.with([.gateway, .agentCore], upstreams: [.vouchers: "http://127.0.0.1:1"]) { platform in
             let tenant = try await platform.createTenant()
+            let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+            #expect(try await TestHTTP.post("\(platform.url(.gateway))/v1/agents", token: admin, json: NewAgentBody(name: "Mama Fuel")).status == 201)
             let (status, down) = try await Self.reply(platform, tenant: tenant, text: "Is my voucher K7M2Q valid?", language: "en")
             #expect(status == 200)
             #expect(down?.text == "I can't check vouchers right now. Please try again a little later.")

@@ -46,16 +46,19 @@ struct ReplyEngine: Sendable {
     }
 
     func answer(_ request: AgentAPI.ReplyRequest, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
-        let agent = try await self.agents.answering(request.agentId, tenant: tenant, logger: logger)
         let last = request.messages.last { $0.sender == "user" }
-        let language = OfflineResponder.language(last?.language ?? request.contact.language, agentLanguages: agent?.languages ?? ["en"])
+        // a tenant that set up no agent has not asked for automatic answers: nothing is sent
+        guard let agent = try await self.agents.answering(request.agentId, tenant: tenant, logger: logger) else {
+            return Answer(reply: AgentAPI.Reply(text: nil), agent: nil)
+        }
+        let language = OfflineResponder.language(last?.language ?? request.contact.language, agentLanguages: agent.languages)
         guard let text = last?.text, !text.isEmpty else {
-            return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent?.id)
+            return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)
         }
         let faqs = try await self.faqs.list(tenant: tenant, activeOnly: true, logger: logger)
         let plan = OfflineResponder.plan(
             text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
-            extraHandoffWords: agent?.policy.handoffKeywords ?? [], tools: Set(agent?.tools ?? ToolName.allCases))
+            extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))
         var reply: AgentAPI.Reply
         var usedFaq: UUID?
         switch plan {
@@ -86,14 +89,14 @@ struct ReplyEngine: Sendable {
             reply = AgentAPI.Reply(
                 text: faq.answer, language: language, sources: [.init(kind: "faq", id: faq.id.uuidString.lowercased(), title: faq.question)])
         case .greeting:
-            reply = AgentAPI.Reply(text: OfflineResponder.greetingText(language, agent: agent?.name ?? "Sokoni"), language: language)
+            reply = AgentAPI.Reply(text: OfflineResponder.greetingText(language, agent: agent.name), language: language)
         case .noAnswer:
             reply = AgentAPI.Reply(text: OfflineResponder.noAnswerText(language), language: language)
         }
-        if let limit = agent?.policy.maxAnswerLength, let words = reply.text, words.count > limit {
+        if let limit = agent.policy.maxAnswerLength, let words = reply.text, words.count > limit {
             reply.text = String(words.prefix(limit - 1)) + "…"
         }
         reply.tokens = 0
-        return Answer(reply: reply, agent: agent?.id, faq: usedFaq)
+        return Answer(reply: reply, agent: agent.id, faq: usedFaq)
     }
 }
