@@ -63,6 +63,19 @@ public struct QueryValues: Sendable {
     }
 
     /// An instant written in ISO 8601 with a time zone (`2026-12-02T08:00:00Z`, fractional seconds allowed).
+    /// `from` and `to` as days, the last `defaultDays` (today included, UTC) unless given; `from` after `to`, or a
+    /// range longer than `maxDays`, is 400 `invalid_date`.
+    public func dayRange(defaultDays: Int = 30, maxDays: Int = 367) throws -> (from: Day, to: Day) {
+        let to = try self.day("to") ?? Day(Date())
+        let from = try self.day("from") ?? Day(Date().addingTimeInterval(-Double(defaultDays - 1) * 86_400))
+        guard from <= to else { throw APIError.badRequest("invalid_date", "from must not be after to.") }
+        guard let start = Day.calendar.date(from: DateComponents(year: from.year, month: from.month, day: from.day)),
+            let end = Day.calendar.date(from: DateComponents(year: to.year, month: to.month, day: to.day)),
+            end.timeIntervalSince(start) < Double(maxDays) * 86_400
+        else { throw APIError.badRequest("invalid_date", "Ask for at most \(maxDays) days at once.") }
+        return (from, to)
+    }
+
     public func instant(_ name: String) throws -> Date? {
         guard let text = self.parameters[name[...]].map(String.init) else { return nil }
         let plain = Date.ISO8601FormatStyle()

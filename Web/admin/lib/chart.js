@@ -2,7 +2,7 @@
 // returned (days without activity have no bars, only their place on the axis). Every bar carries data-day,
 // data-series, data-value and a <title>, so a pointer, a test or a screen reader can tell what it is.
 import { s, uid } from './dom.js';
-import { number, shortDay, longDay } from './format.js';
+import { daysBetween, number, shortDay, longDay } from './format.js';
 
 /** A round step for about `ticks` gridlines up to `max`: 1, 2 or 5 times a power of ten. */
 function niceStep(max, ticks = 4) {
@@ -71,4 +71,21 @@ export function barChart({ days, byDay, series, width, height = 280, title, desc
   });
   svg.append(bars);
   return svg;
+}
+
+/** Draws again when the chart's box changes width by more than a few pixels; stops once the page is gone. */
+export function redrawOnResize(root, box, draw) {
+  let lastWidth = 0;
+  const observer = new ResizeObserver(() => {
+    if (!root.isConnected) return observer.disconnect();
+    if (Math.abs(box.clientWidth - lastWidth) > 8) { lastWidth = box.clientWidth; draw(); }
+  });
+  observer.observe(box);
+}
+
+/** What is wrong with a from–to range of days for a chart (a string key and its values), or null. */
+export function rangeProblem(from, to, maxDays) {
+  if (!from || !to || from > to) return ['dashboard.badRange', {}];
+  if (daysBetween(from, to, maxDays + 1).length > maxDays) return ['dashboard.tooLong', { days: maxDays }];
+  return null;
 }

@@ -1,7 +1,7 @@
 // Dashboard: vouchers issued / sent / redeemed / expired per day over a chosen range (SVG chart with a table for
 // screen readers), the stations with the most redemptions, and how full the code space is.
 import { h, clear } from '../lib/dom.js';
-import { barChart } from '../lib/chart.js';
+import { barChart, redrawOnResize, rangeProblem } from '../lib/chart.js';
 import { number, isoDay, addDays, daysBetween, longDay, dateTime } from '../lib/format.js';
 import { pageHeader, section, field, button, statusLine, say, errorText, table } from '../lib/ui.js';
 
@@ -50,18 +50,13 @@ export async function render(ctx) {
       valueText: (day, series, value) => t('dashboard.barTitle', { day, series, value: number(value) }),
     }));
   };
-  let lastWidth = 0;
-  const observer = new ResizeObserver(() => {
-    if (!root.isConnected) return observer.disconnect();
-    if (Math.abs(chartBox.clientWidth - lastWidth) > 8) { lastWidth = chartBox.clientWidth; draw(); }
-  });
-  observer.observe(chartBox);
+  redrawOnResize(root, chartBox, draw);
 
   async function load() {
     const from = fromInput.value;
     const to = toInput.value;
-    if (!from || !to || from > to) return say(status, t('dashboard.badRange'), 'error');
-    if (daysBetween(from, to, MAX_DAYS + 1).length > MAX_DAYS) return say(status, t('dashboard.tooLong', { days: MAX_DAYS }), 'error');
+    const problem = rangeProblem(from, to, MAX_DAYS);
+    if (problem) return say(status, t(...problem), 'error');
     ctx.setQuery({ from, to });
     say(status, t('app.loading'));
     const result = await api('GET', `/v1/voucher-metrics?from=${from}&to=${to}`);

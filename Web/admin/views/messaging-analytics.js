@@ -2,7 +2,7 @@
 // direction (SVG chart with a table for screen readers), counts by channel kind, direction and status, why sends
 // failed, and what sending cost per currency.
 import { h, clear } from '../lib/dom.js';
-import { barChart } from '../lib/chart.js';
+import { barChart, redrawOnResize, rangeProblem } from '../lib/chart.js';
 import { number, money, addDays, daysBetween, longDay } from '../lib/format.js';
 import { pageHeader, section, field, button, statusLine, say, errorText, table } from '../lib/ui.js';
 
@@ -64,18 +64,13 @@ export async function render(ctx) {
       valueText: (day, series, value) => t('dashboard.barTitle', { day, series, value: number(value) }),
     }));
   };
-  let lastWidth = 0;
-  const observer = new ResizeObserver(() => {
-    if (!root.isConnected) return observer.disconnect();
-    if (Math.abs(chartBox.clientWidth - lastWidth) > 8) { lastWidth = chartBox.clientWidth; draw(); }
-  });
-  observer.observe(chartBox);
+  redrawOnResize(root, chartBox, draw);
 
   async function load() {
     const from = fromInput.value;
     const to = toInput.value;
-    if (!from || !to || from > to) return say(status, t('dashboard.badRange'), 'error');
-    if (daysBetween(from, to, MAX_DAYS + 1).length > MAX_DAYS) return say(status, t('dashboard.tooLong', { days: MAX_DAYS }), 'error');
+    const problem = rangeProblem(from, to, MAX_DAYS);
+    if (problem) return say(status, t(...problem), 'error');
     ctx.setQuery({ from, to });
     say(status, t('app.loading'));
     const result = await api('GET', `/v1/messaging/analytics?from=${from}&to=${to}`);

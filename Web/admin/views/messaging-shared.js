@@ -1,5 +1,6 @@
 // What the messaging pages share: the channel kinds and what each needs, the tenant's channels (kept for a minute),
 // a message's delivery tick, and who sent it.
+import { loadAll, forget } from '../lib/cached-list.js';
 import { h } from '../lib/dom.js';
 import { dateTimeShort } from '../lib/format.js';
 import { badge } from '../lib/ui.js';
@@ -22,28 +23,11 @@ export const KIND_FIELDS = {
 /** Whether recipients on this kind are phone numbers (E.164), as the API checks them. */
 export const usesPhoneNumbers = (kind) => kind === 'whatsapp' || kind === 'sms' || kind === 'sandbox';
 
-const cache = new Map();
-
 /** The tenant's channels (up to 1,000), for pickers and names; [] for those who may not list them. */
-export async function loadChannels(ctx, { fresh = false } = {}) {
-  if (!ctx.can('GET /v1/channels')) return [];
-  const key = ctx.tenantId || '';
-  const hit = cache.get(key);
-  if (!fresh && hit && Date.now() - hit.at < 60_000) return hit.items;
-  let items = [];
-  let cursor = null;
-  do {
-    const result = await ctx.api('GET', `/v1/channels?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (!result.ok) break;
-    items = items.concat(result.data.items);
-    cursor = result.data.nextCursor || null;
-  } while (cursor && items.length < 1000);
-  cache.set(key, { at: Date.now(), items });
-  return items;
-}
+export const loadChannels = (ctx, options) => loadAll(ctx, '/v1/channels', 'GET /v1/channels', options);
 
 export function forgetChannels() {
-  cache.clear();
+  forget('/v1/channels');
 }
 
 /** "Shop WhatsApp (WhatsApp)" for a picker. */

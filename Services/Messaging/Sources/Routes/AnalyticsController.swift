@@ -15,13 +15,7 @@ struct AnalyticsController: Sendable {
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessagingAnalytics> {
         let (_, tenant) = try context.requireTenantCaller()
-        let query = request.queryValues
-        let to = try query.day("to") ?? Day(Date())
-        let from = try query.day("from") ?? Day(Date().addingTimeInterval(-29 * 86_400))
-        guard from <= to else { throw APIError.badRequest("invalid_date", "from must not be after to.") }
-        guard let start = Day.calendar.date(from: DateComponents(year: from.year, month: from.month, day: from.day)),
-            let end = Day.calendar.date(from: DateComponents(year: to.year, month: to.month, day: to.day)), end.timeIntervalSince(start) <= 366 * 86_400
-        else { throw APIError.badRequest("invalid_date", "Ask for at most 367 days at once.") }
+        let (from, to) = try request.queryValues.dayRange()
         return JSONResponse(.ok, try await self.analytics.analytics(tenant: tenant, from: from, to: to, logger: context.logger))
     }
 }

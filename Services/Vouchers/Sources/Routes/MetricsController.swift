@@ -16,9 +16,7 @@ struct MetricsController: Sendable {
     @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<VoucherMetrics> {
         let (_, tenant) = try context.requireTenantCaller()
         let query = request.queryValues
-        let to = try query.day("to") ?? Day(Date())
-        let from = try query.day("from") ?? Day(Date().addingTimeInterval(-29 * 86_400))
-        guard from <= to else { throw APIError.badRequest("invalid_date", "from must not be after to.") }
+        let (from, to) = try query.dayRange(maxDays: 3650)
         let station = try query.id("stationId", as: StationID.self)
         return JSONResponse(.ok, try await self.vouchers.metrics(tenant: tenant, from: from, to: to, station: station, logger: context.logger))
     }
