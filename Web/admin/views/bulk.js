@@ -222,14 +222,16 @@ export async function render(ctx) {
     }
   }
 
+  let timer = null;
   fileInput.addEventListener('change', async () => {
+    // the file's check covers the campaign name too: a name's pending check would only redraw the same answer
+    clearTimeout(timer);
     const chosen = fileInput.files[0];
     if (!chosen) { file = null; return check(); }
     file = { name: chosen.name, text: await chosen.text() };
     if (!campaignEdited || !campaign.value.trim()) campaign.value = defaultCampaignName(chosen.name, isoDay());
     check();
   });
-  let timer = null;
   campaign.addEventListener('input', () => {
     campaignEdited = true;
     clearTimeout(timer);
