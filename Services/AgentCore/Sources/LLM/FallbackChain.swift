@@ -1,0 +1,95 @@
+import Logging
+
+/// Providers in order of preference, each behind its circuit breaker. A transient failure (429, 5xx) is retried on
+/// the same provider with exponential backoff, honouring `Retry-After`; when the retries are spent, or the
+/// provider refused, timed out or could not be reached, the next provider is asked. Providers with an open circuit
+/// are skipped without a call.
+struct FallbackChain: ChatModel {
+    struct Link: Sendable {
+        var model: any ChatModel
+        var breaker: CircuitBreaker
+
+        init(_ model: any ChatModel, breaker: CircuitBreaker? = nil) {
+            self.model = model
+            self.breaker = breaker ?? CircuitBreaker(provider: model.name)
+        }
+    }
+
+    struct RetryPolicy: Sendable {
+        /// Retries on the same provider after the first try (so `retries + 1` calls at most).
+        var retries = 2
+        /// The first backoff; each retry doubles it.
+        var baseDelay: Duration = .milliseconds(250)
+        /// The longest wait; a `Retry-After` beyond it sends the turn to the next provider instead of waiting.
+        var maxDelay: Duration = .seconds(5)
+    }
+
+    let name: String
+    let links: [Link]
+    let retry: RetryPolicy
+    let sleep: @Sendable (Duration) async throws -> Void
+
+    init(
+        name: String = "fallback", _ links: [Link], retry: RetryPolicy = RetryPolicy(),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
+        self.name = name
+        self.links = links
+        self.retry = retry
+        self.sleep = sleep
+    }
+
+    func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+        var failures: [LLMError.ProviderFailure] = []
+        for (position, link) in self.links.enumerated() {
+            let provider = link.model.name
+            var attempt = 0
+            while true {
+                guard await link.breaker.acquire() else {
+                    failures.append(.init(provider: provider, error: .circuitOpen(provider: provider)))
+                    break
+                }
+                let error: LLMError
+                do {
+                    var response = try await link.model.complete(request, logger: logger)
+                    await link.breaker.record(nil)
+                    response.usedFallback = position > 0
+                    return response
+                } catch let failure as LLMError {
+                    error = failure
+                } catch is CancellationError {
+                    await link.breaker.release()
+                    throw CancellationError()
+                } catch {
+                    // an adapter that threw something else: count it like a connection failure
+                    if Task.isCancelled {
+                        await link.breaker.release()
+                        throw CancellationError()
+                    }
+                    await link.breaker.record(.unreachable("\(error)"))
+                    failures.append(.init(provider: provider, error: .unreachable("\(error)")))
+                    break
+                }
+                await link.breaker.record(error)
+                logger.warning("llm provider failed", metadata: ["llm.provider": "\(provider)", "llm.attempt": "\(attempt + 1)", "llm.error": "\(error)"])
+                guard case .transient(_, _, let retryAfter) = error, attempt < self.retry.retries,
+                    let delay = self.delay(attempt: attempt, retryAfter: retryAfter)
+                else {
+                    failures.append(.init(provider: provider, error: error))
+                    break
+                }
+                try await self.sleep(delay)
+                attempt += 1
+            }
+        }
+        throw LLMError.allFailed(failures)
+    }
+
+    /// The wait before retry `attempt + 1`: the provider's `Retry-After` when longer than the backoff; nil when that
+    /// is more than the cap (better the next provider than a customer waiting).
+    func delay(attempt: Int, retryAfter: Duration?) -> Duration? {
+        let backoff = min(self.retry.maxDelay, self.retry.baseDelay * (1 << min(attempt, 20)))
+        guard let retryAfter else { return backoff }
+        return retryAfter > self.retry.maxDelay ? nil : max(backoff, retryAfter)
+    }
+}
