@@ -101,7 +101,8 @@ struct LLMTests {
         #"{"error":{"message":"\#(message)","type":"\#(type)","param":null,"code":\#(code.map { #""\#($0)""# } ?? "null")}}"#
     }
 
-    static let serverError = error("The server had an error while processing your request. Sorry about that!", type: "server_error", code: nil)
+    static let serverErrorMessage = "The server had an error while processing your request. Sorry about that!"
+    static let serverError = error(serverErrorMessage, type: "server_error", code: nil)
 
     static func model(_ name: String, _ url: String, apiKey: String? = "sk-test-\(UUID().uuidString.prefix(8))") -> OpenAICompatibleModel {
         OpenAICompatibleModel(name: name, baseURL: "\(url)/v1", apiKey: apiKey, http: .shared, timeout: .seconds(10))
@@ -313,6 +314,23 @@ struct LLMTests {
                 #expect(flaky.calls == 4)
                 #expect(healthy.calls == 5)
             }
+        }
+    }
+
+    @Test func noRetryIntoACircuitThatJustOpened() async throws {
+        let failing = FakeProvider { _, _ in .json(.badGateway, Self.serverError) }
+        try await TestUpstream.with(failing.router) { a in
+            let breaker = CircuitBreaker(provider: "a", threshold: 1)
+            let waits = Mutex<[Duration]>([])
+            let chain = FallbackChain(
+                [.init(Self.model("a", a), breaker: breaker)], retry: .init(retries: 3, baseDelay: .milliseconds(5)),
+                sleep: { wait in waits.withLock { $0.append(wait) } })
+            let error = await #expect(throws: LLMError.self) { try await chain.complete(Self.question, logger: TestLog.quiet) }
+            // the one call opened the circuit: no wait for a retry that cannot go, and the failure listed is the
+            // provider's, not the circuit's
+            #expect(failing.calls == 1)
+            #expect(waits.withLock { $0 }.isEmpty)
+            #expect(error == .allFailed([.init(provider: "a", error: .transient(code: "server_error", message: Self.serverErrorMessage, retryAfter: nil))]))
         }
     }
 

@@ -44,9 +44,11 @@ struct FallbackChain: ChatModel {
         for (position, link) in self.links.enumerated() {
             let provider = link.model.name
             var attempt = 0
+            var lastError: LLMError?
             while true {
                 guard await link.breaker.acquire() else {
-                    failures.append(.init(provider: provider, error: .circuitOpen(provider: provider)))
+                    // a circuit that opened between retries: the failure that opened it says more
+                    failures.append(.init(provider: provider, error: lastError ?? .circuitOpen(provider: provider)))
                     break
                 }
                 let error: LLMError
@@ -72,7 +74,9 @@ struct FallbackChain: ChatModel {
                 }
                 await link.breaker.record(error)
                 logger.warning("llm provider failed", metadata: ["llm.provider": "\(provider)", "llm.attempt": "\(attempt + 1)", "llm.error": "\(error)"])
-                guard case .transient(_, _, let retryAfter) = error, attempt < self.retry.retries,
+                lastError = error
+                // no retry into a circuit this failure just opened
+                guard case .transient(_, _, let retryAfter) = error, attempt < self.retry.retries, await !link.breaker.isOpen,
                     let delay = self.delay(attempt: attempt, retryAfter: retryAfter)
                 else {
                     failures.append(.init(provider: provider, error: error))
