@@ -461,6 +461,45 @@ struct LLMTests {
         }
     }
 
+    @Test func aStreamFallsBackOnlyBeforeAnyTextWasHeard() async throws {
+        func text(_ piece: String) -> String {
+            #"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"\#(piece)"}}]}"#
+        }
+        let failing = FakeProvider { _, _ in .json(.internalServerError, Self.serverError) }
+        let cutEvents = [text("Diesel is ")]
+        let healthyEvents = [text("From "), text("B."), "[DONE]"]
+        let cut = FakeProvider { _, _ in .events(cutEvents) }
+        let healthy = FakeProvider { _, _ in .events(healthyEvents) }
+        try await TestUpstream.with(failing.router) { a in
+            try await TestUpstream.with(cut.router) { c in
+                try await TestUpstream.with(healthy.router) { b in
+                    let retry = FallbackChain.RetryPolicy(retries: 1, baseDelay: .milliseconds(5))
+                    // A fails before a word: B's stream is the answer
+                    let heard = Mutex<[String]>([])
+                    let chain = FallbackChain([.init(Self.model("a", a)), .init(Self.model("b", b))], retry: retry)
+                    let answer = try await chain.stream(Self.question, logger: TestLog.quiet) { piece in heard.withLock { $0.append(piece) } }
+                    #expect(answer.provider == "b")
+                    #expect(answer.usedFallback)
+                    #expect(answer.content == "From B.")
+                    #expect(heard.withLock { $0 } == ["From ", "B."])
+                    #expect(failing.calls == 2)
+                    #expect(try #require(healthy.last).body["stream"] == .bool(true))
+
+                    // C is cut mid-answer: what was heard cannot be unsaid, so neither C again nor B
+                    let partial = Mutex<[String]>([])
+                    let afterText = FallbackChain([.init(Self.model("c", c)), .init(Self.model("b", b))], retry: retry)
+                    let error = await #expect(throws: LLMError.self) {
+                        try await afterText.stream(Self.question, logger: TestLog.quiet) { piece in partial.withLock { $0.append(piece) } }
+                    }
+                    #expect(error == .allFailed([.init(provider: "c", error: .unreachable("The stream ended before data: [DONE]."))]))
+                    #expect(partial.withLock { $0 } == ["Diesel is "])
+                    #expect(cut.calls == 1)
+                    #expect(healthy.calls == 1)
+                }
+            }
+        }
+    }
+
     @Test func costFromThePriceTable() throws {
         let prices = try LLMPrices(
             json: Data(

@@ -13,6 +13,12 @@ protocol ChatModel: Sendable {
     func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse
 }
 
+/// A model that can also stream its answer: `onText` hears each piece of the text as it comes, and the whole
+/// answer (tool calls assembled) is returned at the end.
+protocol StreamingChatModel: ChatModel {
+    func stream(_ request: ChatRequest, logger: Logger, onText: @escaping @Sendable (String) async throws -> Void) async throws -> ChatResponse
+}
+
 /// One chat turn asked of a model.
 struct ChatRequest: Sendable, Equatable {
     /// The model id; a provider configured with a model of its own uses that one instead (a fallback names its own).

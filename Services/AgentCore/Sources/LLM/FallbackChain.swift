@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Providers in order of preference, each behind its circuit breaker. A transient failure (429, 5xx) is retried on
 /// the same provider with exponential backoff, honouring `Retry-After`; when the retries are spent, or the
@@ -40,6 +41,35 @@ struct FallbackChain: ChatModel {
     }
 
     func complete(_ request: ChatRequest, logger: Logger) async throws -> ChatResponse {
+        try await self.run(logger: logger, spoke: { false }, call: { model in try await model.complete(request, logger: logger) })
+    }
+
+    /// The turn streamed from the first provider that answers (one that cannot stream gives its text in one piece).
+    /// Once some text has reached `onText` there is no retry and no fallback: the customer would hear it twice.
+    func stream(_ request: ChatRequest, logger: Logger, onText: @escaping @Sendable (String) async throws -> Void) async throws -> ChatResponse {
+        let spoke = Mutex(false)
+        let relay: @Sendable (String) async throws -> Void = { text in
+            spoke.withLock { $0 = true }
+            do {
+                try await onText(text)
+            } catch {
+                throw ListenerFailure(error: error)
+            }
+        }
+        return try await self.run(
+            logger: logger, spoke: { spoke.withLock { $0 } },
+            call: { model in
+                if let streaming = model as? any StreamingChatModel { return try await streaming.stream(request, logger: logger, onText: relay) }
+                let response = try await model.complete(request, logger: logger)
+                if let content = response.content, !content.isEmpty { try await relay(content) }
+                return response
+            })
+    }
+
+    /// Asks the providers in turn; `spoke` says whether a failed call already delivered part of its answer.
+    private func run(
+        logger: Logger, spoke: @Sendable () -> Bool, call: @Sendable (any ChatModel) async throws -> ChatResponse
+    ) async throws -> ChatResponse {
         var failures: [LLMError.ProviderFailure] = []
         for (position, link) in self.links.enumerated() {
             let provider = link.model.name
@@ -53,7 +83,7 @@ struct FallbackChain: ChatModel {
                 }
                 let error: LLMError
                 do {
-                    var response = try await link.model.complete(request, logger: logger)
+                    var response = try await call(link.model)
                     await link.breaker.record(nil)
                     response.usedFallback = position > 0
                     return response
@@ -62,6 +92,10 @@ struct FallbackChain: ChatModel {
                 } catch is CancellationError {
                     await link.breaker.release()
                     throw CancellationError()
+                } catch let failure as ListenerFailure {
+                    // the listener's own failure says nothing of the provider
+                    await link.breaker.release()
+                    throw failure.error
                 } catch {
                     // an adapter that threw something else: count it like a connection failure
                     if Task.isCancelled {
@@ -70,11 +104,16 @@ struct FallbackChain: ChatModel {
                     }
                     await link.breaker.record(.unreachable("\(error)"))
                     failures.append(.init(provider: provider, error: .unreachable("\(error)")))
+                    if spoke() { throw LLMError.allFailed(failures) }
                     break
                 }
                 await link.breaker.record(error)
                 logger.warning("llm provider failed", metadata: ["llm.provider": "\(provider)", "llm.attempt": "\(attempt + 1)", "llm.error": "\(error)"])
                 lastError = error
+                if spoke() {
+                    failures.append(.init(provider: provider, error: error))
+                    throw LLMError.allFailed(failures)
+                }
                 // no retry into a circuit this failure just opened
                 guard case .transient(_, _, let retryAfter) = error, attempt < self.retry.retries, await !link.breaker.isOpen,
                     let delay = self.delay(attempt: attempt, retryAfter: retryAfter)
@@ -87,6 +126,11 @@ struct FallbackChain: ChatModel {
             }
         }
         throw LLMError.allFailed(failures)
+    }
+
+    /// What `onText` threw, told apart from the provider's failures.
+    private struct ListenerFailure: Error {
+        var error: any Error
     }
 
     /// The wait before retry `attempt + 1`: the provider's `Retry-After` when longer than the backoff; nil when that

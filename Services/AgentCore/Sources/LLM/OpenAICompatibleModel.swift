@@ -8,7 +8,7 @@ import NIOHTTP1
 
 /// Any server speaking OpenAI's Chat Completions API: `POST {baseURL}/chat/completions`. OpenAI, Groq, Together,
 /// OpenRouter, vLLM, Ollama and llama.cpp all do, so one adapter serves them, each at its own base URL.
-struct OpenAICompatibleModel: ChatModel {
+struct OpenAICompatibleModel: StreamingChatModel {
     let name: String
     /// Up to and including the version path: "https://api.openai.com/v1", "http://127.0.0.1:11434/v1".
     let baseURL: String
