@@ -3,9 +3,15 @@ import Foundation
 import Hummingbird
 import ServiceKit
 
-/// The agent-core service: agents and their prompt versions, FAQs, and the replies messaging asks for, answered
-/// today by the built-in offline responder (a rule-based stand-in for a model: intents, FAQs, the voucher tool, hand
-/// off to a person). This type only assembles.
+/// The agent-core service: agents and their prompt versions, FAQs, and the replies messaging asks for, answered by
+/// an OpenAI-compatible model when one is configured (with a fallback and a circuit breaker per provider), and by
+/// the built-in offline responder otherwise or when every provider fails (a rule-based stand-in for a model:
+/// intents, FAQs, the voucher tool, hand-off to a person). This type only assembles.
+///
+/// Its own settings, besides ServiceKit's:
+/// - `agent.llmBaseUrl` [`AGENT_LLM_BASE_URL`] (with `/v1`), `agent.llmModel` [`AGENT_LLM_MODEL`], `agent.llmApiKey`
+///   [`AGENT_LLM_API_KEY`]; `agent.llmFallbackBaseUrl`, `…FallbackModel`, `…FallbackApiKey` the same for a second
+///   provider; `agent.llmTimeoutSeconds` [`AGENT_LLM_TIMEOUT_SECONDS`] 30.
 public struct AgentCoreService: ServiceModule {
     public static let name = ServiceName.agentCore
     public static var openAPIDocument: Data? {
@@ -18,6 +24,19 @@ public struct AgentCoreService: ServiceModule {
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
+        let settings = environment.settings.settings
+        // the platform's language models, in order of preference; none: the offline responder answers
+        var links: [FallbackChain.Link] = []
+        for (index, prefix) in ["agent.llm", "agent.llmFallback"].enumerated() {
+            guard let base = try settings.url("\(prefix)BaseUrl", default: nil) else { continue }
+            links.append(
+                .init(
+                    OpenAICompatibleModel(
+                        name: index == 0 ? "primary" : "fallback", baseURL: base.absoluteString, apiKey: settings.string("\(prefix)ApiKey"),
+                        model: settings.string("\(prefix)Model"), http: environment.httpClient,
+                        timeout: .seconds(try settings.int("agent.llmTimeoutSeconds", default: 30, range: 1...600)))))
+        }
+        let model = links.isEmpty ? nil : ModelReplies(model: FallbackChain(links), modelName: settings.string("agent.llmModel") ?? "gpt-4o-mini")
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
         self.engine = ReplyEngine(
@@ -30,7 +49,8 @@ public struct AgentCoreService: ServiceModule {
                     client.maxRetries = 1
                     return VouchersClient(client)
                 },
-                callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) }))
+                callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) }),
+            model: model)
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {

@@ -38,11 +38,15 @@ struct ReplyEngine: Sendable {
     let agents: AgentsStore
     let faqs: FaqsStore
     let tools: Tools
+    /// The configured language model; nil: the offline responder answers everything.
+    let model: ModelReplies?
 
     struct Answer: Sendable {
         var reply: AgentAPI.Reply
         var agent: AgentID?
         var faq: UUID?
+        /// `offline`, or the provider that answered.
+        var answeredBy = "offline"
     }
 
     func answer(_ request: AgentAPI.ReplyRequest, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
@@ -56,6 +60,18 @@ struct ReplyEngine: Sendable {
             return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)
         }
         let faqs = try await self.faqs.list(tenant: tenant, activeOnly: true, logger: logger)
+        if let model = self.model {
+            do {
+                let prompt = try await self.agents.activePrompt(agent: agent.id, channelType: request.channelKind == "sms" ? .sms : .chat, logger: logger)
+                let (reply, provider) = try await model.answer(
+                    request, agent: agent, prompt: prompt, faqs: faqs, language: language, tools: self.tools, tenant: tenant, requestID: requestID,
+                    logger: logger)
+                return Answer(reply: reply, agent: agent.id, answeredBy: provider)
+            } catch {
+                // every provider failed: the customer still gets the offline responder's answer
+                logger.warning("language model failed, the offline responder answers", metadata: ["error": "\(error)"])
+            }
+        }
         let plan = OfflineResponder.plan(
             text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
             extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))

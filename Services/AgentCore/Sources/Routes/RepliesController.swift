@@ -24,7 +24,7 @@ struct RepliesController: Sendable {
         if let stored = try await self.faqs.reply(tenant: tenant, key: key, logger: context.logger) { return JSONResponse(.ok, stored) }
         let answer = try await self.engine.answer(body, tenant: tenant, requestID: context.requestID, logger: context.logger)
         let reply = try await self.faqs.store(
-            answer.reply, tenant: tenant, key: key, conversation: body.conversationId, agent: answer.agent, answeredBy: "offline", faq: answer.faq,
+            answer.reply, tenant: tenant, key: key, conversation: body.conversationId, agent: answer.agent, answeredBy: answer.answeredBy, faq: answer.faq,
             logger: context.logger)
         return JSONResponse(.ok, reply)
     }

@@ -1,0 +1,109 @@
+import Contracts
+import Foundation
+import Logging
+import Models
+import ServiceKit
+
+/// A reply from a language model: the agent's active prompt (or one built from its settings), its tone, the FAQs
+/// as facts it may use, the conversation, and the tools it is allowed, in a loop of at most `maxRounds` tool
+/// rounds. What the model asks a tool is answered by the same tools as the offline responder's.
+struct ModelReplies: Sendable {
+    let model: any ChatModel
+    /// The model name sent in the request (a provider in the chain may name its own).
+    let modelName: String
+    let maxRounds = 3
+
+    static let toneWords: [Tone: String] = [
+        .mtaa: "Speak like a friend from the neighbourhood: relaxed street Sheng where the customer uses it.",
+        .rafiki: "Be warm and friendly.", .kazi: "Be brief and businesslike.", .sana: "Be very polite and respectful.", .neutral: "Be clear and plain.",
+    ]
+    static let languageNames = ["en": "English", "sw": "Swahili", "rw": "Kinyarwanda", "fr": "French"]
+
+    static func systemPrompt(agent: AgentDTO, prompt: String?, faqs: [FaqDTO], language: String) -> String {
+        var parts = [
+            prompt ?? "You are \(agent.name), a \(agent.kind.rawValue) agent\(agent.product.map { " for \($0)" } ?? "") talking to customers on chat.",
+            Self.toneWords[agent.tone] ?? "",
+            "Answer in \(Self.languageNames[language] ?? "English"). Never invent prices, codes or dates: use the facts below or a tool.",
+        ]
+        if let limit = agent.policy.maxAnswerLength { parts.append("Keep answers under \(limit) characters.") }
+        let facts = faqs.prefix(30).map { "- Q: \($0.question) A: \($0.answer)" }
+        if !facts.isEmpty { parts.append("Facts:\n" + facts.joined(separator: "\n")) }
+        return parts.filter { !$0.isEmpty }.joined(separator: "\n\n")
+    }
+
+    static func tools(_ allowed: Set<ToolName>) -> [ToolSpec] {
+        var specs: [ToolSpec] = []
+        if allowed.contains(.voucherStatus) {
+            specs.append(
+                ToolSpec(
+                    name: ToolName.voucherStatus.rawValue, description: "The status of the customer's own fuel voucher, by its five-character code.",
+                    parameters: .object([
+                        "type": .string("object"), "properties": .object(["code": .object(["type": .string("string")])]),
+                        "required": .array([.string("code")]),
+                    ])))
+        }
+        if allowed.contains(.handoff) {
+            specs.append(
+                ToolSpec(
+                    name: ToolName.handoff.rawValue, description: "Hand the conversation to a person when the customer asks for one or you cannot help.",
+                    parameters: .object(["type": .string("object"), "properties": .object(["reason": .object(["type": .string("string")])])])))
+        }
+        return specs
+    }
+
+    func answer(
+        _ request: AgentAPI.ReplyRequest, agent: AgentDTO, prompt: String?, faqs: [FaqDTO], language: String, tools: Tools, tenant: TenantID,
+        requestID: String?, logger: Logger
+    ) async throws -> (reply: AgentAPI.Reply, provider: String) {
+        var messages: [ChatMessage] = [.system(Self.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language))]
+        for turn in request.messages {
+            guard let text = turn.text, !text.isEmpty else { continue }
+            messages.append(turn.sender == "user" ? .user(text) : .assistant(text))
+        }
+        let specs = Self.tools(Set(agent.tools))
+        var calls: [AgentAPI.Reply.ToolCall] = []
+        var tokens = 0
+        var handoff: String?
+        for _ in 0..<self.maxRounds {
+            let response = try await self.model.complete(ChatRequest(model: self.modelName, messages: messages, tools: specs), logger: logger)
+            tokens += response.usage.input + response.usage.output
+            guard !response.toolCalls.isEmpty else {
+                var reply = AgentAPI.Reply(text: response.content, tokens: tokens, language: language, toolCalls: calls.isEmpty ? nil : calls)
+                if let handoff {
+                    reply.handoff = true
+                    reply.handoffReason = handoff
+                }
+                return (reply, response.provider)
+            }
+            messages.append(.assistant(response.content, toolCalls: response.toolCalls))
+            for call in response.toolCalls {
+                let arguments = (try? JSONDecoder().decode([String: String].self, from: Data(call.arguments.utf8))) ?? [:]
+                let result: String
+                switch ToolName(rawValue: call.name) {
+                case .voucherStatus where agent.tools.contains(.voucherStatus):
+                    let code = (arguments["code"] ?? "").uppercased()
+                    switch await tools.voucherStatus(code: code, customer: request.contact.address, tenant: tenant, requestID: requestID, logger: logger) {
+                    case .found(let voucher):
+                        result =
+                            #"{"status":"\#(voucher.status)","amount":"\#(voucher.amount) \#(voucher.currency)"\#(voucher.expiresAt.map { #","expires":"\#(OfflineResponder.day($0))""# } ?? "")}"#
+                    case .none: result = #"{"status":"not_found"}"#
+                    case .unavailable: result = #"{"status":"unavailable"}"#
+                    }
+                case .handoff where agent.tools.contains(.handoff):
+                    handoff = arguments["reason"].map { String($0.prefix(80)) } ?? "model"
+                    result = #"{"status":"escalated"}"#
+                default:
+                    result = #"{"error":"unknown tool"}"#
+                }
+                calls.append(.init(name: call.name, arguments: call.arguments, result: result))
+                messages.append(.tool(callId: call.id, result))
+            }
+        }
+        // the model kept asking for tools: hand over rather than loop
+        return (
+            AgentAPI.Reply(
+                text: OfflineResponder.handoffText(language), handoff: true, tokens: tokens, handoffReason: "tool_rounds_exhausted", language: language,
+                toolCalls: calls), "model"
+        )
+    }
+}
