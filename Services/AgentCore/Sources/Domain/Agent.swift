@@ -139,10 +139,13 @@ enum AgentRules {
     static func check(_ faq: NewFaq) throws {
         try TextRules.check(faq.question, field: "question", length: 1...500)
         try TextRules.check(faq.answer, field: "answer", length: 1...4000)
-        try self.checkFaqExtras(category: faq.category, keywords: faq.keywords, language: faq.language)
+        try self.checkFaqExtras(category: faq.category, keywords: faq.keywords, language: faq.language, displayOrder: faq.displayOrder)
     }
 
-    static func checkFaqExtras(category: String?, keywords: [String]?, language: String?) throws {
+    static func checkFaqExtras(category: String?, keywords: [String]?, language: String?, displayOrder: Int?) throws {
+        if let order = displayOrder, !(-1_000_000...1_000_000).contains(order) {
+            throw APIError.unprocessable("invalid_display_order", "displayOrder is -1000000 to 1000000.")
+        }
         try TextRules.check(category, field: "category", length: 1...80)
         if let keywords, keywords.count > 30 || keywords.contains(where: { $0.isEmpty || $0.count > 40 }) {
             throw APIError.unprocessable("invalid_keywords", "keywords are up to 30 words of 1 to 40 characters.")

@@ -33,7 +33,7 @@ struct FaqsController: Sendable {
         let body = try await request.decodeJSON(UpdateFaq.self, context: context)
         try TextRules.check(body.question, field: "question", length: 1...500)
         try TextRules.check(body.answer, field: "answer", length: 1...4000)
-        try AgentRules.checkFaqExtras(category: body.category, keywords: body.keywords, language: body.language)
+        try AgentRules.checkFaqExtras(category: body.category, keywords: body.keywords, language: body.language, displayOrder: body.displayOrder)
         guard let updated = try await self.faqs.update(id, tenant: tenant, body, actor: caller.subject, requestID: context.requestID, logger: context.logger)
         else { throw APIError.notFound("faq_not_found", "No such FAQ.") }
         return JSONResponse(.ok, updated)
