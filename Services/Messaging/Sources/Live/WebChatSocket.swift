@@ -98,6 +98,10 @@ struct WebChatSocket: Sendable {
     }
 
     func run(publicID: String, origin: String?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async throws {
+        // the client speaks first: an answer sent the moment the socket opens can arrive with the upgrade's own
+        // response, before the client listens, and be lost (seen under load through the relay)
+        var frames = inbound.messages(maxSize: webSocketMaxMessageSize).makeAsyncIterator()
+        let first = try await frames.next()
         guard PublicChannelID.isValid(publicID[...]),
             let (channel, _) = try await self.channels.webhookTarget(publicID: publicID, kind: .webchat, logger: logger),
             channel.dto.status == .active
@@ -105,8 +109,7 @@ struct WebChatSocket: Sendable {
         guard Self.allows(origin: origin, channel: channel.dto) else {
             return try await self.refuse(outbound, "origin_not_allowed", "This site may not open the channel's chat.")
         }
-        var frames = inbound.messages(maxSize: webSocketMaxMessageSize).makeAsyncIterator()
-        guard case .text(let text)? = try await frames.next(), let hello = try? JSONDecoder.sokoni.decode(WebChatClientFrame.self, from: Data(text.utf8)),
+        guard case .text(let text)? = first, let hello = try? JSONDecoder.sokoni.decode(WebChatClientFrame.self, from: Data(text.utf8)),
             hello.type == "hello"
         else { return try await self.refuse(outbound, "hello_required", "The first frame is {\"type\":\"hello\"}.") }
 
