@@ -13,24 +13,17 @@ import re
 import uuid
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from conftest import ROOT
+from console import OWNER, READONLY, go, open_dialog, page_holds, page_ready, sign_in, submit_dialog, tenant_of, wait
 
-OWNER = "owner@demo.sokoni.local"
-READONLY = "readonly@sokoni.local"
 SUPER = "admin@sokoni.local"
 
 
 # ---------- helpers ----------
-
-def wait(driver, seconds=20):
-    # a list re-rendered between finding an element and reading it is simply read again
-    return WebDriverWait(driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
-
 
 def unique_msisdn():
     return "+25078" + "".join(random.choice("0123456789") for _ in range(7))
@@ -45,46 +38,8 @@ def campaign_id(tenant, name):
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sokoni:campaign:{tenant}:{name}"))
 
 
-def tenant_of(api, email=OWNER):
-    return api.user(email)["tenantId"]
-
-
-def page_ready(driver, page, seconds=20):
-    """Waits until the router rendered `page` and its data is in (the page container's data-ready)."""
-    return wait(driver, seconds).until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, f'#main .page[data-page="{page}"][data-ready="true"]')))
-
-
-def sign_in(driver, base_url, api, email=OWNER, route="#/dashboard", page=None):
-    driver.get(f"{base_url}/admin/{route}")
-    form_in(driver, api, email)
-    if page:
-        page_ready(driver, page)
-
-
-def form_in(driver, api, email):
-    email_input = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#signin-form input[name=email]")))
-    email_input.clear()
-    email_input.send_keys(email)
-    driver.find_element(By.CSS_SELECTOR, "#signin-form input[name=password]").send_keys(api.user(email)["password"])
-    driver.find_element(By.ID, "signin-submit").click()
-
-
-def go(driver, route, page):
-    driver.execute_script("location.hash = arguments[0]", route)
-    return page_ready(driver, page)
-
-
 def status_text(driver, selector):
     return re.sub(r"\s+", " ", driver.find_element(By.CSS_SELECTOR, selector).text).strip()
-
-
-def open_dialog(driver):
-    return wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "dialog[open]")))
-
-
-def submit_dialog(driver):
-    driver.find_element(By.CSS_SELECTOR, "dialog[open] button[type=submit]").click()
 
 
 def vouchers_of_campaign(api, campaign):
@@ -108,16 +63,6 @@ def demo_station(api):
     status, station = api.call("GET", f"/v1/stations/{me['stationId']}", api.login(OWNER))
     assert status == 200, station
     return station
-
-
-def page_holds(driver, secret):
-    """Whether the text anywhere in the document (markup, visible text, form values) contains secret."""
-    return driver.execute_script("""
-        const secret = arguments[0];
-        const values = [...document.querySelectorAll('input, textarea, output')].map((e) => e.value || '').join(' ');
-        return document.documentElement.outerHTML.includes(secret) || document.body.innerText.includes(secret)
-          || values.includes(secret);
-    """, secret)
 
 
 # ---------- tests ----------

@@ -12,23 +12,21 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from console import OWNER, READONLY, click, go, open_dialog, page_holds, page_ready, sign_in_as_readonly, submit_dialog, tenant_of, wait
+from console import sign_in as console_sign_in
 
-OWNER = "owner@demo.sokoni.local"
 AGENT = "agent@demo.sokoni.local"
-READONLY = "readonly@sokoni.local"
 TICKS = {"queued": "○", "pending": "○", "sent": "✓", "delivered": "✓✓", "read": "✓✓"}
 
 
+def sign_in(driver, base_url, api, email=OWNER, route="#/inbox", page=None):
+    console_sign_in(driver, base_url, api, email=email, route=route, page=page)
+
+
 # ---------- helpers ----------
-
-def wait(driver, seconds=20):
-    # a list re-rendered between finding an element and reading it is simply read again
-    return WebDriverWait(driver, seconds, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
-
 
 def eventually(api, condition, seconds=30, message=""):
     """Waits for the platform (its jobs run in the background) until condition(api) is truthy, and returns that."""
@@ -44,66 +42,8 @@ def uk_number():
     return "+4477009" + "".join(random.choice("0123456789") for _ in range(5))
 
 
-def tenant_of(api, email=OWNER):
-    return api.user(email)["tenantId"]
-
-
-def page_ready(driver, page, seconds=20):
-    return wait(driver, seconds).until(EC.presence_of_element_located(
-        (By.CSS_SELECTOR, f'#main .page[data-page="{page}"][data-ready="true"]')))
-
-
-def sign_in(driver, base_url, api, email=OWNER, route="#/inbox", page=None):
-    driver.get(f"{base_url}/admin/{route}")
-    field = wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#signin-form input[name=email]")))
-    field.clear()
-    field.send_keys(email)
-    driver.find_element(By.CSS_SELECTOR, "#signin-form input[name=password]").send_keys(api.user(email)["password"])
-    driver.find_element(By.ID, "signin-submit").click()
-    if page:
-        page_ready(driver, page)
-
-
-def sign_in_as_readonly(driver, base_url, api, route):
-    """Read-only staff name the tenant they act on (they cannot list tenants), then land where they were going."""
-    sign_in(driver, base_url, api, email=READONLY, route=route)
-    page_ready(driver, "tenant")
-    field = wait(driver).until(EC.visibility_of_element_located((By.ID, "tenant-id")))
-    field.send_keys(tenant_of(api))
-    driver.find_element(By.ID, "tenant-use").click()
-
-
-def go(driver, route, page):
-    driver.execute_script("location.hash = arguments[0]", route)
-    return page_ready(driver, page)
-
-
 def text_of(driver, selector):
     return re.sub(r"\s+", " ", driver.find_element(By.CSS_SELECTOR, selector).text).strip()
-
-
-def click(driver, element):
-    """Clicks an element brought to the middle of the screen (not left under the sticky header)."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
-
-
-def open_dialog(driver):
-    return wait(driver).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "dialog[open]")))
-
-
-def submit_dialog(driver):
-    driver.find_element(By.CSS_SELECTOR, "dialog[open] button[type=submit]").click()
-
-
-def page_holds(driver, secret):
-    """Whether the text anywhere in the document (markup, visible text, form values) contains secret."""
-    return driver.execute_script("""
-        const secret = arguments[0];
-        const values = [...document.querySelectorAll('input, textarea, output')].map((e) => e.value || '').join(' ');
-        return document.documentElement.outerHTML.includes(secret) || document.body.innerText.includes(secret)
-          || values.includes(secret);
-    """, secret)
 
 
 def sandbox_channel(api):

@@ -124,11 +124,12 @@ struct AgentsStore: Sendable {
             ORDER BY p.channel_type, p.created_at DESC, p.id
             """, logger: logger
         ).all(as: PromptRow.self).map(Self.prompt).sorted {
-            $0.channelType.rawValue != $1.channelType.rawValue
-                ? $0.channelType.rawValue < $1.channelType.rawValue
-                : (SemanticVersion($0.version) ?? SemanticVersion("0.0.0")!) > (SemanticVersion($1.version) ?? SemanticVersion("0.0.0")!)
+            // newest version first within a channel type (the table's CHECK keeps every version semantic)
+            $0.channelType != $1.channelType ? $0.channelType.rawValue < $1.channelType.rawValue : Self.parts($1).lexicographicallyPrecedes(Self.parts($0))
         }
     }
+
+    static func parts(_ prompt: PromptVersionDTO) -> [Int] { SemanticVersion(prompt.version)?.parts ?? [] }
 
     /// A new version, never a change to an old one. The first version of a channel type becomes active.
     func addPrompt(_ new: NewPromptVersion, agent: AgentID, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws
