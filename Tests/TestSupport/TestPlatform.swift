@@ -53,8 +53,10 @@ public enum TestSettings {
             "AUTH_TENANT_STANDING_TTL_MS": "100",
             "BLOBS_DIRECTORY": NSTemporaryDirectory() + "sokoni-blobs-\(database.database)",
         ]
-        for (other, port) in ports {
-            variables[Settings.environmentName(for: other.urlKey)] = "http://127.0.0.1:\(port)"
+        // a service the test did not start is refused at once (port 1 on loopback), never the default dev port,
+        // where something else on the machine may listen and keep a call hanging until its timeout
+        for other in ServiceName.allCases {
+            variables[Settings.environmentName(for: other.urlKey)] = "http://127.0.0.1:\(ports[other] ?? 1)"
         }
         // what the service itself needs to start (its required secrets), then what the test asks for
         variables.merge(TestServices.module(for: service).testSettings) { $1 }
