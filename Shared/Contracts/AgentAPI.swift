@@ -26,10 +26,16 @@ public enum AgentAPI {
     public static let listFaqs = endpoint("GET", "/v1/faqs", .roles(Roles.readers.union([.agent])))
     public static let createFaq = endpoint("POST", "/v1/faqs", .roles(builders.union([.support])))
     public static let updateFaq = endpoint("PATCH", "/v1/faqs/{id}", .roles(builders.union([.support])))
+    /// Preview sessions ("Try it"): staff who build agents and the tenant's admins talk to an agent before it is live.
+    public static let listSessions = endpoint("GET", "/v1/agent/sessions", .roles(builders))
+    public static let createSession = endpoint("POST", "/v1/agent/sessions", .roles(builders))
+    public static let getSession = endpoint("GET", "/v1/agent/sessions/{id}", .roles(builders))
+    public static let sendSessionMessage = endpoint("POST", "/v1/agent/sessions/{id}/messages", .roles(builders))
 
     /// Everything the gateway routes to agent-core (the replies endpoint is called service to service).
     public static let all: [Endpoint] = [
         listAgents, createAgent, getAgent, updateAgent, listPrompts, createPrompt, activatePrompt, promptDiff, listFaqs, createFaq, updateFaq, reply,
+        listSessions, createSession, getSession, sendSessionMessage,
     ]
 
     public struct ReplyRequest: Codable, Sendable, Equatable {

@@ -153,6 +153,8 @@ def test_an_agent_made_in_the_page_is_the_apis_and_a_second_of_the_same_name_is_
     assert all(driver.find_element(By.ID, f"agent-tool-{tool}").is_selected() for tool in ("voucher_status", "faq_lookup", "handoff"))
     click(driver, driver.find_element(By.ID, "agent-tool-handoff"))
     assert not driver.find_element(By.ID, "agent-default").is_selected()
+    # a new agent starts as a draft, answering no customer until it goes live
+    assert driver.find_element(By.ID, "agent-draft").is_selected()
     type_into(driver, "agent-handoff", "mtu, person")
     type_into(driver, "agent-max-length", "300")
     submit_dialog(driver)
@@ -168,7 +170,7 @@ def test_an_agent_made_in_the_page_is_the_apis_and_a_second_of_the_same_name_is_
     assert sorted(agent["languages"]) == ["en", "sw"]
     assert sorted(agent["tools"]) == ["faq_lookup", "voucher_status"]
     assert agent["policy"].get("handoffKeywords") == ["mtu", "person"] and agent["policy"].get("maxAnswerLength") == 300
-    assert agent["isDefault"] is False and agent["status"] == "active"
+    assert agent["isDefault"] is False and agent["status"] == "draft"
     details = driver.find_element(By.ID, "agent-details").text
     assert "Sales" in details and "Rafiki" in details and "English, Swahili" in details and "300 characters" in details
     # listed, with its kind, tone and tools
@@ -176,7 +178,7 @@ def test_an_agent_made_in_the_page_is_the_apis_and_a_second_of_the_same_name_is_
     row = wait(driver).until(lambda d: next((tr for tr in d.find_elements(By.CSS_SELECTOR, "#agents-list tbody tr")
                                              if tr.get_attribute("data-id") == agent["id"]), None))
     assert name in row.text and "Sales" in row.text and "Rafiki" in row.text and "Voucher status, FAQ lookup" in row.text
-    assert "Active" in row.text
+    assert "Draft" in row.text
     # the same name again (in other letters' case): the API refuses it, and the dialog says so and stays open
     click(driver, driver.find_element(By.ID, "agent-create"))
     open_dialog(driver)
@@ -408,8 +410,15 @@ def test_the_agent_pages_fit_a_phone(browser, base_url, api):
     driver = browser("phone")
     sign_in(driver, base_url, api, route="#/agents", page="agents")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
-    for route, page in (("#/agents", "agents"), (f"#/agents/{agent['id']}", "agents/:id"), ("#/faqs", "faqs")):
+    status, session = api.call("POST", "/v1/agent/sessions", owner(api), body={"agentId": agent["id"]})
+    assert status == 201, session
+    status, exchange = api.call("POST", f"/v1/agent/sessions/{session['id']}/messages", owner(api), body={"text": long_line})
+    assert status == 201, exchange
+    for route, page in (("#/agents", "agents"), (f"#/agents/{agent['id']}", "agents/:id"), ("#/faqs", "faqs"),
+                        (f"#/agents/{agent['id']}/try?session={session['id']}", "agents/:id/try")):
         go(driver, route, page)
+        if page == "agents/:id/try":
+            wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#try-log li[data-turn]")) == 2)
         if page == "agents/:id":
             click(driver, driver.find_element(By.ID, "diff-compare"))
             wait(driver).until(EC.visibility_of_element_located((By.ID, "prompt-diff")))
@@ -426,3 +435,63 @@ def test_the_agent_pages_fit_a_phone(browser, base_url, api):
     click(driver, driver.find_element(By.ID, "agent-create"))
     dialog = open_dialog(driver)
     assert dialog.rect["x"] >= 0 and dialog.rect["x"] + dialog.rect["width"] <= 361
+
+
+# ---------- try it ----------
+
+def test_try_it_talks_to_a_draft_agent_and_shows_what_each_turn_did(browser, base_url, api):
+    word = f"zebra{uuid.uuid4().hex[:6]}"
+    agent = new_agent(api, name=unique("Draft desk"), status="draft", languages=["en", "sw"])
+    question = f"Do you sell {word} tyres?"
+    answer = f"Yes, {word} tyres are in stock at every station."
+    status, faq = api.call("POST", "/v1/faqs", owner(api), body={"question": question, "answer": answer, "keywords": [word, "tyres"], "language": "en"})
+    assert status == 201, faq
+    driver = browser("desktop")
+    sign_in(driver, base_url, api, route=f"#/agents/{agent['id']}", page="agents/:id")
+    assert "Draft" in driver.find_element(By.ID, "agent-details").text
+    click(driver, driver.find_element(By.ID, "agent-try"))
+    page_ready(driver, "agents/:id/try")
+    assert "draft" in driver.find_element(By.ID, "try-live").text
+    assert "No sessions" in driver.find_element(By.ID, "try-sessions").text
+    click(driver, driver.find_element(By.ID, "try-start"))
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "try-form")))
+    session_id = wait(driver).until(lambda d: re.search(r"session=([0-9a-f-]{36})", d.execute_script("return location.hash")))
+    session_id = session_id.group(1)
+
+    def say_and_wait(text, turns):
+        box = driver.find_element(By.ID, "try-text")
+        box.send_keys(text)
+        box.send_keys("\n")  # Enter sends
+        wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#try-log li[data-turn]")) == turns)
+        return driver.find_element(By.CSS_SELECTOR, f'#try-log li[data-turn="{turns}"]')
+
+    first = say_and_wait(f"Hello, do you have {word} tyres?", 2)
+    assert first.get_attribute("data-sender") == "agent"
+    assert first.find_element(By.CSS_SELECTOR, ".msg-body").text == answer
+    assert "Offline responder" in first.find_element(By.CSS_SELECTOR, '[data-trace="answered-by"]').text
+    assert first.find_element(By.CSS_SELECTOR, '[data-trace="sources"]').text.endswith(f"FAQ: {question}")
+    assert "0" in first.find_element(By.CSS_SELECTOR, '[data-trace="tokens"]').text
+    second = say_and_wait("I want to talk to a person please", 4)
+    assert "asked for a person" in second.find_element(By.CSS_SELECTOR, '[data-trace="handoff"]').text
+    assert "handoff(" in second.find_element(By.CSS_SELECTOR, '[data-trace="tools"]').text
+    # the API holds the same four turns, and the draft answered no customer
+    status, stored = api.call("GET", f"/v1/agent/sessions/{session_id}", owner(api))
+    assert status == 200, stored
+    assert [m["sender"] for m in stored["messages"]] == ["user", "agent", "user", "agent"]
+    assert stored["messages"][1]["text"] == answer and stored["messages"][3]["reply"]["handoff"] is True
+    status, faqs = api.call("GET", "/v1/faqs", owner(api))
+    assert next(f for f in faqs["items"] if f["id"] == faq["id"])["usageCount"] == 0
+    # reopened from the list after a reload: the same turns
+    driver.refresh()
+    page_ready(driver, "agents/:id/try")
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#try-log li[data-turn]")) == 4)
+    item = driver.find_element(By.CSS_SELECTOR, f'#try-sessions li[data-id="{session_id}"]')
+    assert item.get_attribute("aria-current") is not None and "4 turns" in item.text
+    # going live from the agent's page
+    go(driver, f"#/agents/{agent['id']}", "agents/:id")
+    assert driver.find_element(By.ID, "agent-activate").text == "Go live"
+    click(driver, driver.find_element(By.ID, "agent-activate"))
+    confirm(driver)
+    wait(driver).until(EC.presence_of_element_located((By.ID, "agent-archive")))
+    status, stored = api.call("GET", f"/v1/agents/{agent['id']}", owner(api))
+    assert stored["status"] == "active"

@@ -37,6 +37,7 @@ const ROUTES = [
   { path: 'messaging-settings', nav: 'nav.messagingSettings', needs: ['GET /v1/messaging/settings', 'GET /v1/opt-outs'], view: () => import('./views/messaging-settings.js') },
   { path: 'agents', nav: 'nav.agents', needs: ['GET /v1/agents'], view: () => import('./views/agents.js') },
   { path: 'agents/:id', needs: ['GET /v1/agents/{id}'], view: () => import('./views/agent.js') },
+  { path: 'agents/:id/try', needs: ['GET /v1/agents/{id}', 'POST /v1/agent/sessions'], view: () => import('./views/agent-try.js') },
   { path: 'faqs', nav: 'nav.faqs', needs: ['GET /v1/faqs'], view: () => import('./views/faqs.js') },
   { path: 'users', nav: 'nav.users', needs: ['GET /v1/users'], view: () => import('./views/users.js') },
   { path: 'api-keys', nav: 'nav.apiKeys', needs: ['GET /v1/api-keys'], view: () => import('./views/apikeys.js') },

@@ -20,6 +20,7 @@ public struct AgentCoreService: ServiceModule {
     let environment: ServiceEnvironment
     let agents: AgentsStore
     let faqs: FaqsStore
+    let sessions: SessionsStore
     let engine: ReplyEngine
 
     public init(environment: ServiceEnvironment) async throws {
@@ -39,6 +40,7 @@ public struct AgentCoreService: ServiceModule {
         let model = links.isEmpty ? nil : ModelReplies(model: FallbackChain(links), modelName: settings.string("agent.llmModel") ?? "gpt-4o-mini")
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
+        self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
         self.engine = ReplyEngine(
             agents: self.agents, faqs: self.faqs,
             tools: Tools(
@@ -57,5 +59,6 @@ public struct AgentCoreService: ServiceModule {
         AgentsController(agents: self.agents).addRoutes(to: router)
         FaqsController(faqs: self.faqs).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
+        SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
     }
 }

@@ -69,11 +69,13 @@ export async function render(ctx) {
   const status = statusLine();
   status.id = 'agent-status';
   const actions = [];
+  if (can('POST /v1/agent/sessions') && agent.status !== 'archived') {
+    actions.push(h('a', { href: `#/agents/${id}/try`, class: ['btn', 'btn-primary'], id: 'agent-try' }, t('try.open')));
+  }
   if (canEdit) {
     actions.push(button(t('action.edit'), { write: true, id: 'agent-edit', on: edit }));
-    actions.push(agent.status === 'active'
-      ? button(t('agent.archive'), { write: true, kind: 'danger-quiet', id: 'agent-archive', on: () => setStatus('archived') })
-      : button(t('agent.activate'), { write: true, id: 'agent-activate', on: () => setStatus('active') }));
+    if (agent.status !== 'active') actions.push(button(t(agent.status === 'draft' ? 'agent.goLive' : 'agent.activate'), { write: true, id: 'agent-activate', on: () => setStatus('active') }));
+    if (agent.status !== 'archived') actions.push(button(t('agent.archive'), { write: true, kind: 'danger-quiet', id: 'agent-archive', on: () => setStatus('archived') }));
   }
   const policy = agent.policy || {};
   root.append(

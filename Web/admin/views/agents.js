@@ -35,6 +35,8 @@ export function agentForm(ctx, agent) {
     { id: 'agent-tone', value: agent ? agent.tone : 'neutral' });
   const chosenTools = new Set(agent ? agent.tools : TOOLS);
   const tools = TOOLS.map((x) => ({ value: x, ...checkbox(t(`agentTool.${x}`), { id: `agent-tool-${x}`, value: x, checked: chosenTools.has(x) }) }));
+  // a new agent may start as a draft: only "Try it" talks to it until it goes live
+  const draft = agent ? null : checkbox(t('agents.startDraft'), { id: 'agent-draft', checked: true, 'aria-describedby': 'agent-draft-hint' });
   const isDefault = checkbox(t('agents.isDefault'), { id: 'agent-default', checked: Boolean(agent && agent.isDefault), 'aria-describedby': 'agent-default-hint' });
   const policy = (agent && agent.policy) || {};
   const handoff = h('input', { id: 'agent-handoff', maxlength: '1000', autocomplete: 'off', value: (policy.handoffKeywords || []).join(', ') });
@@ -51,6 +53,7 @@ export function agentForm(ctx, agent) {
     field(t('agents.tone'), tone),
     h('fieldset', { class: 'choices', id: 'agent-tools' }, h('legend', {}, t('agents.tools')),
       h('p', { class: 'hint' }, t('agents.toolsHint')), tools.map((x) => x.el)),
+    draft ? [draft.el, h('p', { class: 'hint', id: 'agent-draft-hint' }, t('agents.draftHint'))] : null,
     isDefault.el,
     h('p', { class: 'hint', id: 'agent-default-hint' }, t('agents.defaultHint')),
     h('fieldset', { id: 'agent-policy' }, h('legend', {}, t('agents.policy')),
@@ -83,6 +86,7 @@ export function agentForm(ctx, agent) {
       const productText = product.value.trim();
       if (productText) payload.product = productText;
       if (!agent) payload.kind = kind.value;
+      if (!agent) payload.status = draft.input.checked ? 'draft' : 'active';
       const result = agent
         ? await api('PATCH', `/v1/agents/${encodeURIComponent(agent.id)}`, { body: payload })
         : await api('POST', '/v1/agents', { body: payload });

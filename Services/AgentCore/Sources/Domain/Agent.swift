@@ -50,6 +50,8 @@ public struct NewAgent: Codable, Sendable {
     public var tools: [ToolName]?
     public var policy: AgentPolicy?
     public var isDefault: Bool?
+    /// `active` (answers customers at once, the default) or `draft` (only preview sessions talk to it).
+    public var status: String?
 }
 
 public struct UpdateAgent: Codable, Sendable {
@@ -60,7 +62,7 @@ public struct UpdateAgent: Codable, Sendable {
     public var tools: [ToolName]?
     public var policy: AgentPolicy?
     public var isDefault: Bool?
-    /// `active` or `archived`
+    /// `draft`, `active` or `archived`
     public var status: String?
 }
 

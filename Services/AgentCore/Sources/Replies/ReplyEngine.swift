@@ -50,11 +50,16 @@ struct ReplyEngine: Sendable {
     }
 
     func answer(_ request: AgentAPI.ReplyRequest, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
-        let last = request.messages.last { $0.sender == "user" }
         // a tenant that set up no agent has not asked for automatic answers: nothing is sent
         guard let agent = try await self.agents.answering(request.agentId, tenant: tenant, logger: logger) else {
             return Answer(reply: AgentAPI.Reply(text: nil), agent: nil)
         }
+        return try await self.answer(request, as: agent, tenant: tenant, requestID: requestID, logger: logger)
+    }
+
+    /// The reply of this agent, live or not (preview sessions talk to drafts).
+    func answer(_ request: AgentAPI.ReplyRequest, as agent: AgentDTO, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
+        let last = request.messages.last { $0.sender == "user" }
         let language = OfflineResponder.language(last?.language ?? request.contact.language, agentLanguages: agent.languages)
         guard let text = last?.text, !text.isEmpty else {
             return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)

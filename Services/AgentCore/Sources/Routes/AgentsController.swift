@@ -41,6 +41,9 @@ struct AgentsController: Sendable {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(NewAgent.self, context: context)
         try AgentRules.check(name: body.name, product: body.product, languages: body.languages, policy: body.policy)
+        if let status = body.status, !["draft", "active"].contains(status) {
+            throw APIError.unprocessable("invalid_status", "A new agent is draft or active.")
+        }
         return JSONResponse(
             .created, try await self.agents.create(body, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger))
     }
@@ -55,8 +58,8 @@ struct AgentsController: Sendable {
         let id = try context.idParameter(as: AgentID.self)
         let body = try await request.decodeJSON(UpdateAgent.self, context: context)
         try AgentRules.check(name: body.name, product: body.product, languages: body.languages, policy: body.policy)
-        if let status = body.status, !["active", "archived"].contains(status) {
-            throw APIError.unprocessable("invalid_status", "status is active or archived.")
+        if let status = body.status, !["draft", "active", "archived"].contains(status) {
+            throw APIError.unprocessable("invalid_status", "status is draft, active or archived.")
         }
         guard let updated = try await self.agents.update(id, tenant: tenant, body, actor: caller.subject, requestID: context.requestID, logger: context.logger)
         else { throw Self.notFound }

@@ -39,9 +39,9 @@ struct AgentsStore: Sendable {
             try await self.postgres.withTransaction(logger: logger) { connection in
                 let agent = try await connection.query(
                     """
-                    INSERT INTO agent.agents (id, tenant_id, name, kind, product, languages, tone, tools, policy, is_default)
+                    INSERT INTO agent.agents (id, tenant_id, name, kind, product, languages, tone, tools, policy, is_default, status)
                     VALUES (\(UUID()), \(tenant.rawValue), \(new.name), \(new.kind.rawValue), \(new.product), \(new.languages ?? ["en"]),
-                            \((new.tone ?? .neutral).rawValue), \(tools), \(policy)::jsonb, \(new.isDefault ?? false))
+                            \((new.tone ?? .neutral).rawValue), \(tools), \(policy)::jsonb, \(new.isDefault ?? false), \(new.status ?? "active"))
                     RETURNING \(unescaped: Self.columns)
                     """, logger: logger
                 ).first(as: Row.self).map(Self.agent)!
