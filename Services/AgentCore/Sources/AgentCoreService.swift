@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Hummingbird
+import Logging
 import ServiceKit
 
 /// The agent-core service: agents and their prompt versions, FAQs, and the replies messaging asks for, answered by
@@ -53,6 +54,16 @@ public struct AgentCoreService: ServiceModule {
                 },
                 callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) }),
             model: model)
+    }
+
+    /// `agent-core seed-demo`: migrates, then creates the demo tenant's draft agent and FAQs (run by `./Deploy/local`;
+    /// running it again changes nothing).
+    public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
+        guard name == "seed-demo" else { return false }
+        try await ServiceMain.withMigratedClient(settings: settings, logger: logger) { postgres in
+            try await DemoSeed.run(postgres: postgres, logger: logger)
+        }
+        return true
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
