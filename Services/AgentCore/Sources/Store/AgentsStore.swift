@@ -37,10 +37,14 @@ struct AgentsStore: Sendable {
         let tools = (new.tools ?? ToolName.allCases).map(\.rawValue)
         return try await Self.errors.map {
             try await self.postgres.withTransaction(logger: logger) { connection in
+                let id = AgentID()
+                if new.isDefault == true {
+                    try await self.takeDefault(tenant: tenant, for: id, actor: actor, requestID: requestID, on: connection, logger: logger)
+                }
                 let agent = try await connection.query(
                     """
                     INSERT INTO agent.agents (id, tenant_id, name, kind, product, languages, tone, tools, policy, is_default, status)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(new.name), \(new.kind.rawValue), \(new.product), \(new.languages ?? ["en"]),
+                    VALUES (\(id.rawValue), \(tenant.rawValue), \(new.name), \(new.kind.rawValue), \(new.product), \(new.languages ?? ["en"]),
                             \((new.tone ?? .neutral).rawValue), \(tools), \(policy)::jsonb, \(new.isDefault ?? false), \(new.status ?? "active"))
                     RETURNING \(unescaped: Self.columns)
                     """, logger: logger
@@ -85,6 +89,10 @@ struct AgentsStore: Sendable {
         return try await Self.errors.map {
             try await self.postgres.withTransaction(logger: logger) { connection in
                 guard let before = try await self.find(id, tenant: tenant, on: connection, logger: logger) else { return nil }
+                // even when this agent read as the default: another request may be moving it away right now
+                if changes.isDefault == true {
+                    try await self.takeDefault(tenant: tenant, for: id, actor: actor, requestID: requestID, on: connection, logger: logger)
+                }
                 let after = try await connection.query(
                     """
                     UPDATE agent.agents SET name = coalesce(\(changes.name), name), product = coalesce(\(changes.product), product),
@@ -100,6 +108,28 @@ struct AgentsStore: Sendable {
                     after: after, requestID: requestID, logger: logger)
                 return after
             }
+        }
+    }
+
+    /// Makes room for `agent` to become the tenant's default: the tenant's default moves in one transaction (the
+    /// previous one stops being it, audited), and two requests making different agents default take turns on a
+    /// per-tenant lock, so the later one wins instead of failing on the one-default index.
+    func takeDefault(tenant: TenantID, for agent: AgentID, actor: String, requestID: String, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('agent-default:' || \(tenant.rawValue)::text, 0))", logger: logger)
+        let previous = try await connection.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM agent.agents WHERE tenant_id = \(tenant.rawValue) AND is_default AND id <> \(agent.rawValue) FOR UPDATE
+            """, logger: logger
+        ).all(as: Row.self).map(Self.agent)
+        for before in previous {
+            var after = before
+            after.isDefault = false
+            try await connection.query("UPDATE agent.agents SET is_default = false, updated_at = now() WHERE id = \(before.id.rawValue)", logger: logger)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "agent.default_moved", table: "agents", targetID: before.id.description,
+                before: before, after: after, requestID: requestID, logger: logger)
         }
     }
 
