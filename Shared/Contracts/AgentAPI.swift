@@ -68,13 +68,16 @@ public enum AgentAPI {
             public var kind: String
             public var language: String?
             public var at: Date
+            /// The id of the option the customer tapped (a button or list row the agent offered), when they did.
+            public var payload: String?
 
-            public init(sender: String, text: String?, kind: String, language: String?, at: Date) {
+            public init(sender: String, text: String?, kind: String, language: String?, at: Date, payload: String? = nil) {
                 self.sender = sender
                 self.text = text
                 self.kind = kind
                 self.language = language
                 self.at = at
+                self.payload = payload
             }
         }
 
@@ -105,6 +108,22 @@ public enum AgentAPI {
         public var toolCalls: [ToolCall]?
         /// Where the answer came from (an FAQ, a knowledge document), for the reply to cite and the console to show.
         public var sources: [Source]?
+        /// Choices offered with the text: buttons or a list where the channel has them (WhatsApp, Instagram's
+        /// quick replies, Telegram's keyboard, web chat), numbered lines of the text elsewhere. A tapped option
+        /// comes back as the customer's message, its id as the turn's `payload`.
+        public var options: [Option]?
+
+        public struct Option: Codable, Sendable, Equatable {
+            /// Comes back as the tapped turn's `payload` (1 to 200 characters).
+            public var id: String
+            /// What the customer sees and sends (1 to 100 characters; channels shorten it to their limits).
+            public var title: String
+
+            public init(id: String, title: String) {
+                self.id = id
+                self.title = title
+            }
+        }
 
         public struct ToolCall: Codable, Sendable, Equatable {
             public var name: String

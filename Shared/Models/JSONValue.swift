@@ -40,4 +40,10 @@ public enum JSONValue: Codable, Sendable, Hashable {
         if case .object(let fields) = self { return fields[key] }
         return nil
     }
+
+    /// An array's element, or nil (not an array, or out of range).
+    public subscript(index: Int) -> JSONValue? {
+        if case .array(let items) = self, items.indices.contains(index) { return items[index] }
+        return nil
+    }
 }

@@ -73,6 +73,8 @@
       li.inbound { align-self: flex-end; background: #d9f2e6; }
       li.outbound { align-self: flex-start; background: #fff; border: 1px solid #e2e6e4; }
       li.pending { opacity: .6; }
+      .choices { align-self: flex-start; display: flex; flex-wrap: wrap; gap: 6px; max-width: 90%; }
+      .choices button { border: 1px solid #0b6e4f; background: #fff; color: #0b6e4f; border-radius: 999px; padding: 5px 11px; }
       form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e2e6e4; }
       input { flex: 1; font: inherit; padding: 8px 10px; border: 1px solid #b9c2bf; border-radius: 8px; min-width: 0; }
       form button { border: 0; border-radius: 8px; padding: 8px 12px; background: #0b6e4f; color: #fff; }
@@ -193,6 +195,24 @@
         } else {
           bubble(frame.direction, frame.text || '', attributes);
         }
+        // the agent's choices under its newest message only: a tap sends the choice's words
+        for (const old of log.querySelectorAll('.choices')) old.remove();
+        if (frame.direction === 'outbound' && Array.isArray(frame.options) && frame.options.length
+            && frame.sequenceNo >= Math.max(0, ...[...log.querySelectorAll('li[data-sequence]')].map((li) => Number(li.getAttribute('data-sequence'))))) {
+          const choices = document.createElement('div');
+          choices.className = 'choices';
+          choices.setAttribute('role', 'group');
+          for (const option of frame.options) {
+            const button = document.createElement('button');
+            button.type = 'button';
+            button.textContent = option.title;
+            button.setAttribute('data-option', option.id);
+            button.addEventListener('click', () => { choices.remove(); say(option.title); });
+            choices.append(button);
+          }
+          log.append(choices);
+          log.scrollTop = log.scrollHeight;
+        }
         break;
       }
       case 'ack':
@@ -217,16 +237,20 @@
     }
   }
 
+  function say(text) {
+    for (const old of log.querySelectorAll('.choices')) old.remove();
+    const clientId = (crypto.randomUUID && crypto.randomUUID()) || `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    state.unacked.set(clientId, text);
+    bubble('inbound pending', text, { 'data-client-id': clientId });
+    send({ type: 'message', clientId, text });
+  }
   $('.compose').addEventListener('submit', (event) => {
     event.preventDefault();
     const input = $('.compose input');
     const text = input.value.trim();
     if (!text) return;
     input.value = '';
-    const clientId = (crypto.randomUUID && crypto.randomUUID()) || `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    state.unacked.set(clientId, text);
-    bubble('inbound pending', text, { 'data-client-id': clientId });
-    send({ type: 'message', clientId, text });
+    say(text);
   });
   $('.phone-form').addEventListener('submit', (event) => {
     event.preventDefault();

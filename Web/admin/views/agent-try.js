@@ -74,6 +74,7 @@ export async function render(ctx) {
     add(t('try.answeredBy'), turn.answeredBy === 'offline' ? t('try.offline') : turn.answeredBy, 'answered-by');
     add(t('try.tools'), (r.toolCalls || []).map((c) => h('span', { class: 'trace-tool' }, h('code', {}, `${c.name}(${c.arguments})`), ' → ', c.result)), 'tools');
     add(t('try.sources'), (r.sources || []).map((s) => h('span', { class: 'trace-source' }, `${SOURCE_KINDS.includes(s.kind) ? t(`try.sourceKind.${s.kind}`) : s.kind}: ${s.title}`)), 'sources');
+    add(t('try.options'), (r.options || []).map((o) => h('span', { class: 'trace-option' }, o.title)), 'options');
     if (r.handoff) add(t('try.handoff'), r.handoffReason ? (REASONS.includes(r.handoffReason) ? t(`try.handoffReason.${r.handoffReason}`) : r.handoffReason) : t('try.yes'), 'handoff');
     add(t('try.language'), r.language ? t(`agentLanguage.${r.language}`) : null, 'language');
     add(t('try.tokens'), r.tokens != null ? number(r.tokens) : null, 'tokens');

@@ -199,6 +199,10 @@ export async function render(ctx) {
       h('time', { datetime: m.createdAt }, dateTimeShort(m.createdAt)),
       outbound ? ' ' : null, outbound ? tick(t, m.status) : null),
     h('p', { class: 'msg-body' }, m.body != null ? m.body : t('inbox.nonText', { kind: m.kind })),
+    // the agent's choices, as the customer saw them (buttons, a list, numbered lines)
+    outbound && m.payload && Array.isArray(m.payload.options) && m.payload.options.length
+      ? h('ul', { class: 'msg-options', 'aria-label': t('inbox.options') }, m.payload.options.map((o) => h('li', {}, o.title)))
+      : null,
     outbound ? problem(t, m) : null);
   }
 

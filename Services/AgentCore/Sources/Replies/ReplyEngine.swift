@@ -77,9 +77,11 @@ struct ReplyEngine: Sendable {
                 logger.warning("language model failed, the offline responder answers", metadata: ["error": "\(error)"])
             }
         }
-        let plan = OfflineResponder.plan(
-            text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
-            extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))
+        let plan =
+            ReplyOffers.chosen(last?.payload, faqs: faqs, tools: Set(agent.tools))
+            ?? OfflineResponder.plan(
+                text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
+                extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))
         var reply: AgentAPI.Reply
         var usedFaq: UUID?
         switch plan {
@@ -113,6 +115,11 @@ struct ReplyEngine: Sendable {
             reply = AgentAPI.Reply(text: OfflineResponder.greetingText(language, agent: agent.name), language: language)
         case .noAnswer:
             reply = AgentAPI.Reply(text: OfflineResponder.noAnswerText(language), language: language)
+        }
+        if plan == .greeting || plan == .noAnswer {
+            // what it can help with, as buttons where the channel has them
+            let offered = ReplyOffers.offer(faqs: faqs, language: language, tools: Set(agent.tools))
+            if !offered.isEmpty { reply.options = offered }
         }
         if let limit = agent.policy.maxAnswerLength, let words = reply.text, words.count > limit {
             reply.text = String(words.prefix(limit - 1)) + "…"

@@ -33,7 +33,7 @@ struct AgentReplies: Sendable {
             contact: .init(
                 address: conversation.contact.address, name: conversation.contact.name ?? conversation.contact.profileName,
                 language: recent.last?.language),
-            messages: recent.map { .init(sender: $0.sender.rawValue, text: $0.body, kind: $0.kind, language: $0.language, at: $0.createdAt) })
+            messages: Self.turns(recent))
         let answer = try await self.agent.reply(
             request, idempotencyKey: "reply-\(job.messageId)", context: try await self.callContext(job.tenantId, requestID))
         try await self.conversations.postgres.withTransaction(logger: logger) { connection in
@@ -43,13 +43,36 @@ struct AgentReplies: Sendable {
                 current.status == .aiActive
             else { return }
             if let text = answer.text, !text.isEmpty {
-                _ = try await self.outbox.queue(
-                    .init(tenant: job.tenantId, channel: channel, to: conversation.contact.address, sender: .agent, text: text, requestedBy: "agent"),
-                    on: connection, requestID: requestID, logger: logger)
+                var queued = OutboxStore.Queued(
+                    tenant: job.tenantId, channel: channel, to: conversation.contact.address, sender: .agent, text: text, requestedBy: "agent")
+                queued.options = ReplyOptions.valid(answer.options ?? [])
+                _ = try await self.outbox.queue(queued, on: connection, requestID: requestID, logger: logger)
             }
             if answer.handoff == true {
                 try await self.conversations.escalate(conversation.id, on: connection, logger: logger)
             }
+        }
+    }
+
+    /// The conversation as the agent reads it. A tapped button or list row carries its option's id (`payload`); an
+    /// answer of "2" to numbered choices (SMS, email) is read as the second choice offered just before.
+    static func turns(_ messages: [MessageDTO]) -> [AgentAPI.ReplyRequest.Turn] {
+        var offered: [ReplyOption] = []
+        return messages.map { message in
+            var turn = AgentAPI.ReplyRequest.Turn(
+                sender: message.sender.rawValue, text: message.body, kind: message.kind, language: message.language, at: message.createdAt)
+            if message.direction == .outbound {
+                offered = message.payload?["options"].flatMap { try? $0.decode([ReplyOption].self) } ?? []
+                return turn
+            }
+            if case .string(let payload)? = message.payload?["payload"] {
+                turn.payload = payload
+            } else if let text = message.body, let choice = ReplyOptions.chosen(text, from: offered) {
+                turn.text = choice.title
+                turn.payload = choice.id
+            }
+            offered = []
+            return turn
         }
     }
 }

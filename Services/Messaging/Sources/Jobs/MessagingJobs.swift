@@ -181,6 +181,7 @@ struct Sender: Sendable {
         let template = message.payload["template"].flatMap { try? $0.decode(TemplateRef.self) }
         let media = message.payload["media"].flatMap { try? $0.decode(MediaAttachment.self) }
         let subject = message.payload["subject"].flatMap { try? $0.decode(String.self) }
+        let options = message.payload["options"].flatMap { try? $0.decode([ReplyOption].self) } ?? []
         let now = self.now()
         let optedOut = job.bypassOptOut == true ? false : try await self.policy.isOptedOut(tenant: message.tenant, address: message.to, logger: logger)
         let decision = SendPolicy.decide(
@@ -216,7 +217,8 @@ struct Sender: Sendable {
         }
         let secrets = try await self.channels.credentials(channel.id, logger: logger) ?? ChannelSecrets()
         let outcome = try await adapter.send(
-            OutboundMessage(id: message.id, to: message.to, text: message.body, template: template, media: media, subject: subject), channel: channel.dto,
+            OutboundMessage(id: message.id, to: message.to, text: message.body, template: template, media: media, subject: subject, options: options),
+            channel: channel.dto,
             secrets: secrets, logger: logger)
         switch outcome {
         case .accepted(let providerID, let status):

@@ -39,6 +39,8 @@ struct WebChatServerFrame: Encodable, Sendable {
     var phone: String?
     var code: String?
     var message: String?
+    /// An agent's choices: the widget shows them as buttons, a tap sends the title.
+    var options: [ReplyOption]?
 
     init(type: String) { self.type = type }
 
@@ -58,6 +60,7 @@ struct WebChatServerFrame: Encodable, Sendable {
         frame.sender = message.sender
         frame.text = message.body
         frame.createdAt = message.createdAt
+        frame.options = message.payload?["options"].flatMap { try? $0.decode([ReplyOption].self) }
         if message.direction == .inbound, let id = message.providerMessageId, id.hasPrefix("wc:") { frame.clientId = String(id.dropFirst(3)) }
         return frame
     }

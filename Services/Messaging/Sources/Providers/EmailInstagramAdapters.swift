@@ -23,8 +23,10 @@ struct InstagramAdapter: ProviderAdapter {
             content = [
                 "attachment": .object(["type": .string(Self.attachmentTypes[media.type] ?? "file"), "payload": .object(["url": .string(url)])])
             ]
+        } else if let quickReplies = ReplyOptions.instagramQuickReplies(message.options) {
+            content = ["text": .string(message.text ?? ""), "quick_replies": quickReplies]
         } else {
-            content = ["text": .string(message.text ?? "")]
+            content = ["text": .string(ReplyOptions.numbered(message.text, message.options) ?? "")]
         }
         return ["recipient": .object(["id": .string(message.to)]), "messaging_type": .string("RESPONSE"), "message": .object(content)]
     }
@@ -94,7 +96,7 @@ struct EmailAdapter: ProviderAdapter {
 
     /// The text body: the text (or the media's caption) and the media's link below it.
     static func text(_ message: OutboundMessage) -> String {
-        let text = message.text ?? message.media?.caption
+        let text = ReplyOptions.numbered(message.text ?? message.media?.caption, message.options)
         guard let url = message.media?.url else { return text ?? "" }
         return [text, url].compactMap { $0 }.joined(separator: "\n\n")
     }

@@ -15,6 +15,8 @@ struct OutboundMessage: Sendable {
     var media: MediaAttachment?
     /// Email's subject line, when the sender gave one.
     var subject: String? = nil
+    /// Choices offered with the text (the adapters of channels that have buttons send them as such).
+    var options: [ReplyOption] = []
 }
 
 /// What the provider answered a send.
@@ -96,9 +98,12 @@ struct WhatsAppAdapter: ProviderAdapter {
             if let filename = media.filename, media.type == "document" { value["filename"] = .string(filename) }
             body["type"] = .string(media.type)
             body[media.type] = .object(value)
+        } else if let interactive = ReplyOptions.whatsAppInteractive(text: message.text ?? "", options: message.options) {
+            body["type"] = .string("interactive")
+            body["interactive"] = interactive
         } else {
             body["type"] = .string("text")
-            body["text"] = .object(["body": .string(message.text ?? ""), "preview_url": .bool(false)])
+            body["text"] = .object(["body": .string(ReplyOptions.numbered(message.text, message.options) ?? ""), "preview_url": .bool(false)])
         }
         return body
     }
@@ -134,7 +139,8 @@ struct TwilioAdapter: ProviderAdapter {
         guard let sid = channel.config.accountSid, let token = secrets.authToken else {
             return .failed(.permanent(code: "not_configured", reason: "The channel has no account SID or auth token."))
         }
-        var form: [(String, String)] = [("To", message.to), ("Body", message.text ?? message.media?.caption ?? "")]
+        // SMS has no buttons: the choices are numbered lines, answered with their number
+        var form: [(String, String)] = [("To", message.to), ("Body", ReplyOptions.numbered(message.text ?? message.media?.caption, message.options) ?? "")]
         if let from = channel.config.fromNumber {
             form.append(("From", from))
         } else if let service = channel.config.messagingServiceSid {
@@ -168,7 +174,8 @@ struct TelegramAdapter: ProviderAdapter {
         var request = HTTPClientRequest(url: "\(self.baseURL)/bot\(token)/sendMessage")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        let body: [String: JSONValue] = ["chat_id": .string(message.to), "text": .string(message.text ?? message.media?.caption ?? "")]
+        var body: [String: JSONValue] = ["chat_id": .string(message.to), "text": .string(message.text ?? message.media?.caption ?? "")]
+        if let keyboard = ReplyOptions.telegramKeyboard(message.options) { body["reply_markup"] = keyboard }
         request.body = .bytes(ByteBuffer(bytes: try JSONEncoder.sokoni.encode(body)))
         let (status, bytes) = try await self.http.call(request, logger: logger)
         let answer = try? JSONDecoder().decode(TelegramResponse<TelegramMessage>.self, from: bytes)

@@ -26,6 +26,8 @@ struct OutboxStore: Sendable {
         var bypassOptOut: Bool = false
         /// Email's subject line.
         var subject: String? = nil
+        /// Choices offered with the text (an agent's buttons or list).
+        var options: [ReplyOption] = []
     }
 
     struct SendJob: Codable, Sendable {
@@ -44,6 +46,7 @@ struct OutboxStore: Sendable {
         if let template = queued.template { payload["template"] = try JSONValue(encoding: template) }
         if let media = queued.media { payload["media"] = try JSONValue(encoding: media) }
         if let subject = queued.subject { payload["subject"] = .string(subject) }
+        if !queued.options.isEmpty { payload["options"] = try JSONValue(encoding: queued.options) }
         let kind = queued.template != nil ? "template" : queued.media?.type ?? "text"
         let (id, _) = try await self.conversations.append(
             .init(
