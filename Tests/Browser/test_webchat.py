@@ -143,3 +143,40 @@ def test_a_site_the_channel_does_not_allow_gets_no_chat(browser, base_url, api, 
     WebDriverWait(driver, 15).until(lambda d: "may not open" in status(d), "the refusal is shown")
     assert not driver.find_elements(By.CSS_SELECTOR, "sokoni-webchat[data-connected='true']")
     assert sql(f"SELECT count(*) FROM messaging.webchat_visitors WHERE channel_id = '{channel['id']}'") == [["0"]]
+
+
+def test_the_agents_choices_are_buttons_and_a_tap_answers_them(browser, base_url, api, shop):
+    """A live agent greets with its choices as buttons under its message; tapping one sends its words, the buttons
+    go, and the agent answers it (here: a person is asked for, in Kinyarwanda)."""
+    origin, pages = shop
+    owner = api.login(OWNER)
+    status, agent = api.call("POST", "/v1/agents", owner, body={"name": f"Chat helper {uuid.uuid4().hex[:6]}", "kind": "support",
+                                                                "languages": ["rw", "en"], "status": "active"})
+    assert status == 201, agent
+    try:
+        channel = webchat_channel(api, [origin])
+        pages["/"] = page(base_url, channel)
+        driver = browser("phone")
+        driver.get(origin + "/")
+        connected(driver)
+        say(driver, "Muraho")
+        root = widget(driver).shadow_root
+        buttons = WebDriverWait(driver, 20).until(lambda d: root.find_elements(By.CSS_SELECTOR, ".choices button"), f"no choices; shown: {bubbles(driver)}")
+        person = next(b for b in buttons if b.get_attribute("data-option") == "handoff")
+        assert person.text == "Vugana n'umuntu"
+        assert any(b.get_attribute("data-option").startswith("faq:") for b in buttons), [b.text for b in buttons]
+        person.click()
+        assert not root.find_elements(By.CSS_SELECTOR, ".choices")
+        wait_for_texts(driver, ["Vugana n'umuntu", "Yego, ngiye kuguhuza n'umukozi wacu. Arakusubiza vuba."], seconds=20)
+        conversation_id = conversation_of(api, channel)
+        status, conversation = api.call("GET", f"/v1/conversations/{conversation_id}", owner)
+        assert status == 200 and conversation["status"] == "human_escalated", conversation
+        # the tap went with the choice's id, and the agent's choices are stored with its message
+        status, thread = api.call("GET", f"/v1/conversations/{conversation_id}/messages", owner)
+        assert status == 200, thread
+        greeting, tap = thread["items"][1], thread["items"][2]
+        assert [o["id"] for o in greeting["payload"]["options"]][-1] == "handoff", greeting
+        assert tap["kind"] == "button" and tap["payload"]["payload"] == "handoff", tap
+    finally:
+        status, body = api.call("PATCH", f"/v1/agents/{agent['id']}", owner, body={"status": "archived"})
+        assert status == 200, body

@@ -207,7 +207,7 @@
             button.type = 'button';
             button.textContent = option.title;
             button.setAttribute('data-option', option.id);
-            button.addEventListener('click', () => { choices.remove(); say(option.title); });
+            button.addEventListener('click', () => { choices.remove(); say(option.title, option.id); });
             choices.append(button);
           }
           log.append(choices);
@@ -237,12 +237,13 @@
     }
   }
 
-  function say(text) {
+  // a tapped choice goes with its id (payload), so the agent answers exactly that choice
+  function say(text, payload) {
     for (const old of log.querySelectorAll('.choices')) old.remove();
     const clientId = (crypto.randomUUID && crypto.randomUUID()) || `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     state.unacked.set(clientId, text);
     bubble('inbound pending', text, { 'data-client-id': clientId });
-    send({ type: 'message', clientId, text });
+    send(payload ? { type: 'message', clientId, text, payload } : { type: 'message', clientId, text });
   }
   $('.compose').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -16,13 +16,13 @@ enum OfflineResponder {
         case noAnswer
     }
 
-    /// The customer's language as the responder speaks it: Sheng and unknown ones fall back sensibly.
+    /// The customer's language as the responder speaks it: Sheng as Swahili; one the agent was not given (a short
+    /// message is easily taken for another language) or none, the agent's first.
     static func language(_ detected: String?, agentLanguages: [String]) -> String {
-        switch detected {
-        case "en", "sw", "rw", "fr": return detected!
-        case "sheng": return "sw"
-        default: return agentLanguages.first { ["en", "sw", "rw", "fr"].contains($0) } ?? "en"
-        }
+        let spoken = agentLanguages.map { $0 == "sheng" ? "sw" : $0 }.filter { ["en", "sw", "rw", "fr"].contains($0) }
+        let heard = detected == "sheng" ? "sw" : detected
+        if let heard, ["en", "sw", "rw", "fr"].contains(heard), spoken.isEmpty || spoken.contains(heard) { return heard }
+        return spoken.first ?? "en"
     }
 
     static let handoffWords: Set<String> = [

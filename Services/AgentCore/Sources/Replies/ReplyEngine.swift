@@ -60,7 +60,9 @@ struct ReplyEngine: Sendable {
     /// The reply of this agent, live or not (preview sessions talk to drafts).
     func answer(_ request: AgentAPI.ReplyRequest, as agent: AgentDTO, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
         let last = request.messages.last { $0.sender == "user" }
-        let language = OfflineResponder.language(last?.language ?? request.contact.language, agentLanguages: agent.languages)
+        // a tapped choice is the agent's own words: the customer's language is the one they last wrote in
+        let written = last?.payload == nil ? last : request.messages.last { $0.sender == "user" && $0.payload == nil && $0.language != nil }
+        let language = OfflineResponder.language(written?.language ?? last?.language ?? request.contact.language, agentLanguages: agent.languages)
         guard let text = last?.text, !text.isEmpty else {
             return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)
         }

@@ -16,6 +16,8 @@ struct WebChatClientFrame: Decodable, Sendable {
     /// message: the widget's own id for it (a resend after a reconnect is stored once) and its text
     var clientId: String?
     var text: String?
+    /// message: the id of the agent's choice the visitor tapped, when the text is that choice's
+    var payload: String?
     /// verify: the number to send a code to; confirm: the code
     var phone: String?
     var code: String?
@@ -175,10 +177,14 @@ struct WebChatSocket: Sendable {
                 return try await outbound.send(json: WebChatServerFrame.error("verification_required", "Verify your phone number first."))
             }
             let settings = try await self.policy.settings(tenant: channel.tenant, logger: logger)
-            try await self.processor.ingest(
-                InboundMessage(
-                    providerMessageId: "wc:\(clientID)", from: visitor.address, profileName: visitor.verifiedPhone, timestamp: self.now(), kind: "text",
-                    text: text), channel: channel, settings: settings, requestID: nil, logger: logger)
+            var message = InboundMessage(
+                providerMessageId: "wc:\(clientID)", from: visitor.address, profileName: visitor.verifiedPhone, timestamp: self.now(), kind: "text",
+                text: text)
+            if let payload = frame.payload, (1...200).contains(payload.count), !TextRules.containsNUL(payload) {
+                message.kind = "button"
+                message.payload = payload
+            }
+            try await self.processor.ingest(message, channel: channel, settings: settings, requestID: nil, logger: logger)
             var ack = WebChatServerFrame(type: "ack")
             ack.clientId = clientID
             try await outbound.send(json: ack)
