@@ -26,10 +26,18 @@ public enum AgentAPI {
     public static let listFaqs = endpoint("GET", "/v1/faqs", .roles(Roles.readers.union([.agent])))
     public static let createFaq = endpoint("POST", "/v1/faqs", .roles(builders.union([.support])))
     public static let updateFaq = endpoint("PATCH", "/v1/faqs/{id}", .roles(builders.union([.support])))
+    /// LLM spend per day, model, agent or provider, with the cap (JSON or CSV); the price table (platform admins
+    /// change it); a tenant's own LLM providers and monthly cap (keys write-only).
+    public static let costs = endpoint("GET", "/v1/agent/costs", .roles(Roles.readers))
+    public static let listPrices = endpoint("GET", "/v1/agent/prices", .roles(Roles.readers))
+    public static let putPrices = endpoint("PUT", "/v1/agent/prices", .roles([.superAdmin]))
+    public static let getProviders = endpoint("GET", "/v1/agent/providers", .roles(Roles.readers))
+    public static let putProviders = endpoint("PUT", "/v1/agent/providers", .roles([.superAdmin, .tenantAdmin]))
 
     /// Everything the gateway routes to agent-core (the replies endpoint is called service to service).
     public static let all: [Endpoint] = [
         listAgents, createAgent, getAgent, updateAgent, listPrompts, createPrompt, activatePrompt, promptDiff, listFaqs, createFaq, updateFaq, reply,
+        costs, listPrices, putPrices, getProviders, putProviders,
     ]
 
     public struct ReplyRequest: Codable, Sendable, Equatable {
@@ -88,9 +96,11 @@ public enum AgentAPI {
         /// The agent hands the conversation to a person (`human_escalated`).
         public var handoff: Bool?
         public var tokens: Int?
-        /// What the reply cost, in the currency's minor units.
+        /// What the reply cost, in the currency's minor units (rounded up; `costMicros` is exact).
         public var costMinor: Int64?
         public var costCurrency: String?
+        /// What the reply's LLM calls cost, in micro-USD: the sum of the calls recorded for it (`GET /v1/agent/costs`).
+        public var costMicros: Int64?
         /// Why the agent handed over (`asked_for_person`, `no_answer`, …).
         public var handoffReason: String?
         /// The language answered in (`en`, `sw`, `rw`, `fr`).
@@ -127,8 +137,9 @@ public enum AgentAPI {
 
         public init(
             text: String?, handoff: Bool? = nil, tokens: Int? = nil, costMinor: Int64? = nil, costCurrency: String? = nil, handoffReason: String? = nil,
-            language: String? = nil, toolCalls: [ToolCall]? = nil, sources: [Source]? = nil
+            language: String? = nil, toolCalls: [ToolCall]? = nil, sources: [Source]? = nil, costMicros: Int64? = nil
         ) {
+            self.costMicros = costMicros
             self.text = text
             self.handoff = handoff
             self.tokens = tokens
