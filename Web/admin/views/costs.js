@@ -199,7 +199,9 @@ export async function render(ctx) {
     exportButton.disabled = false;
     if (!result.ok) return say(status, errorText(t, result), 'error');
     if (download.href) URL.revokeObjectURL(download.href);
-    download.href = URL.createObjectURL(new Blob([typeof result.data === 'string' ? result.data : ''], { type: 'text/csv' }));
+    const file = new Blob([typeof result.data === 'string' ? result.data : ''], { type: 'text/csv' });
+    download.href = URL.createObjectURL(file);
+    download.dataset.bytes = String(file.size);
     download.download = `llm-costs-${fromInput.value}-${toInput.value}-by-${groupSelect.value}.csv`;
     download.hidden = false;
     download.click();

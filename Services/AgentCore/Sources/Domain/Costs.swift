@@ -289,7 +289,7 @@ enum ProviderRules {
         }
         var names: Set<String> = []
         for provider in body.providers {
-            guard provider.name.range(of: "^[a-z0-9][a-z0-9_-]{0,39}$", options: .regularExpression) != nil else {
+            guard Self.isName(provider.name) else {
                 throw APIError.unprocessable("invalid_provider_name", "A provider's name is 1 to 40 of a-z, 0-9, - and _, starting with a letter or digit.")
             }
             guard names.insert(provider.name).inserted else {
@@ -310,7 +310,7 @@ enum ProviderRules {
     /// `http` and private hosts only where the service allows them (a lab, the tests).
     static func checkURL(_ text: String, allowPrivateHosts: Bool) throws {
         let invalid = APIError.unprocessable("invalid_base_url", "baseUrl is an https URL of the provider's API, such as https://api.openai.com/v1.")
-        guard text.count <= 500, !TextRules.containsNUL(text), let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+        guard text.unicodeScalars.count <= 500, !TextRules.containsNUL(text), let url = URL(string: text), let scheme = url.scheme?.lowercased(),
             let host = url.host?.lowercased(), !host.isEmpty, url.user == nil, url.password == nil, url.query == nil, url.fragment == nil
         else { throw invalid }
         if allowPrivateHosts {
@@ -335,6 +335,14 @@ enum ProviderRules {
         case (172, 16...31): return true
         default: return octets[0] >= 224
         }
+    }
+
+    /// 1 to 40 of a-z, 0-9, `-` and `_`, starting with a letter or digit (what `agent.tenant_providers` allows).
+    static func isName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func allowed(_ byte: UInt8) -> Bool { (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x2D || byte == 0x5F }
+        guard let first = bytes.first, (1...40).contains(bytes.count), first != 0x2D, first != 0x5F else { return false }
+        return bytes.allSatisfy(allowed)
     }
 
     /// What is shown of a key: its last four characters.

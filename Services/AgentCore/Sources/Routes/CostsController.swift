@@ -78,9 +78,7 @@ struct CostsController: Sendable {
         var keys: Set<String> = []
         for price in body.prices {
             try TextRules.check(price.model, field: "model", length: 1...120)
-            if let provider = price.provider, provider != LLMPrices.anyProvider,
-                provider.range(of: "^[a-z0-9][a-z0-9_-]{0,39}$", options: .regularExpression) == nil
-            {
+            if let provider = price.provider, provider != LLMPrices.anyProvider, !ProviderRules.isName(provider) {
                 throw APIError.unprocessable("invalid_provider_name", "provider is * (any) or 1 to 40 of a-z, 0-9, - and _.")
             }
             for value in [price.inputPerMillion, price.outputPerMillion, price.cachedInputPerMillion ?? 0] where !(0...Self.maxPerMillion).contains(value) {
