@@ -68,7 +68,8 @@ def test_the_page_shows_the_spend_against_the_cap_and_exports_the_apis_csv(brows
     # the chart: today's bars by model, each with its value; the calls table by model with the API's totals
     today = report["to"]
     bars = wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#costs-chart rect.bar[data-day="{today}"]'))
-    assert sum(int(b.get_attribute("data-value")) for b in bars) == sum(
+    # bars in US cents
+    assert round(sum(float(b.get_attribute("data-value")) for b in bars) * 10000) == sum(
         s["costMicros"] for s in report["series"] if s["by"] == "model" and s["day"] == today)
     legend = [li.get_attribute("data-series") for li in driver.find_elements(By.CSS_SELECTOR, "#costs-legend li")]
     assert "gpt-4o-mini" in legend and "gpt-4.1-nano" in legend, legend

@@ -952,7 +952,7 @@ export default {
   'costs.others': 'Others',
   'costs.chartTitle': 'LLM spend per day from {from} to {to}',
   'costs.chartSummary': 'In total {total}. The table below has every day.',
-  'costs.axisMicros': 'Millionths of a US$',
+  'costs.axisCents': 'US cents',
   'costs.chartTable': 'Spend per day',
   'costs.none': 'No LLM calls in this period.',
   'costs.platformWide': 'The whole platform: choose a tenant to see its cap.',

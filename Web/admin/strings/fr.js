@@ -629,7 +629,7 @@ export default {
   'costs.others': 'Autres',
   'costs.chartTitle': 'Dépenses IA par jour du {from} au {to}',
   'costs.chartSummary': 'Au total {total}. Le tableau ci-dessous donne chaque jour.',
-  'costs.axisMicros': 'Millionièmes de dollar US',
+  'costs.axisCents': 'Cents de dollar US',
   'costs.chartTable': 'Dépenses par jour',
   'costs.none': 'Aucun appel de modèle sur cette période.',
   'costs.platformWide': 'Toute la plateforme : choisissez un client pour voir son plafond.',

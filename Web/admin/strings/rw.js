@@ -496,7 +496,7 @@ export default {
   'costs.others': 'Ibindi',
   'costs.chartTitle': 'Ibyakoreshejwe kuri AI ku munsi kuva {from} kugeza {to}',
   'costs.chartSummary': 'Byose hamwe {total}. Imbonerahamwe iri hasi ifite buri munsi.',
-  'costs.axisMicros': 'Igice kimwe cya miliyoni cy\'idolari',
+  'costs.axisCents': 'Amasenti y\'idolari',
   'costs.chartTable': 'Ibyakoreshejwe ku munsi',
   'costs.none': 'Nta guhamagara moderi muri iki gihe.',
   'costs.platformWide': 'Urubuga rwose: hitamo umukiriya urebe urugero rwe.',

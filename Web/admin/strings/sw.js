@@ -537,7 +537,7 @@ export default {
   'costs.others': 'Nyingine',
   'costs.chartTitle': 'Matumizi ya AI kwa siku kuanzia {from} hadi {to}',
   'costs.chartSummary': 'Jumla {total}. Jedwali hapa chini lina kila siku.',
-  'costs.axisMicros': 'Milioni moja ya dola',
+  'costs.axisCents': 'Senti za dola',
   'costs.chartTable': 'Matumizi kwa siku',
   'costs.none': 'Hakuna simu za modeli katika kipindi hiki.',
   'costs.platformWide': 'Jukwaa zima: chagua mteja kuona kikomo chake.',

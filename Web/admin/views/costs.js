@@ -86,7 +86,8 @@ export async function render(ctx) {
     for (const s of report.series.filter((x) => x.by === by)) {
       const day = byDay.get(s.day) || { day: s.day };
       const k = seriesKey(s.key);
-      day[k] = (day[k] || 0) + s.costMicros;
+      // the bars in US cents (a readable axis); the titles and the table say the exact amount
+      day[k] = (day[k] || 0) + s.costMicros / 10000;
       byDay.set(s.day, day);
     }
     const colour = (i) => `var(${PALETTE[i % PALETTE.length]})`;
@@ -102,15 +103,15 @@ export async function render(ctx) {
       title: t('costs.chartTitle', { from: longDay(report.from), to: longDay(report.to) }),
       description: t('costs.chartSummary', { total: usd(report.totals.costMicros) }),
       axisX: t('dashboard.axisDay'),
-      axisY: t('costs.axisMicros'),
-      valueText: (day, label, value) => t('dashboard.barTitle', { day, series: label, value: usd(value) }),
+      axisY: t('costs.axisCents'),
+      valueText: (day, label, value) => t('dashboard.barTitle', { day, series: label, value: usd(Math.round(value * 10000)) }),
     });
     series.forEach((sr, i) => { for (const bar of svg.querySelectorAll(`rect.series-${sr.key}`)) bar.style.fill = colour(i); });
     clear(chartBox).append(svg);
     clear(chartTable).append(h('summary', {}, t('dashboard.asTable')), table({
       caption: t('costs.chartTable'),
       columns: [{ label: t('dashboard.day'), cell: (d) => longDay(d.day) },
-        ...series.map((sr) => ({ label: sr.label, className: 'num', cell: (d) => usd(d[sr.key] || 0) }))],
+        ...series.map((sr) => ({ label: sr.label, className: 'num', cell: (d) => usd(Math.round((d[sr.key] || 0) * 10000)) }))],
       rows: [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day)),
       empty: t('costs.none'),
     }));
