@@ -100,7 +100,8 @@ CREATE TABLE agent.spend_reservations (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, inbound_key)
 );
-CREATE INDEX spend_reservations_month ON agent.spend_reservations (tenant_id, month) WHERE NOT settled;
+-- by month: what a decision sums, and last month's rows, deleted by the first reply of the next
+CREATE INDEX spend_reservations_month ON agent.spend_reservations (tenant_id, month);
 
 -- One alert per tenant, month, scope (`tenant` or an agent's id) and threshold (80, 100): the unique key is what
 -- makes concurrent replies crossing a threshold alert once.

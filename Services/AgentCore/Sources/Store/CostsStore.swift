@@ -102,6 +102,9 @@ struct CostsStore: Sendable {
             ).first(as: (UUID, Bool).self), other.0 != attempt, other.1 {
                 return .inFlight
             }
+            // the marks of earlier months' replies have done their work (their replies are stored)
+            try await connection.query(
+                "DELETE FROM agent.spend_reservations WHERE tenant_id = \(tenant.rawValue) AND month < \(monthText)::date", logger: logger)
             let tenantCap: Int64? =
                 try await connection.query(
                     "SELECT monthly_cap_micros FROM agent.tenant_llm_settings WHERE tenant_id = \(tenant.rawValue)", logger: logger
