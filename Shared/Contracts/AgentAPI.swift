@@ -31,11 +31,19 @@ public enum AgentAPI {
     public static let createSession = endpoint("POST", "/v1/agent/sessions", .roles(builders))
     public static let getSession = endpoint("GET", "/v1/agent/sessions/{id}", .roles(builders))
     public static let sendSessionMessage = endpoint("POST", "/v1/agent/sessions/{id}/messages", .roles(builders))
+    /// LLM spend per day, model, agent or provider, with the cap (JSON or CSV); the price table (platform admins
+    /// change it); a tenant's own LLM providers and monthly cap (keys write-only).
+    public static let costs = endpoint("GET", "/v1/agent/costs", .roles(Roles.readers))
+    public static let listPrices = endpoint("GET", "/v1/agent/prices", .roles(Roles.readers))
+    public static let putPrices = endpoint("PUT", "/v1/agent/prices", .roles([.superAdmin]))
+    public static let getProviders = endpoint("GET", "/v1/agent/providers", .roles(Roles.readers))
+    public static let putProviders = endpoint("PUT", "/v1/agent/providers", .roles([.superAdmin, .tenantAdmin]))
 
     /// Everything the gateway routes to agent-core (the replies endpoint is called service to service).
     public static let all: [Endpoint] = [
         listAgents, createAgent, getAgent, updateAgent, listPrompts, createPrompt, activatePrompt, promptDiff, listFaqs, createFaq, updateFaq, reply,
         listSessions, createSession, getSession, sendSessionMessage,
+        costs, listPrices, putPrices, getProviders, putProviders,
     ]
 
     public struct ReplyRequest: Codable, Sendable, Equatable {
@@ -97,9 +105,11 @@ public enum AgentAPI {
         /// The agent hands the conversation to a person (`human_escalated`).
         public var handoff: Bool?
         public var tokens: Int?
-        /// What the reply cost, in the currency's minor units.
+        /// What the reply cost, in the currency's minor units (rounded up; `costMicros` is exact).
         public var costMinor: Int64?
         public var costCurrency: String?
+        /// What the reply's LLM calls cost, in micro-USD: the sum of the calls recorded for it (`GET /v1/agent/costs`).
+        public var costMicros: Int64?
         /// Why the agent handed over (`asked_for_person`, `no_answer`, …).
         public var handoffReason: String?
         /// The language answered in (`en`, `sw`, `rw`, `fr`).
@@ -152,8 +162,9 @@ public enum AgentAPI {
 
         public init(
             text: String?, handoff: Bool? = nil, tokens: Int? = nil, costMinor: Int64? = nil, costCurrency: String? = nil, handoffReason: String? = nil,
-            language: String? = nil, toolCalls: [ToolCall]? = nil, sources: [Source]? = nil
+            language: String? = nil, toolCalls: [ToolCall]? = nil, sources: [Source]? = nil, costMicros: Int64? = nil
         ) {
+            self.costMicros = costMicros
             self.text = text
             self.handoff = handoff
             self.tokens = tokens

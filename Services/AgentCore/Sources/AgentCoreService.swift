@@ -1,4 +1,5 @@
 import Contracts
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -11,37 +12,51 @@ import ServiceKit
 ///
 /// Its own settings, besides ServiceKit's:
 /// - `agent.llmBaseUrl` [`AGENT_LLM_BASE_URL`] (with `/v1`), `agent.llmModel` [`AGENT_LLM_MODEL`], `agent.llmApiKey`
-///   [`AGENT_LLM_API_KEY`]; `agent.llmFallbackBaseUrl`, `…FallbackModel`, `…FallbackApiKey` the same for a second
-///   provider; `agent.llmTimeoutSeconds` [`AGENT_LLM_TIMEOUT_SECONDS`] 30.
+///   [`AGENT_LLM_API_KEY`], `agent.llmCheapModel` [`AGENT_LLM_CHEAP_MODEL`] (what replies near a spend cap ask);
+///   `agent.llmFallbackBaseUrl`, `…FallbackModel`, `…FallbackApiKey`, `…FallbackCheapModel` the same for a second
+///   provider; `agent.llmTimeoutSeconds` [`AGENT_LLM_TIMEOUT_SECONDS`] 30. A tenant's own providers
+///   (`PUT /v1/agent/providers`) answer its replies instead.
+/// - `agent.secretKeys` [`AGENT_SECRET_KEYS`], secret: `id:base64` AES-256 keys sealing tenants' provider API keys
+///   (the first seals, all open); absent, one key derived from the service key (`JWT_SERVICE_KEY`) with HKDF.
+/// - `agent.providersAllowPrivateHosts` [`AGENT_PROVIDERS_ALLOW_PRIVATE_HOSTS`] false: whether a tenant's provider
+///   may be plain http or on a private network (a lab, the tests); otherwise https to public hosts only.
 public struct AgentCoreService: ServiceModule {
     public static let name = ServiceName.agentCore
     public static var openAPIDocument: Data? {
         Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }
     }
+    /// Tests run fake providers on loopback.
+    public static let testSettings = ["AGENT_PROVIDERS_ALLOW_PRIVATE_HOSTS": "true"]
     let environment: ServiceEnvironment
     let agents: AgentsStore
     let faqs: FaqsStore
     let sessions: SessionsStore
+    let costs: CostsStore
+    let providers: ProvidersStore
     let engine: ReplyEngine
+    let allowPrivateHosts: Bool
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
         let settings = environment.settings.settings
-        // the platform's language models, in order of preference; none: the offline responder answers
-        var links: [FallbackChain.Link] = []
+        // the platform's language models, in order of preference; none (and no tenant's own): the offline responder
+        var platform: [ProviderSpec] = []
+        let primaryModel = settings.string("agent.llmModel") ?? "gpt-4o-mini"
         for (index, prefix) in ["agent.llm", "agent.llmFallback"].enumerated() {
             guard let base = try settings.url("\(prefix)BaseUrl", default: nil) else { continue }
-            links.append(
-                .init(
-                    OpenAICompatibleModel(
-                        name: index == 0 ? "primary" : "fallback", baseURL: base.absoluteString, apiKey: settings.string("\(prefix)ApiKey"),
-                        model: settings.string("\(prefix)Model"), http: environment.httpClient,
-                        timeout: .seconds(try settings.int("agent.llmTimeoutSeconds", default: 30, range: 1...600)))))
+            platform.append(
+                ProviderSpec(
+                    name: index == 0 ? "primary" : "fallback", baseURL: base.absoluteString, apiKey: settings.string("\(prefix)ApiKey", secret: true),
+                    model: settings.string("\(prefix)Model") ?? primaryModel, cheapModel: settings.string("\(prefix)CheapModel")))
         }
-        let model = links.isEmpty ? nil : ModelReplies(model: FallbackChain(links), modelName: settings.string("agent.llmModel") ?? "gpt-4o-mini")
+        let secretKeys = settings.string("agent.secretKeys", secret: true) ?? Self.derivedSecretKeys(serviceKey: environment.settings.serviceKey)
+        let box = try SecretBox(configuration: secretKeys, key: "AGENT_SECRET_KEYS")
+        self.allowPrivateHosts = try settings.bool("agent.providersAllowPrivateHosts", default: false)
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
+        self.costs = CostsStore(postgres: environment.postgres, audit: environment.audit)
+        self.providers = ProvidersStore(postgres: environment.postgres, audit: environment.audit, secrets: box)
         self.engine = ReplyEngine(
             agents: self.agents, faqs: self.faqs,
             tools: Tools(
@@ -53,7 +68,19 @@ public struct AgentCoreService: ServiceModule {
                     return VouchersClient(client)
                 },
                 callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) }),
-            model: model)
+            models: ReplyModels(
+                platform: platform,
+                chains: ProviderChains(
+                    http: environment.httpClient, timeout: .seconds(try settings.int("agent.llmTimeoutSeconds", default: 30, range: 1...600))),
+                providers: self.providers, costs: self.costs))
+    }
+
+    /// The sealing key when `AGENT_SECRET_KEYS` is not set: HKDF-SHA256 of the service key (a secret every instance
+    /// of the service already holds), as `AGENT_SECRET_KEYS` would name it.
+    static func derivedSecretKeys(serviceKey: String) -> String {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: Data(serviceKey.utf8)), info: Data("sokoni agent-core provider keys".utf8), outputByteCount: 32)
+        return "svc-derived:" + derived.withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
     /// `agent-core seed-demo`: migrates, then creates the demo tenant's draft agent and FAQs (run by `./Deploy/local`;
@@ -71,5 +98,7 @@ public struct AgentCoreService: ServiceModule {
         FaqsController(faqs: self.faqs).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
         SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
+        CostsController(costs: self.costs).addRoutes(to: router)
+        ProvidersController(providers: self.providers, allowPrivateHosts: self.allowPrivateHosts).addRoutes(to: router)
     }
 }

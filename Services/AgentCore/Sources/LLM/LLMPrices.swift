@@ -47,12 +47,32 @@ struct LLMPrices: Sendable, Equatable, Codable {
         self = try JSONDecoder().decode(LLMPrices.self, from: json)
     }
 
+    /// The provider that prices a model whoever serves it (the database's `agent.llm_prices.provider` default).
+    static let anyProvider = "*"
+
+    /// The list prices the price table starts from (`Migrations/agent/0004_…` inserts the same rows, in force from the
+    /// epoch; a test keeps the two equal). Micro-USD per million tokens, for any provider serving the model.
+    static let defaults = try! LLMPrices(prices: [
+        Price(provider: anyProvider, model: "gpt-4o-mini", inputPerMillion: 150_000, cachedInputPerMillion: 75_000, outputPerMillion: 600_000),
+        Price(provider: anyProvider, model: "gpt-4o", inputPerMillion: 2_500_000, cachedInputPerMillion: 1_250_000, outputPerMillion: 10_000_000),
+        Price(provider: anyProvider, model: "gpt-4.1", inputPerMillion: 2_000_000, cachedInputPerMillion: 500_000, outputPerMillion: 8_000_000),
+        Price(provider: anyProvider, model: "gpt-4.1-mini", inputPerMillion: 400_000, cachedInputPerMillion: 100_000, outputPerMillion: 1_600_000),
+        Price(provider: anyProvider, model: "gpt-4.1-nano", inputPerMillion: 100_000, cachedInputPerMillion: 25_000, outputPerMillion: 400_000),
+        Price(provider: anyProvider, model: "text-embedding-3-small", inputPerMillion: 20_000, cachedInputPerMillion: nil, outputPerMillion: 0),
+        Price(provider: anyProvider, model: "gemini-2.0-flash", inputPerMillion: 100_000, cachedInputPerMillion: 25_000, outputPerMillion: 400_000),
+        Price(provider: anyProvider, model: "llama-3.1-8b-instant", inputPerMillion: 50_000, cachedInputPerMillion: nil, outputPerMillion: 80_000),
+    ])
+
     /// The model's price; providers answer with a dated snapshot ("gpt-4o-mini-2024-07-18"), priced as its family
-    /// ("gpt-4o-mini", the longest priced name it starts with) unless the table names the snapshot itself.
+    /// ("gpt-4o-mini", the longest priced name it starts with) unless the table names the snapshot itself. A price
+    /// for the provider itself wins over one for any provider (`*`).
     func price(provider: String, model: String) -> Price? {
-        let priced = self.prices.filter { $0.provider == provider }
-        if let exact = priced.first(where: { $0.model == model }) { return exact }
-        return priced.filter { model.hasPrefix($0.model + "-") }.max { $0.model.count < $1.model.count }
+        for name in [provider, Self.anyProvider] {
+            let priced = self.prices.filter { $0.provider == name }
+            if let exact = priced.first(where: { $0.model == model }) { return exact }
+            if let family = priced.filter({ model.hasPrefix($0.model + "-") }).max(by: { $0.model.count < $1.model.count }) { return family }
+        }
+        return nil
     }
 
     /// What `usage` cost at the provider's price for the model, in micro-USD (rounded up: a turn is never free by

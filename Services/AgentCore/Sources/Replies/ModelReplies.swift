@@ -11,6 +11,8 @@ struct ModelReplies: Sendable {
     let model: any ChatModel
     /// The model name sent in the request (a provider in the chain may name its own).
     let modelName: String
+    /// Where every call of the reply is written (and what kind of call it is); nil: nobody counts.
+    var ledger: CallLedger? = nil
     let maxRounds = 3
 
     static let toneWords: [Tone: String] = [
@@ -64,8 +66,10 @@ struct ModelReplies: Sendable {
         var calls: [AgentAPI.Reply.ToolCall] = []
         var tokens = 0
         var handoff: String?
-        for _ in 0..<self.maxRounds {
-            let response = try await self.model.complete(ChatRequest(model: self.modelName, messages: messages, tools: specs), logger: logger)
+        for round in 0..<self.maxRounds {
+            self.ledger?.begin(round == 0 ? "chat" : "tool_round")
+            let response = try await self.model.complete(
+                ChatRequest(model: self.modelName, messages: messages, tools: specs, maxTokens: SpendRules.maxOutputTokens), logger: logger)
             tokens += response.usage.input + response.usage.output
             guard !response.toolCalls.isEmpty else {
                 var reply = AgentAPI.Reply(text: response.content, tokens: tokens, language: language, toolCalls: calls.isEmpty ? nil : calls)

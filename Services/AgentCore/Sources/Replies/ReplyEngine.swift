@@ -38,8 +38,8 @@ struct ReplyEngine: Sendable {
     let agents: AgentsStore
     let faqs: FaqsStore
     let tools: Tools
-    /// The configured language model; nil: the offline responder answers everything.
-    let model: ModelReplies?
+    /// The language models a reply may ask, what they cost and the caps; no provider: the offline responder answers.
+    let models: ReplyModels
 
     struct Answer: Sendable {
         var reply: AgentAPI.Reply
@@ -49,16 +49,20 @@ struct ReplyEngine: Sendable {
         var answeredBy = "offline"
     }
 
-    func answer(_ request: AgentAPI.ReplyRequest, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
+    /// - Parameter key: the inbound message's id (the reply's `Idempotency-Key`): its calls are recorded under it, and
+    ///   a second delivery of a message being answered waits for that answer instead of paying for another.
+    func answer(_ request: AgentAPI.ReplyRequest, tenant: TenantID, key: String? = nil, requestID: String?, logger: Logger) async throws -> Answer {
         // a tenant that set up no agent has not asked for automatic answers: nothing is sent
         guard let agent = try await self.agents.answering(request.agentId, tenant: tenant, logger: logger) else {
             return Answer(reply: AgentAPI.Reply(text: nil), agent: nil)
         }
-        return try await self.answer(request, as: agent, tenant: tenant, requestID: requestID, logger: logger)
+        return try await self.answer(request, as: agent, tenant: tenant, key: key, requestID: requestID, logger: logger)
     }
 
     /// The reply of this agent, live or not (preview sessions talk to drafts).
-    func answer(_ request: AgentAPI.ReplyRequest, as agent: AgentDTO, tenant: TenantID, requestID: String?, logger: Logger) async throws -> Answer {
+    func answer(
+        _ request: AgentAPI.ReplyRequest, as agent: AgentDTO, tenant: TenantID, key: String? = nil, requestID: String?, logger: Logger
+    ) async throws -> Answer {
         let last = request.messages.last { $0.sender == "user" }
         // a tapped choice is the agent's own words: the customer's language is the one they last wrote in
         let written = last?.payload == nil ? last : request.messages.last { $0.sender == "user" && $0.payload == nil && $0.language != nil }
@@ -67,20 +71,17 @@ struct ReplyEngine: Sendable {
             return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)
         }
         let faqs = try await self.faqs.list(tenant: tenant, activeOnly: true, logger: logger)
-        if let model = self.model {
-            do {
-                let prompt = try await self.agents.activePrompt(agent: agent.id, channelType: request.channelKind == "sms" ? .sms : .chat, logger: logger)
-                let (reply, provider) = try await model.answer(
-                    request, agent: agent, prompt: prompt, faqs: faqs, language: language, tools: self.tools, tenant: tenant, requestID: requestID,
-                    logger: logger)
-                return Answer(reply: reply, agent: agent.id, answeredBy: provider)
-            } catch {
-                // every provider failed: the customer still gets the offline responder's answer
-                logger.warning("language model failed, the offline responder answers", metadata: ["error": "\(error)"])
-            }
+        // a tapped choice names its answer: no model is asked (nor paid) to guess it
+        let chosen = ReplyOffers.chosen(last?.payload, faqs: faqs, tools: Set(agent.tools))
+        var billed: Int64 = 0
+        if chosen == nil {
+            let modelOutcome = try await self.models.answer(
+                request, agent: agent, faqs: faqs, language: language, engine: self, tenant: tenant, key: key, requestID: requestID, logger: logger)
+            if let answered = modelOutcome.answer { return answered }
+            billed = modelOutcome.billed
         }
         let plan =
-            ReplyOffers.chosen(last?.payload, faqs: faqs, tools: Set(agent.tools))
+            chosen
             ?? OfflineResponder.plan(
                 text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
                 extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))
@@ -127,6 +128,98 @@ struct ReplyEngine: Sendable {
             reply.text = String(words.prefix(limit - 1)) + "…"
         }
         reply.tokens = 0
+        // what failed calls cost before the offline responder took over is the reply's too
+        if billed > 0 { reply.costMicros = billed }
         return Answer(reply: reply, agent: agent.id, faq: usedFaq)
+    }
+}
+
+/// What a reply needs to ask a language model: the platform's providers (from settings) and each tenant's own (its
+/// providers settings, which override the platform's), their breakers, the price table, and the spend caps decided
+/// before any call, with every call recorded after.
+struct ReplyModels: Sendable {
+    /// The platform's providers in fallback order; empty: without a tenant's own, the offline responder answers.
+    let platform: [ProviderSpec]
+    let chains: ProviderChains
+    let providers: ProvidersStore
+    let costs: CostsStore
+    /// How long a second delivery of a message being answered waits for the first one's reply.
+    var duplicateWait: Duration = .seconds(20)
+
+    struct Outcome: Sendable {
+        /// The model's answer (or the first delivery's), nil: the offline responder answers.
+        var answer: ReplyEngine.Answer?
+        /// What the calls made cost (failed ones included), micro-USD.
+        var billed: Int64 = 0
+    }
+
+    func answer(
+        _ request: AgentAPI.ReplyRequest, agent: AgentDTO, faqs: [FaqDTO], language: String, engine: ReplyEngine, tenant: TenantID, key: String?,
+        requestID: String?, logger: Logger
+    ) async throws -> Outcome {
+        let own = try await self.providers.specs(tenant: tenant, logger: logger)
+        let specs = own.isEmpty ? self.platform : own
+        guard !specs.isEmpty else { return Outcome() }
+        let owner = own.isEmpty ? "platform" : "tenant:\(tenant)"
+        let prices = try await self.costs.pricesInForce(logger: logger)
+        let prompt = try await engine.agents.activePrompt(agent: agent.id, channelType: request.channelKind == "sms" ? .sms : .chat, logger: logger)
+        let characters =
+            ModelReplies.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language).count
+            + request.messages.reduce(0) { $0 + ($1.text?.count ?? 0) }
+        let rounds = 3
+        let estimate: @Sendable (SpendMode) -> Int64 = { mode in
+            SpendRules.providers(specs, mode: mode).map {
+                SpendRules.estimate(promptCharacters: characters, rounds: rounds, price: prices.price(provider: $0.name, model: $0.model))
+            }.max() ?? 0
+        }
+        let key = key ?? "attempt:\(UUID())"
+        let attempt = UUID()
+        let mode: SpendMode
+        switch try await self.costs.reserve(
+            tenant: tenant, key: key, attempt: attempt, agent: agent.id, agentCap: agent.policy.monthlySpendCapMicros, estimate: estimate, logger: logger)
+        {
+        case .inFlight:
+            // another delivery of this message is being answered: its reply, not a second bill
+            let deadline = ContinuousClock.now + self.duplicateWait
+            while ContinuousClock.now < deadline {
+                if let stored = try await engine.faqs.reply(tenant: tenant, key: key, logger: logger) {
+                    return Outcome(answer: .init(reply: stored, agent: agent.id, answeredBy: "duplicate"))
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            logger.warning("the first delivery of this message never stored its reply: the offline responder answers", metadata: ["reply.key": "\(key)"])
+            return Outcome()
+        case .decided(let decided, let alerts):
+            for alert in alerts {
+                logger.warning("llm spend alert", metadata: ["tenant": "\(tenant)", "spend.alert": "\(alert)"])
+            }
+            mode = decided
+        }
+        // at a cap: no call at all
+        guard mode != .offline else { return Outcome() }
+        let chosen = SpendRules.providers(specs, mode: mode)
+        let ledger = CallLedger()
+        let model = ModelReplies(model: self.chains.chain(owner: owner, providers: chosen, ledger: ledger), modelName: chosen[0].model, ledger: ledger)
+        var answered: (reply: AgentAPI.Reply, provider: String)?
+        do {
+            answered = try await model.answer(
+                request, agent: agent, prompt: prompt, faqs: faqs, language: language, tools: engine.tools, tenant: tenant, requestID: requestID, logger: logger
+            )
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // every provider failed: the customer still gets the offline responder's answer
+            logger.warning("language model failed, the offline responder answers", metadata: ["error": "\(error)"])
+        }
+        let billed = try await self.costs.settle(
+            ledger.calls,
+            context: .init(tenant: tenant, agent: agent.id, conversation: request.conversationId, key: key, attempt: attempt, mode: mode), prices: prices,
+            logger: logger)
+        guard let answered else { return Outcome(billed: billed) }
+        var reply = answered.reply
+        reply.costMicros = billed
+        reply.costMinor = (billed + 9_999) / 10_000
+        reply.costCurrency = "USD"
+        return Outcome(answer: .init(reply: reply, agent: agent.id, answeredBy: answered.provider), billed: billed)
     }
 }

@@ -22,7 +22,7 @@ struct RepliesController: Sendable {
         let body = try await request.decodeJSON(AgentAPI.ReplyRequest.self, context: context)
         guard body.messages.count <= 200 else { throw APIError.unprocessable("too_many_messages", "Send at most 200 recent messages.") }
         if let stored = try await self.faqs.reply(tenant: tenant, key: key, logger: context.logger) { return JSONResponse(.ok, stored) }
-        let answer = try await self.engine.answer(body, tenant: tenant, requestID: context.requestID, logger: context.logger)
+        let answer = try await self.engine.answer(body, tenant: tenant, key: key, requestID: context.requestID, logger: context.logger)
         let reply = try await self.faqs.store(
             answer.reply, tenant: tenant, key: key, conversation: body.conversationId, agent: answer.agent, answeredBy: answer.answeredBy, faq: answer.faq,
             logger: context.logger)
