@@ -495,3 +495,34 @@ def test_try_it_talks_to_a_draft_agent_and_shows_what_each_turn_did(browser, bas
     wait(driver).until(EC.presence_of_element_located((By.ID, "agent-archive")))
     status, stored = api.call("GET", f"/v1/agents/{agent['id']}", owner(api))
     assert stored["status"] == "active"
+
+
+def test_channels_are_bound_to_an_agent_from_its_page(browser, base_url, api):
+    agent = new_agent(api, name=unique("Channel desk"), status="draft")
+    status, channel = api.call("POST", "/v1/channels", owner(api), body={"kind": "sandbox", "name": unique("Desk sandbox")},
+                               headers={"Idempotency-Key": str(uuid.uuid4())})
+    assert status == 201, channel
+    driver = browser("desktop")
+    sign_in(driver, base_url, api, route=f"#/agents/{agent['id']}", page="agents/:id")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "agent-no-channels")))
+    Select(driver.find_element(By.ID, "agent-bind-channel")).select_by_value(channel["id"])
+    click(driver, driver.find_element(By.ID, "agent-bind"))
+    open_dialog(driver)
+    type_into(driver, "agent-bind-reason", "the desk answers this sandbox")
+    submit_dialog(driver)
+    no_dialog(driver)
+    page_ready(driver, "agents/:id")
+    item = wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'#agent-channels li[data-id="{channel["id"]}"]'))[0]
+    assert channel["name"] in item.text
+    status, stored = api.call("GET", f"/v1/channels/{channel['id']}", owner(api))
+    assert status == 200 and stored["agentId"] == agent["id"], stored
+    # and unbound again
+    click(driver, item.find_element(By.CSS_SELECTOR, "button"))
+    open_dialog(driver)
+    type_into(driver, "agent-bind-reason", "back to the default agent")
+    submit_dialog(driver)
+    no_dialog(driver)
+    page_ready(driver, "agents/:id")
+    wait(driver).until(EC.presence_of_element_located((By.ID, "agent-no-channels")))
+    status, stored = api.call("GET", f"/v1/channels/{channel['id']}", owner(api))
+    assert status == 200 and stored.get("agentId") is None, stored

@@ -346,11 +346,17 @@ def test_a_test_send_shows_its_message_and_binding_an_agent_says_what_it_archive
     result = wait(driver, 30).until(EC.visibility_of_element_located((By.CSS_SELECTOR, '#test-result .test-message[data-status="sent"]')))
     assert text in result.text and "Sent" in result.text
     assert result.find_element(By.CSS_SELECTOR, ".tick").get_attribute("data-status") == "sent"
-    # binding an agent archives the open conversation and says how many
+    # binding an agent archives the open conversation and says how many; the tenant's agents are picked by name
+    # (a draft, so it answers nobody)
+    status, made = api.call("POST", "/v1/agents", api.login(OWNER), body={"name": f"Relink agent {uuid.uuid4().hex[:6]}", "kind": "support",
+                                                                         "status": "draft"})
+    assert status == 201, made
+    agent = made["id"]
     click(driver, driver.find_element(By.ID, "channel-bind"))
     open_dialog(driver)
-    agent = str(uuid.uuid4())
-    driver.find_element(By.ID, "bind-agent").send_keys(agent)
+    picker = Select(driver.find_element(By.ID, "bind-agent"))
+    assert f"{made['name']} (draft)" in [o.text for o in picker.options]
+    picker.select_by_value(agent)
     driver.find_element(By.ID, "bind-reason").send_keys("new agent for the test")
     submit_dialog(driver)
     wait(driver).until(lambda d: "archived" in text_of(d, "#channel-status"))

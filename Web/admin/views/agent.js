@@ -123,6 +123,53 @@ export async function render(ctx) {
     ctx.navigate(`#/agents/${id}?saved=1`);
   }
 
+  // ------------------------------------------------------------ channels (messaging's binding is the truth)
+  if (can('GET /v1/channels')) await channelsSection();
+
+  async function channelsSection() {
+    const box = h('div', { id: 'agent-channels' });
+    const channelStatus = statusLine();
+    channelStatus.id = 'agent-channels-status';
+    root.append(section(t('agent.channels'), h('p', { class: 'hint' }, t('agent.channelsIntro')), channelStatus, box));
+    const listed = await api('GET', '/v1/channels?limit=200');
+    if (!listed.ok) return say(channelStatus, errorText(t, listed), 'error');
+    const channels = listed.data.items;
+    const bound = channels.filter((c) => c.agentId === agent.id);
+    const canBind = can('PUT /v1/channels/{id}/agent');
+    clear(box).append(bound.length
+      ? h('ul', { class: 'agent-channel-list' }, bound.map((c) => h('li', { dataset: { id: c.id } },
+        h('a', { href: `#/channels/${encodeURIComponent(c.id)}` }, c.name), ' ', t(`channelKind.${c.kind}`),
+        canBind ? [' ', button(t('agent.unbind'), { write: true, kind: 'danger-quiet', on: () => relink(c, null) })] : null)))
+      : h('p', { class: 'empty', id: 'agent-no-channels' }, agent.isDefault ? t('agent.noChannelsDefault') : t('agent.noChannels')));
+    const others = channels.filter((c) => c.agentId !== agent.id);
+    if (canBind && others.length && agent.status !== 'archived') {
+      const pick = select(others.map((c) => [c.id, `${c.name} (${t(`channelKind.${c.kind}`)})`]), { id: 'agent-bind-channel' });
+      box.append(h('div', { class: 'form-row' }, field(t('agent.bindChannel'), pick),
+        button(t('agent.bind'), { write: true, id: 'agent-bind', on: () => relink(others.find((c) => c.id === pick.value), agent.id) })));
+    }
+  }
+
+  // binding or unbinding archives the channel's open conversations: said first, and how many after
+  function relink(c, agentId) {
+    const reason = h('textarea', { id: 'agent-bind-reason', required: true, maxlength: '500', rows: '2' });
+    const d = dialog({
+      t, title: t(agentId ? 'agent.bindTitle' : 'agent.unbindTitle', { channel: c.name, name: agent.name }),
+      submitLabel: t(agentId ? 'agent.bind' : 'agent.unbind'), destructive: true,
+      body: h('div', {}, h('p', { class: 'notice' }, t('channel.bindBody')), field(t('field.reason'), reason)),
+      onSubmit: async ({ close, fail }) => {
+        if (!reason.value.trim()) return fail(t('error.reasonRequired'));
+        const result = await api('PUT', `/v1/channels/${encodeURIComponent(c.id)}/agent`, { body: { agentId, reason: reason.value.trim() } });
+        if (!result.ok) return fail(errorText(t, result));
+        close(result.data);
+      },
+    });
+    d.done.then((result) => {
+      if (!result) return;
+      ctx.announce(t('channel.bound', { count: number(result.archivedConversations) }));
+      ctx.navigate(`#/agents/${id}?saved=1`);
+    });
+  }
+
   if (!can('GET /v1/agents/{id}/prompts')) return;
 
   // ------------------------------------------------------------ prompt versions

@@ -3,7 +3,7 @@
 // test send that shows the message it made and where its delivery stands.
 import { h, clear } from '../lib/dom.js';
 import { dateTime, number } from '../lib/format.js';
-import { pageHeader, section, field, button, statusLine, say, errorText, badge, details, dialog, copyText, newKey } from '../lib/ui.js';
+import { pageHeader, section, field, button, statusLine, say, errorText, badge, details, dialog, copyText, newKey, select } from '../lib/ui.js';
 import { channelForm } from './channel-form.js';
 import { KIND_FIELDS, usesPhoneNumbers, forgetChannels, tick, problem } from './messaging-shared.js';
 
@@ -159,13 +159,19 @@ export async function render(ctx) {
     });
   }
 
-  function bind() {
-    const agent = h('input', { id: 'bind-agent', autocomplete: 'off', spellcheck: 'false', maxlength: '36', class: 'mono', value: c.agentId || '' });
+  async function bind() {
+    // the tenant's agents by name when they can be listed, else the agent's id typed in
+    const listed = can('GET /v1/agents') ? await api('GET', '/v1/agents?limit=200') : null;
+    const agents = listed && listed.ok ? listed.data.items.filter((a) => a.status !== 'archived' || a.id === c.agentId) : null;
+    const agent = agents
+      ? select([['', t('channel.noAgent')], ...agents.map((a) => [a.id, a.status === 'draft' ? t('channel.draftAgent', { name: a.name }) : a.name])],
+        { id: 'bind-agent', value: c.agentId || '' })
+      : h('input', { id: 'bind-agent', autocomplete: 'off', spellcheck: 'false', maxlength: '36', class: 'mono', value: c.agentId || '' });
     const reason = h('textarea', { id: 'bind-reason', name: 'reason', required: true, maxlength: '500', rows: '2' });
     const d = dialog({
       t, title: t('channel.bindTitle', { name: c.name }), submitLabel: t('channel.bindAgent'), destructive: true,
       body: h('div', {}, h('p', { class: 'notice' }, t('channel.bindBody')),
-        field(t('channels.agent'), agent, { hint: t('channel.bindAgentHint') }), field(t('field.reason'), reason)),
+        field(t('channels.agent'), agent, { hint: t(agents ? 'channel.bindAgentPick' : 'channel.bindAgentHint') }), field(t('field.reason'), reason)),
       onSubmit: async ({ close, fail }) => {
         const agentId = agent.value.trim();
         if (agentId && !UUID.test(agentId)) return fail(t('channels.badAgent'));
