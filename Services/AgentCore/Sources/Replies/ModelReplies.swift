@@ -58,9 +58,8 @@ struct ModelReplies: Sendable {
         requestID: String?, logger: Logger
     ) async throws -> (reply: AgentAPI.Reply, provider: String) {
         var messages: [ChatMessage] = [.system(Self.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language))]
-        for turn in request.messages {
-            guard let text = turn.text, !text.isEmpty else { continue }
-            messages.append(turn.sender == "user" ? .user(text) : .assistant(text))
+        for turn in HistoryBudget.fit(request.messages, tokens: HistoryBudget.defaultTokens) {
+            messages.append(turn.sender == "user" ? .user(turn.text) : .assistant(turn.text))
         }
         let specs = Self.tools(Set(agent.tools))
         var calls: [AgentAPI.Reply.ToolCall] = []
