@@ -12,6 +12,9 @@ import ServiceKit
 /// - `agent.llmBaseUrl` [`AGENT_LLM_BASE_URL`] (with `/v1`), `agent.llmModel` [`AGENT_LLM_MODEL`], `agent.llmApiKey`
 ///   [`AGENT_LLM_API_KEY`]; `agent.llmFallbackBaseUrl`, `…FallbackModel`, `…FallbackApiKey` the same for a second
 ///   provider; `agent.llmTimeoutSeconds` [`AGENT_LLM_TIMEOUT_SECONDS`] 30.
+/// - `agent.embeddingsBaseUrl` [`AGENT_EMBEDDINGS_BASE_URL`] (with `/v1`), `agent.embeddingsModel`
+///   [`AGENT_EMBEDDINGS_MODEL`] (`text-embedding-3-small`), `agent.embeddingsApiKey` [`AGENT_EMBEDDINGS_API_KEY`]:
+///   an OpenAI-compatible embeddings API for the knowledge base; none: the built-in hashing embedder (not a model).
 public struct AgentCoreService: ServiceModule {
     public static let name = ServiceName.agentCore
     public static var openAPIDocument: Data? {
@@ -21,6 +24,8 @@ public struct AgentCoreService: ServiceModule {
     let agents: AgentsStore
     let faqs: FaqsStore
     let engine: ReplyEngine
+    let knowledge: KnowledgeStore
+    let knowledgeSearch: KnowledgeSearch
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -37,6 +42,16 @@ public struct AgentCoreService: ServiceModule {
                         timeout: .seconds(try settings.int("agent.llmTimeoutSeconds", default: 30, range: 1...600)))))
         }
         let model = links.isEmpty ? nil : ModelReplies(model: FallbackChain(links), modelName: settings.string("agent.llmModel") ?? "gpt-4o-mini")
+        let embedder: any Embedder =
+            if let base = try settings.url("agent.embeddingsBaseUrl", default: nil) {
+                OpenAICompatibleEmbedder(
+                    baseURL: base.absoluteString, apiKey: settings.string("agent.embeddingsApiKey"),
+                    model: settings.string("agent.embeddingsModel") ?? "text-embedding-3-small", http: environment.httpClient)
+            } else {
+                HashingEmbedder()
+            }
+        self.knowledge = KnowledgeStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
+        self.knowledgeSearch = KnowledgeSearch(store: self.knowledge, embedder: embedder, index: KnowledgeIndex())
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
         self.engine = ReplyEngine(
@@ -49,7 +64,8 @@ public struct AgentCoreService: ServiceModule {
                     client.maxRetries = 1
                     return VouchersClient(client)
                 },
-                callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) }),
+                callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+                knowledge: self.knowledgeSearch),
             model: model)
     }
 
@@ -57,5 +73,10 @@ public struct AgentCoreService: ServiceModule {
         AgentsController(agents: self.agents).addRoutes(to: router)
         FaqsController(faqs: self.faqs).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
+        KnowledgeController(knowledge: self.knowledge, search: self.knowledgeSearch, idempotency: self.environment.idempotency).addRoutes(to: router)
+    }
+
+    public func registerJobs(_ registry: inout JobRegistry) {
+        KnowledgeIndexer(store: self.knowledge, embedder: self.knowledgeSearch.embedder).register(&registry)
     }
 }

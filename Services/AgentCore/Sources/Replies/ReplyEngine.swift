@@ -10,6 +10,22 @@ import ServiceKit
 struct Tools: Sendable {
     let vouchers: @Sendable () -> VouchersClient
     let callContext: @Sendable (TenantID, String?) async throws -> CallContext
+    /// The tenant's knowledge base; nil: replies use none.
+    var knowledge: KnowledgeSearch? = nil
+
+    /// Passages of the tenant's knowledge base for a question, best first; none when it has none or the search
+    /// fails (a reply never fails for want of them).
+    func knowledgeSearch(_ query: String, tenant: TenantID, language: String, limit: Int = 3, logger: Logger) async -> [KnowledgeSearchResult] {
+        guard let knowledge = self.knowledge, !query.allSatisfy(\.isWhitespace) else { return [] }
+        do {
+            return try await knowledge.search(
+                tenant: tenant, query: String(query.prefix(KnowledgeRules.maxQuery)), limit: limit, sourceTypes: nil, language: language, logger: logger
+            ).results
+        } catch {
+            logger.warning("knowledge search failed", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
 
     enum VoucherAnswer: Equatable {
         case found(VouchersAPI.VoucherView)
@@ -60,12 +76,13 @@ struct ReplyEngine: Sendable {
             return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)
         }
         let faqs = try await self.faqs.list(tenant: tenant, activeOnly: true, logger: logger)
+        let passages = await self.tools.knowledgeSearch(text, tenant: tenant, language: language, logger: logger)
         if let model = self.model {
             do {
                 let prompt = try await self.agents.activePrompt(agent: agent.id, channelType: request.channelKind == "sms" ? .sms : .chat, logger: logger)
                 let (reply, provider) = try await model.answer(
-                    request, agent: agent, prompt: prompt, faqs: faqs, language: language, tools: self.tools, tenant: tenant, requestID: requestID,
-                    logger: logger)
+                    request, agent: agent, prompt: prompt, faqs: faqs, passages: passages, language: language, tools: self.tools, tenant: tenant,
+                    requestID: requestID, logger: logger)
                 return Answer(reply: reply, agent: agent.id, answeredBy: provider)
             } catch {
                 // every provider failed: the customer still gets the offline responder's answer
@@ -74,7 +91,8 @@ struct ReplyEngine: Sendable {
         }
         let plan = OfflineResponder.plan(
             text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
-            extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))
+            extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools),
+            knowledge: passages.map { .init(ftsRank: $0.ftsRank, vectorScore: $0.vectorScore) })
         var reply: AgentAPI.Reply
         var usedFaq: UUID?
         switch plan {
@@ -104,6 +122,11 @@ struct ReplyEngine: Sendable {
             usedFaq = faq.id
             reply = AgentAPI.Reply(
                 text: faq.answer, language: language, sources: [.init(kind: "faq", id: faq.id.uuidString.lowercased(), title: faq.question)])
+        case .knowledge(let index):
+            let passage = passages[index]
+            reply = AgentAPI.Reply(
+                text: OfflineResponder.passageText(passage.content), language: language,
+                sources: [.init(kind: "knowledge", id: passage.source.documentId.uuidString.lowercased(), title: passage.source.title)])
         case .greeting:
             reply = AgentAPI.Reply(text: OfflineResponder.greetingText(language, agent: agent.name), language: language)
         case .noAnswer:
