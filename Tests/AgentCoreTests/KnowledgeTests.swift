@@ -304,7 +304,7 @@ import Testing
                 (
                     "/v1/knowledge", "application/json",
                     #"{"title":"t","content":"x","sourceType":"policy","metadata":{"m":"\#(String(repeating: "m", count: 17_000))"}}"#,
-                    422, "invalid_metadata"
+                    422, "metadata_too_large"
                 ),
                 (
                     "/v1/knowledge", "application/json", #"{"title":"t","content":"\#(String(repeating: "word ", count: 40_001))","sourceType":"policy"}"#, 422,

@@ -38,6 +38,7 @@ const ROUTES = [
   { path: 'agents', nav: 'nav.agents', needs: ['GET /v1/agents'], view: () => import('./views/agents.js') },
   { path: 'agents/:id', needs: ['GET /v1/agents/{id}'], view: () => import('./views/agent.js') },
   { path: 'faqs', nav: 'nav.faqs', needs: ['GET /v1/faqs'], view: () => import('./views/faqs.js') },
+  { path: 'knowledge', nav: 'nav.knowledge', needs: ['GET /v1/knowledge'], view: () => import('./views/knowledge.js') },
   { path: 'users', nav: 'nav.users', needs: ['GET /v1/users'], view: () => import('./views/users.js') },
   { path: 'api-keys', nav: 'nav.apiKeys', needs: ['GET /v1/api-keys'], view: () => import('./views/apikeys.js') },
   { path: 'tenants', nav: 'nav.tenants', needs: ['GET /v1/tenants'], tenant: false, view: () => import('./views/tenants.js') },

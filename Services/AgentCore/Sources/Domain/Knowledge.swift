@@ -121,7 +121,7 @@ enum KnowledgeRules {
         guard let metadata else { return }
         let size = (try? JSONEncoder.sokoni.encode(metadata).count) ?? Int.max
         guard size <= Self.maxMetadataBytes else {
-            throw APIError.unprocessable("invalid_metadata", "metadata is a JSON object of at most \(Self.maxMetadataBytes) bytes.")
+            throw APIError.unprocessable("metadata_too_large", "metadata is a JSON object of at most \(Self.maxMetadataBytes) bytes.")
         }
     }
 
