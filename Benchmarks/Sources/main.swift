@@ -6,6 +6,7 @@ let scenarios: [String: () async throws -> Void] = [
     "gateway": GatewayBenchmark.run,
     "vouchers": VouchersBenchmark.run,
     "messaging-ingest": MessagingIngestBenchmark.run,
+    "retrieval": RetrievalBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {
