@@ -75,6 +75,24 @@ import Testing
             TextSearchLanguage.regconfig("sw") == "simple" && TextSearchLanguage.regconfig("rw") == "simple" && TextSearchLanguage.regconfig(nil) == "simple")
     }
 
+    @Test func wordsInMostOfALargeTenantsChunksLeaveTheFullTextQuery() {
+        func snapshot(_ count: Int) -> KnowledgeSnapshot {
+            KnowledgeSnapshot(
+                version: 1,
+                chunks: (0..<count).map { index in
+                    KnowledgeStore.IndexedChunk(
+                        id: UUID(), document: UUID(), ordinal: 0, content: "item \(index % 40 == 0 ? "tyre" : "oil") at Remera station", title: "Catalogue",
+                        sourceType: .product, embedding: [1, 0])
+                })
+        }
+        let large = snapshot(600)
+        #expect(large.frequentWords.isSuperset(of: ["station", "remera", "item", "catalogue", "oil"]) && !large.frequentWords.contains("tyre"))
+        #expect(large.informative("Any tyre at the Remera stations?") == "Any tyre the")
+        #expect(large.informative("Remera station") == nil, "nothing informative left: the vector half answers alone")
+        // a small tenant keeps every word: ranking all of it is cheap
+        #expect(snapshot(100).frequentWords.isEmpty && snapshot(100).informative("Remera station") == "Remera station")
+    }
+
     // MARK: through the API
 
     struct NewDocument: Encodable {
