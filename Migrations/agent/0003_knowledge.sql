@@ -18,8 +18,12 @@
 -- * The `tsvector` holds the lexemes of the document's language configuration (english stems "hours" to "hour")
 --   and those of `simple` (the words as written), so a query read with another configuration than the document's
 --   (a Swahili question about an English document) still finds the words both share.
--- * Every row carries `tenant_id` and every query filters on it; chunks repeat it so the search never joins to find
---   out whose a chunk is.
+-- * Every row carries `tenant_id` and every query filters on it; chunks repeat it (and the document's source type)
+--   so the search never joins to find out whose a chunk is. The full-text index is one GIN over (tenant_id, tsv)
+--   (btree_gin, a trusted extension: the database owner may create it), so a search reads only its own tenant's
+--   matching chunks. With a GIN over tsv alone and a join to the documents, the planner, before the table had
+--   statistics, walked all 10,000 chunks of a tenant and tested each (15–28 ms a search instead of a few).
+CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA agent;
 
 CREATE TABLE agent.knowledge_documents (
     id uuid PRIMARY KEY,
@@ -45,6 +49,7 @@ CREATE TABLE agent.knowledge_chunks (
     tenant_id uuid NOT NULL,
     document_id uuid NOT NULL REFERENCES agent.knowledge_documents (id) ON DELETE CASCADE,
     ordinal int NOT NULL CHECK (ordinal >= 0),
+    source_type text NOT NULL CHECK (source_type IN ('property', 'faq', 'policy', 'subsidy', 'product', 'custom')),
     content text NOT NULL CHECK (length(content) >= 1),
     content_version int NOT NULL,
     tsv tsvector NOT NULL,
@@ -53,7 +58,7 @@ CREATE TABLE agent.knowledge_chunks (
     embedding_model text NOT NULL,
     UNIQUE (document_id, ordinal)
 );
-CREATE INDEX knowledge_chunks_tsv ON agent.knowledge_chunks USING gin (tsv);
+CREATE INDEX knowledge_chunks_search ON agent.knowledge_chunks USING gin (tenant_id, tsv);
 CREATE INDEX knowledge_chunks_tenant ON agent.knowledge_chunks (tenant_id, embedding_model);
 
 CREATE TABLE agent.knowledge_versions (

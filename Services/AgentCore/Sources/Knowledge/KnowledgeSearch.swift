@@ -77,13 +77,30 @@ final class KnowledgeSnapshot: Sendable {
     func score(_ query: [Float], at position: Int) -> Float {
         guard query.count == self.dimensions else { return 0 }
         return self.vectors.withUnsafeBufferPointer { all in
-            query.withUnsafeBufferPointer { q in
-                var sum: Float = 0
-                let base = position * self.dimensions
-                for index in 0..<self.dimensions { sum += all[base + index] * q[index] }
-                return sum
-            }
+            query.withUnsafeBufferPointer { q in Self.dot(all, from: position * self.dimensions, q, dimensions: self.dimensions) }
         }
+    }
+
+    /// The dot product of the query with the vector at `base`, eight lanes at a time (a float sum is not
+    /// reassociated by the optimiser on its own, so a plain loop runs one multiply-add after another).
+    @inline(__always)
+    static func dot(_ all: UnsafeBufferPointer<Float>, from base: Int, _ q: UnsafeBufferPointer<Float>, dimensions: Int) -> Float {
+        var lanes = SIMD8<Float>()
+        var index = 0
+        let rawAll = UnsafeRawPointer(all.baseAddress!)
+        let rawQuery = UnsafeRawPointer(q.baseAddress!)
+        while index + 8 <= dimensions {
+            let a = rawAll.loadUnaligned(fromByteOffset: (base + index) * 4, as: SIMD8<Float>.self)
+            let b = rawQuery.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+            lanes.addProduct(a, b)
+            index += 8
+        }
+        var sum = lanes.sum()
+        while index < dimensions {
+            sum += all[base + index] * q[index]
+            index += 1
+        }
+        return sum
     }
 
     /// The `k` most similar chunks, best first, of the source types allowed (nil: all).
@@ -96,9 +113,7 @@ final class KnowledgeSnapshot: Sendable {
             query.withUnsafeBufferPointer { q in
                 for position in 0..<self.chunks.count {
                     if let sourceTypes, !sourceTypes.contains(self.chunks[position].sourceType) { continue }
-                    let base = position * dimensions
-                    var sum: Float = 0
-                    for index in 0..<dimensions { sum += all[base + index] * q[index] }
+                    let sum = Self.dot(all, from: position * dimensions, q, dimensions: dimensions)
                     if best.count == k, sum <= best[k - 1].score { continue }
                     // insertion into the short sorted list
                     var at = best.count

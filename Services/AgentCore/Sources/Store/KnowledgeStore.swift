@@ -200,8 +200,9 @@ struct KnowledgeStore: Sendable {
                 // the title is part of every chunk's text vector: a chunk is found by what its document is called
                 try await connection.query(
                     """
-                    INSERT INTO agent.knowledge_chunks (id, tenant_id, document_id, ordinal, content, content_version, tsv, embedding, embedding_model)
-                    SELECT c.id, \(tenant.rawValue), \(id), c.ordinal - 1, c.content, \(version),
+                    INSERT INTO agent.knowledge_chunks
+                        (id, tenant_id, document_id, ordinal, source_type, content, content_version, tsv, embedding, embedding_model)
+                    SELECT c.id, \(tenant.rawValue), \(id), c.ordinal - 1, \(current.sourceType.rawValue), c.content, \(version),
                            to_tsvector(\(regconfig)::regconfig, \(title) || E'\n' || c.content) || to_tsvector('simple', \(title) || E'\n' || c.content),
                            c.embedding::real[], \(model)
                     FROM unnest(\(ids)::uuid[], \(chunks)::text[], \(vectors)::text[]) WITH ORDINALITY AS c(id, content, embedding, ordinal)
@@ -235,10 +236,9 @@ struct KnowledgeStore: Sendable {
         try await self.postgres.query(
             """
             WITH q AS MATERIALIZED (SELECT replace(plainto_tsquery(\(regconfig)::regconfig, \(query))::text, ' & ', ' | ')::tsquery AS query)
-            SELECT c.id, ts_rank(c.tsv, q.query)::float8
-            FROM q, agent.knowledge_chunks c JOIN agent.knowledge_documents d ON d.id = c.document_id AND d.tenant_id = \(tenant.rawValue)
+            SELECT c.id, ts_rank(c.tsv, q.query)::float8 FROM q, agent.knowledge_chunks c
             WHERE c.tenant_id = \(tenant.rawValue) AND c.tsv @@ q.query
-              AND (\(sourceTypes)::text[] IS NULL OR d.source_type = ANY(\(sourceTypes)::text[]))
+              AND (\(sourceTypes)::text[] IS NULL OR c.source_type = ANY(\(sourceTypes)::text[]))
             ORDER BY 2 DESC, c.id LIMIT \(limit)
             """, logger: logger
         ).all(as: (UUID, Double).self).map { ($0.0, $0.1) }
@@ -258,7 +258,7 @@ struct KnowledgeStore: Sendable {
     func indexedChunks(tenant: TenantID, model: String, logger: Logger) async throws -> [IndexedChunk] {
         try await self.postgres.query(
             """
-            SELECT c.id, c.document_id, c.ordinal, c.content, d.title, d.source_type, c.embedding
+            SELECT c.id, c.document_id, c.ordinal, c.content, d.title, c.source_type, c.embedding
             FROM agent.knowledge_chunks c JOIN agent.knowledge_documents d ON d.id = c.document_id AND d.tenant_id = \(tenant.rawValue)
             WHERE c.tenant_id = \(tenant.rawValue) AND c.embedding_model = \(model)
             ORDER BY c.document_id, c.ordinal
