@@ -361,6 +361,60 @@ import Testing
         }
     }
 
+    @Test func anOpenAICompatibleEmbeddingsProviderEmbedsChunksAndQueries() async throws {
+        let seen = ModelRepliesTests.Seen()
+        let router = Router()
+        router.post("v1/embeddings") { request, _ -> Response in
+            let body = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await request.body.collect(upTo: 1 << 20)))
+            seen.bodies.withLock { $0.append(body) }
+            guard request.headers[.authorization] == "Bearer sk-embed", case .array(let inputs)? = body["input"] else {
+                return Response(status: .unauthorized)
+            }
+            // a tiny vector space: fuel, property, anything else (not unit length: the adapter normalises)
+            let items = inputs.enumerated().map { index, input -> String in
+                guard case .string(let text) = input else { return "" }
+                let lower = text.lowercased()
+                let vector = lower.contains("diesel") ? "[3,0,0]" : lower.contains("villa") ? "[0,2,0]" : "[0,0,5]"
+                return #"{"object":"embedding","index":\#(index),"embedding":\#(vector)}"#
+            }
+            let json = #"{"object":"list","model":"test-embed","data":[\#(items.reversed().joined(separator: ","))]}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+        }
+        try await TestUpstream.with(router) { fake in
+            let embeddings = ["AGENT_EMBEDDINGS_BASE_URL": "\(fake)/v1", "AGENT_EMBEDDINGS_MODEL": "test-embed", "AGENT_EMBEDDINGS_API_KEY": "sk-embed"]
+            try await TestServices.with([.gateway, .agentCore], settings: [.agentCore: embeddings]) { platform in
+                let gateway = platform.url(.gateway)
+                let tenant = try await platform.createTenant()
+                let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+                let fuel = try await Self.create(gateway, token: admin, NewDocument(title: "Diesel prices", content: "Diesel costs 1,600 RWF a litre."))
+                let villa = try await Self.create(gateway, token: admin, NewDocument(title: "Villa", content: "A villa to rent.", sourceType: "property"))
+                try await Self.indexed(gateway, token: admin, fuel.id)
+                try await Self.indexed(gateway, token: admin, villa.id)
+                let models = try await platform.environment(.agentCore).postgres.query(
+                    "SELECT DISTINCT embedding_model, cardinality(embedding) FROM agent.knowledge_chunks", logger: TestLog.quiet
+                ).all(as: (String, Int).self)
+                #expect(models.map(\.0) == ["test-embed"] && models.map(\.1) == [3])
+                // the query goes through the provider too; a word the full text cannot match is found by its vector
+                let found = try await Self.search(gateway, token: admin, SearchBody(query: "zzz diesel"))
+                #expect(found.results.first?.source.documentId == fuel.id && abs((found.results.first?.vectorScore ?? 0) - 1) < 1e-6)
+                #expect(seen.bodies.withLock { $0.allSatisfy { $0["model"] == .string("test-embed") } })
+            }
+            // the provider gone: searching says so with a 503, and a new document waits, pending, for the retries
+            try await TestServices.with(
+                [.gateway, .agentCore], settings: [.agentCore: embeddings.merging(["AGENT_EMBEDDINGS_BASE_URL": "http://127.0.0.1:1/v1"]) { $1 }]
+            ) { platform in
+                let gateway = platform.url(.gateway)
+                let admin = try await TestKeys.token(tenant: try await platform.createTenant(), roles: [.tenantAdmin])
+                let document = try await Self.create(gateway, token: admin, NewDocument(title: "Diesel", content: "Diesel prices."))
+                let answer = try await TestHTTP.post("\(gateway)/v1/knowledge/search", token: admin, json: SearchBody(query: "diesel"))
+                #expect(answer.status == 503 && answer.errorCode == "embeddings_unavailable", "\(answer.text)")
+                try await Task.sleep(for: .milliseconds(500))
+                let detail = try await TestHTTP.get("\(gateway)/v1/knowledge/\(document.id)", token: admin).json(KnowledgeDocumentDetail.self)
+                #expect(detail.document.status == "pending" && detail.chunks.isEmpty)
+            }
+        }
+    }
+
     // MARK: retrieval quality
 
     /// ≈20 documents of a fuel-and-property business and 15 questions as customers ask them, each with the documents
