@@ -382,7 +382,8 @@ import Testing
         }
         try await TestUpstream.with(router) { fake in
             let embeddings = ["AGENT_EMBEDDINGS_BASE_URL": "\(fake)/v1", "AGENT_EMBEDDINGS_MODEL": "test-embed", "AGENT_EMBEDDINGS_API_KEY": "sk-embed"]
-            try await TestServices.with([.gateway, .agentCore], settings: [.agentCore: embeddings]) { platform in
+            let database = try await TestPostgres.createDatabase(prefix: "kbe")
+            let tenant = try await TestServices.with([.gateway, .agentCore], database: database, settings: [.agentCore: embeddings]) { platform in
                 let gateway = platform.url(.gateway)
                 let tenant = try await platform.createTenant()
                 let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
@@ -398,16 +399,21 @@ import Testing
                 let found = try await Self.search(gateway, token: admin, SearchBody(query: "zzz diesel"))
                 #expect(found.results.first?.source.documentId == fuel.id && abs((found.results.first?.vectorScore ?? 0) - 1) < 1e-6)
                 #expect(seen.bodies.withLock { $0.allSatisfy { $0["model"] == .string("test-embed") } })
+                // a tenant with nothing indexed asks the provider nothing
+                let calls = seen.bodies.withLock { $0.count }
+                let empty = try await TestKeys.token(tenant: try await platform.createTenant(), roles: [.tenantAdmin])
+                #expect(try await Self.search(gateway, token: empty, SearchBody(query: "diesel")).results.isEmpty)
+                #expect(seen.bodies.withLock { $0.count } == calls)
+                return tenant
             }
             // the provider gone: searching says so with a 503, and a new document waits, pending, for the retries
-            try await TestServices.with(
-                [.gateway, .agentCore], settings: [.agentCore: embeddings.merging(["AGENT_EMBEDDINGS_BASE_URL": "http://127.0.0.1:1/v1"]) { $1 }]
-            ) { platform in
+            let down = embeddings.merging(["AGENT_EMBEDDINGS_BASE_URL": "http://127.0.0.1:1/v1"]) { $1 }
+            try await TestServices.with([.gateway, .agentCore], database: database, settings: [.agentCore: down]) { platform in
                 let gateway = platform.url(.gateway)
-                let admin = try await TestKeys.token(tenant: try await platform.createTenant(), roles: [.tenantAdmin])
-                let document = try await Self.create(gateway, token: admin, NewDocument(title: "Diesel", content: "Diesel prices."))
+                let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
                 let answer = try await TestHTTP.post("\(gateway)/v1/knowledge/search", token: admin, json: SearchBody(query: "diesel"))
                 #expect(answer.status == 503 && answer.errorCode == "embeddings_unavailable", "\(answer.text)")
+                let document = try await Self.create(gateway, token: admin, NewDocument(title: "Diesel", content: "Diesel prices."))
                 try await Task.sleep(for: .milliseconds(500))
                 let detail = try await TestHTTP.get("\(gateway)/v1/knowledge/\(document.id)", token: admin).json(KnowledgeDocumentDetail.self)
                 #expect(detail.document.status == "pending" && detail.chunks.isEmpty)

@@ -205,6 +205,8 @@ struct KnowledgeSearch: Sendable {
         let regconfig = TextSearchLanguage.regconfig(language)
         let types = sourceTypes.map { Set($0) }
         let snapshot = try await self.snapshot(tenant, logger: logger)
+        // nothing indexed (most tenants' replies): no query to the database, no call to an embeddings provider
+        guard !snapshot.chunks.isEmpty else { return KnowledgeSearchResponse(regconfig: regconfig, results: []) }
         let words = snapshot.informative(query)
         async let textHits =
             words == nil
