@@ -7,6 +7,7 @@ let scenarios: [String: () async throws -> Void] = [
     "vouchers": VouchersBenchmark.run,
     "messaging-ingest": MessagingIngestBenchmark.run,
     "replies": RepliesBenchmark.run,
+    "retrieval": RetrievalBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {

@@ -38,12 +38,20 @@ public enum AgentAPI {
     public static let putPrices = endpoint("PUT", "/v1/agent/prices", .roles([.superAdmin]))
     public static let getProviders = endpoint("GET", "/v1/agent/providers", .roles(Roles.readers))
     public static let putProviders = endpoint("PUT", "/v1/agent/providers", .roles([.superAdmin, .tenantAdmin]))
+    /// The knowledge base: builders write, readers and the tenant's agents read and search.
+    public static let listKnowledge = endpoint("GET", "/v1/knowledge", .roles(Roles.readers.union([.agent])))
+    public static let createKnowledge = endpoint("POST", "/v1/knowledge", .roles(builders))
+    public static let searchKnowledge = endpoint("POST", "/v1/knowledge/search", .roles(Roles.readers.union([.agent])))
+    public static let getKnowledge = endpoint("GET", "/v1/knowledge/{id}", .roles(Roles.readers.union([.agent])))
+    public static let updateKnowledge = endpoint("PATCH", "/v1/knowledge/{id}", .roles(builders))
+    public static let deleteKnowledge = endpoint("DELETE", "/v1/knowledge/{id}", .roles(builders))
 
     /// Everything the gateway routes to agent-core (the replies endpoint is called service to service).
     public static let all: [Endpoint] = [
         listAgents, createAgent, getAgent, updateAgent, listPrompts, createPrompt, activatePrompt, promptDiff, listFaqs, createFaq, updateFaq, reply,
         listSessions, createSession, getSession, sendSessionMessage,
         costs, listPrices, putPrices, getProviders, putProviders,
+        listKnowledge, createKnowledge, searchKnowledge, getKnowledge, updateKnowledge, deleteKnowledge,
     ]
 
     public struct ReplyRequest: Codable, Sendable, Equatable {

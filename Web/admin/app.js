@@ -39,6 +39,7 @@ const ROUTES = [
   { path: 'agents/:id', needs: ['GET /v1/agents/{id}'], view: () => import('./views/agent.js') },
   { path: 'agents/:id/try', needs: ['GET /v1/agents/{id}', 'POST /v1/agent/sessions'], view: () => import('./views/agent-try.js') },
   { path: 'faqs', nav: 'nav.faqs', needs: ['GET /v1/faqs'], view: () => import('./views/faqs.js') },
+  { path: 'knowledge', nav: 'nav.knowledge', needs: ['GET /v1/knowledge'], view: () => import('./views/knowledge.js') },
   { path: 'costs', nav: 'nav.costs', needs: ['GET /v1/agent/costs'], view: () => import('./views/costs.js') },
   { path: 'users', nav: 'nav.users', needs: ['GET /v1/users'], view: () => import('./views/users.js') },
   { path: 'api-keys', nav: 'nav.apiKeys', needs: ['GET /v1/api-keys'], view: () => import('./views/apikeys.js') },

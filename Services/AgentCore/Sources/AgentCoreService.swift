@@ -20,6 +20,9 @@ import ServiceKit
 ///   (the first seals, all open); absent, one key derived from the service key (`JWT_SERVICE_KEY`) with HKDF.
 /// - `agent.providersAllowPrivateHosts` [`AGENT_PROVIDERS_ALLOW_PRIVATE_HOSTS`] false: whether a tenant's provider
 ///   may be plain http or on a private network (a lab, the tests); otherwise https to public hosts only.
+/// - `agent.embeddingsBaseUrl` [`AGENT_EMBEDDINGS_BASE_URL`] (with `/v1`), `agent.embeddingsModel`
+///   [`AGENT_EMBEDDINGS_MODEL`] (`text-embedding-3-small`), `agent.embeddingsApiKey` [`AGENT_EMBEDDINGS_API_KEY`]:
+///   an OpenAI-compatible embeddings API for the knowledge base; none: the built-in hashing embedder (not a model).
 public struct AgentCoreService: ServiceModule {
     public static let name = ServiceName.agentCore
     public static var openAPIDocument: Data? {
@@ -35,6 +38,8 @@ public struct AgentCoreService: ServiceModule {
     let providers: ProvidersStore
     let engine: ReplyEngine
     let allowPrivateHosts: Bool
+    let knowledge: KnowledgeStore
+    let knowledgeSearch: KnowledgeSearch
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -52,6 +57,16 @@ public struct AgentCoreService: ServiceModule {
         let secretKeys = settings.string("agent.secretKeys", secret: true) ?? Self.derivedSecretKeys(serviceKey: environment.settings.serviceKey)
         let box = try SecretBox(configuration: secretKeys, key: "AGENT_SECRET_KEYS")
         self.allowPrivateHosts = try settings.bool("agent.providersAllowPrivateHosts", default: false)
+        let embedder: any Embedder =
+            if let base = try settings.url("agent.embeddingsBaseUrl", default: nil) {
+                OpenAICompatibleEmbedder(
+                    baseURL: base.absoluteString, apiKey: settings.string("agent.embeddingsApiKey"),
+                    model: settings.string("agent.embeddingsModel") ?? "text-embedding-3-small", http: environment.httpClient)
+            } else {
+                HashingEmbedder()
+            }
+        self.knowledge = KnowledgeStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
+        self.knowledgeSearch = KnowledgeSearch(store: self.knowledge, embedder: embedder, index: KnowledgeIndex())
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
@@ -67,7 +82,8 @@ public struct AgentCoreService: ServiceModule {
                     client.maxRetries = 1
                     return VouchersClient(client)
                 },
-                callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) }),
+                callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+                knowledge: self.knowledgeSearch),
             models: ReplyModels(
                 platform: platform,
                 chains: ProviderChains(
@@ -100,5 +116,10 @@ public struct AgentCoreService: ServiceModule {
         SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
         CostsController(costs: self.costs).addRoutes(to: router)
         ProvidersController(providers: self.providers, allowPrivateHosts: self.allowPrivateHosts).addRoutes(to: router)
+        KnowledgeController(knowledge: self.knowledge, search: self.knowledgeSearch, idempotency: self.environment.idempotency).addRoutes(to: router)
+    }
+
+    public func registerJobs(_ registry: inout JobRegistry) {
+        KnowledgeIndexer(store: self.knowledge, embedder: self.knowledgeSearch.embedder).register(&registry)
     }
 }

@@ -12,6 +12,8 @@ enum OfflineResponder {
         case handoff(reason: String)
         case voucherStatus(code: String)
         case faq(index: Int)
+        /// A passage of the knowledge base (no FAQ matched well).
+        case knowledge(index: Int)
         case greeting
         case noAnswer
     }
@@ -74,13 +76,39 @@ enum OfflineResponder {
         return best?.index
     }
 
-    static func plan(_ text: String, faqs: [FaqEntry], language: String, extraHandoffWords: [String], tools: Set<ToolName>) -> Plan {
+    /// A knowledge passage as the search scored it.
+    struct Passage: Equatable {
+        var ftsRank: Double?
+        var vectorScore: Double
+    }
+
+    /// The best passage worth answering with: the text search found it and its embedding is not far off, or its
+    /// embedding alone is close. Passages come best first.
+    static func bestPassage(_ passages: [Passage]) -> Int? {
+        passages.firstIndex { ($0.ftsRank != nil && $0.vectorScore >= 0.2) || $0.vectorScore >= 0.45 }
+    }
+
+    /// A passage as an answer: its first sentences, up to about 600 characters.
+    static func passageText(_ content: String) -> String {
+        let text = content.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.count > 600 else { return text }
+        let head = text.prefix(600)
+        if let end = head.lastIndex(where: { ".!?".contains($0) }), head.distance(from: head.startIndex, to: end) > 200 {
+            return String(head[...end])
+        }
+        return String(head) + "…"
+    }
+
+    static func plan(
+        _ text: String, faqs: [FaqEntry], language: String, extraHandoffWords: [String], tools: Set<ToolName>, knowledge: [Passage] = []
+    ) -> Plan {
         let said = Set(Self.words(text))
         let handoff = Self.handoffWords.union(extraHandoffWords.map { $0.lowercased() })
         if !said.isDisjoint(with: handoff) || text.lowercased().contains("talk to a person") { return .handoff(reason: "asked_for_person") }
         if tools.contains(.voucherStatus), let code = Self.voucherCode(in: text) { return .voucherStatus(code: code) }
         if let index = Self.bestFaq(text, faqs: faqs, language: language) { return .faq(index: index) }
         if !said.isDisjoint(with: Self.greetingWords), said.count <= 4 { return .greeting }
+        if let index = Self.bestPassage(knowledge) { return .knowledge(index: index) }
         return .noAnswer
     }
 

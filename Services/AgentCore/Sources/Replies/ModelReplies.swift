@@ -21,7 +21,7 @@ struct ModelReplies: Sendable {
     ]
     static let languageNames = ["en": "English", "sw": "Swahili", "rw": "Kinyarwanda", "fr": "French"]
 
-    static func systemPrompt(agent: AgentDTO, prompt: String?, faqs: [FaqDTO], language: String) -> String {
+    static func systemPrompt(agent: AgentDTO, prompt: String?, faqs: [FaqDTO], language: String, passages: [KnowledgeSearchResult] = []) -> String {
         var parts = [
             prompt ?? "You are \(agent.name), a \(agent.kind.rawValue) agent\(agent.product.map { " for \($0)" } ?? "") talking to customers on chat.",
             Self.toneWords[agent.tone] ?? "",
@@ -30,11 +30,33 @@ struct ModelReplies: Sendable {
         if let limit = agent.policy.maxAnswerLength { parts.append("Keep answers under \(limit) characters.") }
         let facts = faqs.prefix(30).map { "- Q: \($0.question) A: \($0.answer)" }
         if !facts.isEmpty { parts.append("Facts:\n" + facts.joined(separator: "\n")) }
+        if !passages.isEmpty { parts.append("Knowledge base passages (say which document you used):\n" + passages.map(Self.passage).joined(separator: "\n")) }
         return parts.filter { !$0.isEmpty }.joined(separator: "\n\n")
     }
 
-    static func tools(_ allowed: Set<ToolName>) -> [ToolSpec] {
+    /// One knowledge passage as the model reads it: its document, its kind, its text.
+    static func passage(_ result: KnowledgeSearchResult) -> String {
+        "- [\(result.source.title) (\(result.source.sourceType.rawValue), document \(result.source.documentId.uuidString.lowercased()))] \(result.content)"
+    }
+
+    /// Passages worth the model's attention: the text search found them, or their embedding is close.
+    static func relevant(_ passages: [KnowledgeSearchResult]) -> [KnowledgeSearchResult] {
+        passages.filter { $0.ftsRank != nil || $0.vectorScore >= 0.3 }
+    }
+
+    /// The tools offered: those the agent allows; `knowledge_search` (allowed with `faq_lookup`) only when the
+    /// tenant has a knowledge base to search.
+    static func tools(_ allowed: Set<ToolName>, knowledge: Bool = false) -> [ToolSpec] {
         var specs: [ToolSpec] = []
+        if allowed.contains(.faqLookup), knowledge {
+            specs.append(
+                ToolSpec(
+                    name: "knowledge_search", description: "Search the business's knowledge base (policies, products, properties, subsidies) for passages.",
+                    parameters: .object([
+                        "type": .string("object"), "properties": .object(["query": .object(["type": .string("string")])]),
+                        "required": .array([.string("query")]),
+                    ])))
+        }
         if allowed.contains(.voucherStatus) {
             specs.append(
                 ToolSpec(
@@ -54,14 +76,17 @@ struct ModelReplies: Sendable {
     }
 
     func answer(
-        _ request: AgentAPI.ReplyRequest, agent: AgentDTO, prompt: String?, faqs: [FaqDTO], language: String, tools: Tools, tenant: TenantID,
-        requestID: String?, logger: Logger
+        _ request: AgentAPI.ReplyRequest, agent: AgentDTO, prompt: String?, faqs: [FaqDTO], passages: [KnowledgeSearchResult] = [], language: String,
+        tools: Tools, tenant: TenantID, requestID: String?, logger: Logger
     ) async throws -> (reply: AgentAPI.Reply, provider: String) {
-        var messages: [ChatMessage] = [.system(Self.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language))]
+        let given = Self.relevant(passages)
+        var messages: [ChatMessage] = [.system(Self.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language, passages: given))]
+        // what the reply cites: the passages the model was given or found with the tool
+        var cited = given
         for turn in HistoryBudget.fit(request.messages, tokens: HistoryBudget.defaultTokens) {
             messages.append(turn.sender == "user" ? .user(turn.text) : .assistant(turn.text))
         }
-        let specs = Self.tools(Set(agent.tools))
+        let specs = Self.tools(Set(agent.tools), knowledge: !passages.isEmpty)
         var calls: [AgentAPI.Reply.ToolCall] = []
         var tokens = 0
         var handoff: String?
@@ -72,6 +97,11 @@ struct ModelReplies: Sendable {
             tokens += response.usage.input + response.usage.output
             guard !response.toolCalls.isEmpty else {
                 var reply = AgentAPI.Reply(text: response.content, tokens: tokens, language: language, toolCalls: calls.isEmpty ? nil : calls)
+                var seen = Set<UUID>()
+                let sources = cited.filter { seen.insert($0.source.documentId).inserted }.map {
+                    AgentAPI.Reply.Source(kind: "knowledge", id: $0.source.documentId.uuidString.lowercased(), title: $0.source.title)
+                }
+                if !sources.isEmpty { reply.sources = sources }
                 if let handoff {
                     reply.handoff = true
                     reply.handoffReason = handoff
@@ -92,6 +122,10 @@ struct ModelReplies: Sendable {
                     case .none: result = #"{"status":"not_found"}"#
                     case .unavailable: result = #"{"status":"unavailable"}"#
                     }
+                case nil where call.name == "knowledge_search" && specs.contains(where: { $0.name == "knowledge_search" }):
+                    let found = await tools.knowledgeSearch(arguments["query"] ?? "", tenant: tenant, language: language, logger: logger)
+                    cited += found
+                    result = found.isEmpty ? #"{"passages":[]}"# : "Passages:\n" + found.map(Self.passage).joined(separator: "\n")
                 case .handoff where agent.tools.contains(.handoff):
                     handoff = arguments["reason"].map { String($0.prefix(80)) } ?? "model"
                     result = #"{"status":"escalated"}"#

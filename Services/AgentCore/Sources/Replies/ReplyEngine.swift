@@ -10,6 +10,22 @@ import ServiceKit
 struct Tools: Sendable {
     let vouchers: @Sendable () -> VouchersClient
     let callContext: @Sendable (TenantID, String?) async throws -> CallContext
+    /// The tenant's knowledge base; nil: replies use none.
+    var knowledge: KnowledgeSearch? = nil
+
+    /// Passages of the tenant's knowledge base for a question, best first; none when it has none or the search
+    /// fails (a reply never fails for want of them).
+    func knowledgeSearch(_ query: String, tenant: TenantID, language: String, limit: Int = 3, logger: Logger) async -> [KnowledgeSearchResult] {
+        guard let knowledge = self.knowledge, !query.allSatisfy(\.isWhitespace) else { return [] }
+        do {
+            return try await knowledge.search(
+                tenant: tenant, query: String(query.prefix(KnowledgeRules.maxQuery)), limit: limit, sourceTypes: nil, language: language, logger: logger
+            ).results
+        } catch {
+            logger.warning("knowledge search failed", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
 
     enum VoucherAnswer: Equatable {
         case found(VouchersAPI.VoucherView)
@@ -71,12 +87,14 @@ struct ReplyEngine: Sendable {
             return Answer(reply: AgentAPI.Reply(text: nil, language: language), agent: agent.id)
         }
         let faqs = try await self.faqs.list(tenant: tenant, activeOnly: true, logger: logger)
-        // a tapped choice names its answer: no model is asked (nor paid) to guess it
+        // a tapped choice names its answer: no model is asked (nor paid) to guess it, and nothing is looked up
         let chosen = ReplyOffers.chosen(last?.payload, faqs: faqs, tools: Set(agent.tools))
+        let passages = chosen == nil ? await self.tools.knowledgeSearch(text, tenant: tenant, language: language, logger: logger) : []
         var billed: Int64 = 0
         if chosen == nil {
             let modelOutcome = try await self.models.answer(
-                request, agent: agent, faqs: faqs, language: language, engine: self, tenant: tenant, key: key, requestID: requestID, logger: logger)
+                request, agent: agent, faqs: faqs, passages: passages, language: language, engine: self, tenant: tenant, key: key, requestID: requestID,
+                logger: logger)
             if let answered = modelOutcome.answer { return answered }
             billed = modelOutcome.billed
         }
@@ -84,7 +102,8 @@ struct ReplyEngine: Sendable {
             chosen
             ?? OfflineResponder.plan(
                 text, faqs: faqs.map { .init(question: $0.question, keywords: $0.keywords, language: $0.language) }, language: language,
-                extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools))
+                extraHandoffWords: agent.policy.handoffKeywords ?? [], tools: Set(agent.tools),
+                knowledge: passages.map { .init(ftsRank: $0.ftsRank, vectorScore: $0.vectorScore) })
         var reply: AgentAPI.Reply
         var usedFaq: UUID?
         switch plan {
@@ -114,6 +133,11 @@ struct ReplyEngine: Sendable {
             usedFaq = faq.id
             reply = AgentAPI.Reply(
                 text: faq.answer, language: language, sources: [.init(kind: "faq", id: faq.id.uuidString.lowercased(), title: faq.question)])
+        case .knowledge(let index):
+            let passage = passages[index]
+            reply = AgentAPI.Reply(
+                text: OfflineResponder.passageText(passage.content), language: language,
+                sources: [.init(kind: "knowledge", id: passage.source.documentId.uuidString.lowercased(), title: passage.source.title)])
         case .greeting:
             reply = AgentAPI.Reply(text: OfflineResponder.greetingText(language, agent: agent.name), language: language)
         case .noAnswer:
@@ -154,8 +178,8 @@ struct ReplyModels: Sendable {
     }
 
     func answer(
-        _ request: AgentAPI.ReplyRequest, agent: AgentDTO, faqs: [FaqDTO], language: String, engine: ReplyEngine, tenant: TenantID, key: String?,
-        requestID: String?, logger: Logger
+        _ request: AgentAPI.ReplyRequest, agent: AgentDTO, faqs: [FaqDTO], passages: [KnowledgeSearchResult] = [], language: String, engine: ReplyEngine,
+        tenant: TenantID, key: String?, requestID: String?, logger: Logger
     ) async throws -> Outcome {
         let own = try await self.providers.specs(tenant: tenant, logger: logger)
         let specs = own.isEmpty ? self.platform : own
@@ -164,7 +188,7 @@ struct ReplyModels: Sendable {
         let prices = try await self.costs.pricesInForce(logger: logger)
         let prompt = try await engine.agents.activePrompt(agent: agent.id, channelType: request.channelKind == "sms" ? .sms : .chat, logger: logger)
         let characters =
-            ModelReplies.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language).count
+            ModelReplies.systemPrompt(agent: agent, prompt: prompt, faqs: faqs, language: language, passages: ModelReplies.relevant(passages)).count
             + request.messages.reduce(0) { $0 + ($1.text?.count ?? 0) }
         let rounds = 3
         let estimate: @Sendable (SpendMode) -> Int64 = { mode in
@@ -203,8 +227,8 @@ struct ReplyModels: Sendable {
         var answered: (reply: AgentAPI.Reply, provider: String)?
         do {
             answered = try await model.answer(
-                request, agent: agent, prompt: prompt, faqs: faqs, language: language, tools: engine.tools, tenant: tenant, requestID: requestID, logger: logger
-            )
+                request, agent: agent, prompt: prompt, faqs: faqs, passages: passages, language: language, tools: engine.tools, tenant: tenant,
+                requestID: requestID, logger: logger)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

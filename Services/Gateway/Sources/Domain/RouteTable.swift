@@ -70,9 +70,8 @@ enum RouteTable {
             GatewayRoute(prefix: "/v1/quotes", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
             GatewayRoute(prefix: "/v1/purchases", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
 
-            // agents, leads, knowledge
+            // agents, leads
             GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
-            GatewayRoute(prefix: "/v1/knowledge", service: .agentCore, read: tenantRead, write: [.superAdmin, .dataOps, .tenantAdmin]),
 
             // calendar
             GatewayRoute(prefix: "/v1/availability", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
