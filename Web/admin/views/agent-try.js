@@ -12,10 +12,13 @@ const CHANNELS = ['webchat', 'whatsapp', 'sms', 'telegram', 'instagram', 'email'
 const REASONS = ['asked_for_person', 'tool_rounds_exhausted'];
 const SOURCE_KINDS = ['faq', 'knowledge'];
 
-/** A reply's cost: minor units of an ISO currency (cents of USD), or nothing when it cost nothing. */
+/** A reply's cost: exact in micro-USD when the calls were priced, else minor units of its currency; null: free. */
 export function replyCost(reply) {
-  if (!reply || reply.costMinor == null || !reply.costCurrency) return null;
-  return money((reply.costMinor / 100).toFixed(4).replace(/0+$/, '').replace(/\.$/, ''), reply.costCurrency);
+  if (!reply) return null;
+  const trim = (text) => text.replace(/0+$/, '').replace(/\.$/, '');
+  if (reply.costMicros != null && reply.costMicros > 0) return money(trim((reply.costMicros / 1e6).toFixed(6)), 'USD');
+  if (reply.costMinor == null || !reply.costCurrency || reply.costMinor === 0) return null;
+  return money(trim((reply.costMinor / 100).toFixed(2)), reply.costCurrency);
 }
 
 export async function render(ctx) {
