@@ -30,7 +30,8 @@ import Testing
             try await TestHTTP.get("\(self.gateway)\(path)", token: token ?? self.admin)
         }
 
-        /// Polls until `condition` holds (jobs run in the background), failing after 15 s.
+        /// Polls until `condition` holds (jobs run in the background), failing after 30 s (time for one provider call to
+        /// time out, at 15 s, and be retried).
         func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
             if try await TestWait.until(condition) { return }
             let errors = try await self.postgres.query(

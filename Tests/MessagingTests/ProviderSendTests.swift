@@ -262,8 +262,13 @@ import Testing
                             ]),
                         ]), "\(sent.body)")
                 // a template is allowed outside the 24-hour window: the customer never wrote, and it went out
+                // (the fake saw the request before the worker recorded Graph's answer: wait for the status to move)
                 let receipt = try queued.json(MessagingAPI.Receipt.self)
-                let message = try await TestHTTP.get("\(gateway)/v1/messages/\(receipt.id ?? "")", token: admin).json(MessageDTO.self)
+                var message = try await TestHTTP.get("\(gateway)/v1/messages/\(receipt.id ?? "")", token: admin).json(MessageDTO.self)
+                _ = try await TestWait.until {
+                    message = try await TestHTTP.get("\(gateway)/v1/messages/\(receipt.id ?? "")", token: admin).json(MessageDTO.self)
+                    return message.status != .queued
+                }
                 #expect(message.status == .pending, "\(message.errorCode ?? "") \(message.statusReason ?? "")")
             }
         }

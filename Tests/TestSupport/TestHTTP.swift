@@ -57,7 +57,7 @@ public enum TestHTTP {
 /// Waiting for background work (jobs, sweepers) in tests: polls `condition` until it holds or `timeout` passes.
 public enum TestWait {
     /// True once `condition` held; false when `timeout` passed first (the caller records what it waited for).
-    public static func until(timeout: Duration = .seconds(15), every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool)
+    public static func until(timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool)
         async throws -> Bool
     {
         let deadline = ContinuousClock.now + timeout
