@@ -159,6 +159,15 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "MarketplaceWalletTests",
+        dependencies: [
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "MarketplaceWallet", "Gateway", hummingbird, postgres,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ] + nio,
+        path: "Tests/MarketplaceWalletTests",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",
@@ -183,6 +192,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
+    "MarketplaceWallet": [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
     "Gateway": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         webSocketClient,

@@ -53,3 +53,13 @@ public typealias ConversationID = Identifier<ConversationTag>
 public typealias MessageID = Identifier<MessageTag>
 /// An agent of agent-core (messaging binds one to each channel).
 public typealias AgentID = Identifier<AgentTag>
+
+public enum WalletAccountTag {}
+public enum WalletTransactionTag {}
+public enum WalletHoldTag {}
+/// A ledger account of marketplace-wallet (a vendor's, a buyer's, the platform's funding or commission account).
+public typealias WalletAccountID = Identifier<WalletAccountTag>
+/// A ledger transaction: balanced entries posted together.
+public typealias WalletTransactionID = Identifier<WalletTransactionTag>
+/// A two-phase transfer: funds reserved, then posted or voided.
+public typealias WalletHoldID = Identifier<WalletHoldTag>

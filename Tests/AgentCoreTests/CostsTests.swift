@@ -540,6 +540,6 @@ import Testing
         #expect(SpendRules.providers([withCheap, fallback], mode: .normal).map(\.model) == ["big", "small"])
         #expect(SpendRules.status(capMicros: 1_000, spentMicros: 855) == (85.5, .cheap))
         #expect(CostsCSV.usd(1_234_567) == "1.234567" && CostsCSV.usd(5) == "0.000005")
-        #expect(CostsCSV.field("=HYPERLINK(1)") == "'=HYPERLINK(1)" && CostsCSV.field("a,b") == "\"a,b\"")
+        #expect(CSVField.escape("=HYPERLINK(1)") == "'=HYPERLINK(1)" && CSVField.escape("a,b") == "\"a,b\"")
     }
 }

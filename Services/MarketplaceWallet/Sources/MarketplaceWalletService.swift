@@ -1,19 +1,52 @@
 import Foundation
 import Hummingbird
+import Logging
 import ServiceKit
+import ServiceLifecycle
 
-/// The marketplace-wallet service. Its own routes, repositories and jobs arrive with the issues that build it;
-/// for now it starts, migrates its schema, and answers health, metrics and `GET /v1/marketplace-wallet/whoami`.
+/// The marketplace-wallet service: a double-entry ledger (accounts, postings at most once per reference, two-phase
+/// holds, reversals, statements, invariants the database holds) and the marketplace on it (vendors, buyers, products,
+/// commission schedules, intents → ranked quotes → purchases settled through holds). This type only assembles: each controller gets the
+/// store it uses.
+///
+/// Its own settings, besides ServiceKit's:
+/// - `wallet.holdSweepIntervalMs` [`WALLET_HOLD_SWEEP_INTERVAL_MS`], default 5000: how often expired holds are voided and expired intents closed.
+/// - `wallet.invariantIntervalMs` [`WALLET_INVARIANT_INTERVAL_MS`], default 300000: how often the whole ledger is checked.
 public struct MarketplaceWalletService: ServiceModule {
     public static let name = ServiceName.marketplaceWallet
     public static var openAPIDocument: Data? {
         Bundle.module.url(forResource: "openapi", withExtension: "json").flatMap { try? Data(contentsOf: $0) }
     }
     let environment: ServiceEnvironment
+    let ledger: LedgerStore
+    let vendors: VendorsStore
+    let purchases: PurchasesStore
+    let sweepInterval: Duration
+    let invariantInterval: Duration
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
+        let settings = environment.settings.settings
+        self.ledger = LedgerStore(postgres: environment.postgres, audit: environment.audit)
+        self.vendors = VendorsStore(postgres: environment.postgres, audit: environment.audit)
+        self.purchases = PurchasesStore(postgres: environment.postgres, audit: environment.audit, ledger: self.ledger)
+        self.sweepInterval = .milliseconds(try settings.int("wallet.holdSweepIntervalMs", default: 5_000, range: 10...86_400_000))
+        self.invariantInterval = .milliseconds(try settings.int("wallet.invariantIntervalMs", default: 300_000, range: 100...86_400_000))
     }
 
-    public func addRoutes(to router: Router<AppRequestContext>) {}
+    public func addRoutes(to router: Router<AppRequestContext>) {
+        AccountsController(ledger: self.ledger).addRoutes(to: router)
+        TransfersController(ledger: self.ledger).addRoutes(to: router)
+        StatementsController(ledger: self.ledger).addRoutes(to: router)
+        CatalogueController(vendors: self.vendors).addRoutes(to: router)
+        PurchasesController(purchases: self.purchases).addRoutes(to: router)
+    }
+
+    public var backgroundServices: [any Service] {
+        [
+            HoldSweeper(ledger: self.ledger, interval: self.sweepInterval, logger: self.environment.logger),
+            IntentSweeper(purchases: self.purchases, interval: self.sweepInterval, logger: self.environment.logger),
+            InvariantWatch(ledger: self.ledger, metrics: self.environment.metrics, interval: self.invariantInterval, logger: self.environment.logger),
+        ]
+    }
 }

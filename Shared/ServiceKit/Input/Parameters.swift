@@ -46,6 +46,16 @@ public struct QueryValues: Sendable {
         return value
     }
 
+    /// `true` or `false`, exactly.
+    public func bool(_ name: String) throws -> Bool? {
+        guard let text = self.parameters[name[...]] else { return nil }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw Self.invalid(name, "must be true or false")
+        }
+    }
+
     /// One of an enumeration's raw values.
     public func value<Value: RawRepresentable>(_ name: String, as type: Value.Type) throws -> Value? where Value.RawValue == String {
         guard let text = self.parameters[name[...]] else { return nil }

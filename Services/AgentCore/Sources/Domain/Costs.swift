@@ -212,7 +212,7 @@ enum CostsCSV {
         for row in report.rows + [report.totals] {
             lines.append(
                 [
-                    Self.field(row.key), String(row.calls), String(row.failedCalls), String(row.fallbackCalls), String(row.inputTokens),
+                    CSVField.escape(row.key), String(row.calls), String(row.failedCalls), String(row.fallbackCalls), String(row.inputTokens),
                     String(row.cachedTokens), String(row.outputTokens), String(row.costMicros), Self.usd(row.costMicros),
                 ].joined(separator: ","))
         }
@@ -225,14 +225,6 @@ enum CostsCSV {
         let magnitude = micros.magnitude
         let fraction = String(magnitude % 1_000_000)
         return "\(sign)\(magnitude / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
-    }
-
-    /// A field quoted when it must be, and never read as a formula by a spreadsheet.
-    static func field(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
-        guard value.contains(where: { ",\"\r\n".contains($0) }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 

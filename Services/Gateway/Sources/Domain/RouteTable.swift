@@ -46,7 +46,7 @@ enum RouteTable {
     }
 
     /// Endpoints declared in `Shared/Contracts`, by service.
-    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all
+    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all
 
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
     static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + MessagingAPI.sockets + ServiceName.allCases.flatMap(ServiceAPI.all)
@@ -62,13 +62,6 @@ enum RouteTable {
             GatewayRoute(
                 prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
                 write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-
-            // marketplace and wallet
-            GatewayRoute(prefix: "/v1/wallet", service: .marketplaceWallet, read: staffRead.union([.tenantAdmin]), write: [.superAdmin, .tenantAdmin]),
-            GatewayRoute(prefix: "/v1/vendors", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin]),
-            GatewayRoute(prefix: "/v1/intents", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
-            GatewayRoute(prefix: "/v1/quotes", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
-            GatewayRoute(prefix: "/v1/purchases", service: .marketplaceWallet, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
 
             // agents, leads
             GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),

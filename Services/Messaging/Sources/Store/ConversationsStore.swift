@@ -213,19 +213,11 @@ struct ConversationsStore: Sendable {
         var search: String?
     }
 
-    /// An ILIKE pattern matching text that contains `search` literally (its `\\`, `%` and `_` escaped).
-    static func containing(_ search: String?) -> String? {
-        search.map {
-            let escaped = $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            return "%" + escaped.replacingOccurrences(of: "_", with: "\\_") + "%"
-        }
-    }
-
     /// The inbox: newest activity first.
     func conversations(tenant: TenantID, _ filter: ConversationFilter, after cursor: (Int64, UUID)?, limit: Int, logger: Logger)
         async throws -> [ConversationDTO]
     {
-        let pattern = Self.containing(filter.search)
+        let pattern = LikePattern.containing(filter.search)
         return try await self.postgres.query(
             """
             SELECT \(unescaped: Self.conversationColumns)
@@ -297,7 +289,7 @@ struct ConversationsStore: Sendable {
     }
 
     func contacts(tenant: TenantID, search: String?, after cursor: (String, UUID)?, limit: Int, logger: Logger) async throws -> [ContactDTO] {
-        let pattern = Self.containing(search)
+        let pattern = LikePattern.containing(search)
         return try await self.postgres.query(
             """
             SELECT \(unescaped: Self.contactColumns) FROM messaging.contacts

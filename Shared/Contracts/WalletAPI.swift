@@ -1,0 +1,88 @@
+import Foundation
+import Models
+
+/// marketplace-wallet's public API (who may call what). Money moves only for platform admins and the tenant's
+/// admins (and other services); everyone who reads a tenant's books may read the ledger.
+public enum WalletAPI {
+    static func endpoint(_ method: String, _ path: String, _ access: Endpoint.Access) -> Endpoint {
+        Endpoint(method, path, access, service: .marketplaceWallet)
+    }
+
+    /// Who may move money or open and freeze accounts.
+    static let bookkeepers: Set<Role> = [.superAdmin, .tenantAdmin, .service]
+    static let readers = Roles.readers.union([.service])
+
+    public static let listAccounts = endpoint("GET", "/v1/wallet/accounts", .roles(readers))
+    public static let createAccount = endpoint("POST", "/v1/wallet/accounts", .roles(bookkeepers))
+    public static let getAccount = endpoint("GET", "/v1/wallet/accounts/{id}", .roles(readers))
+    /// Freeze, unfreeze or close (a closed account is empty and stays closed).
+    public static let updateAccount = endpoint("PATCH", "/v1/wallet/accounts/{id}", .roles(bookkeepers))
+    /// A posting: balanced legs in one currency, at most once per `Idempotency-Key` (the transaction's reference).
+    public static let createTransfer = endpoint("POST", "/v1/wallet/transfers", .roles(bookkeepers))
+    public static let listTransfers = endpoint("GET", "/v1/wallet/transfers", .roles(readers))
+    public static let getTransfer = endpoint("GET", "/v1/wallet/transfers/{id}", .roles(readers))
+    /// The correction of a posting: a reversal transaction linked to it (at most one).
+    public static let reverseTransfer = endpoint("POST", "/v1/wallet/transfers/{id}/reverse", .roles(bookkeepers))
+    /// Two-phase transfers: reserve now, post or void later, or let the timeout void it.
+    public static let createHold = endpoint("POST", "/v1/wallet/holds", .roles(bookkeepers))
+    public static let listHolds = endpoint("GET", "/v1/wallet/holds", .roles(readers))
+    public static let getHold = endpoint("GET", "/v1/wallet/holds/{id}", .roles(readers))
+    public static let postHold = endpoint("POST", "/v1/wallet/holds/{id}/post", .roles(bookkeepers))
+    public static let voidHold = endpoint("POST", "/v1/wallet/holds/{id}/void", .roles(bookkeepers))
+    /// An account's entries over a period with the running balance (JSON, or CSV).
+    public static let statement = endpoint("GET", "/v1/wallet/statements", .roles(readers))
+    /// The ledger's invariants, checked now: balances sum to zero per currency, every transaction balances, every
+    /// balance is the sum of its entries, nothing is overdrawn.
+    public static let invariants = endpoint("GET", "/v1/wallet/invariants", .roles(readers))
+
+    // MARK: the marketplace
+
+    /// Who reads the catalogue and the purchase flow: the books' readers and the tenant's agents.
+    static let marketReaders = readers.union([.agent])
+    /// Who takes part in a sale: the tenant's admins and agents, and agent-core's tools.
+    static let sellers: Set<Role> = [.superAdmin, .tenantAdmin, .agent, .service]
+
+    public static let listVendors = endpoint("GET", "/v1/vendors", .roles(marketReaders))
+    /// A vendor, opened with its wallet account in the given currency.
+    public static let createVendor = endpoint("POST", "/v1/vendors", .roles(bookkeepers))
+    public static let getVendor = endpoint("GET", "/v1/vendors/{id}", .roles(marketReaders))
+    public static let updateVendor = endpoint("PATCH", "/v1/vendors/{id}", .roles(bookkeepers))
+    public static let listBuyers = endpoint("GET", "/v1/buyers", .roles(marketReaders))
+    /// A buyer, opened with its wallet account; one per phone number.
+    public static let createBuyer = endpoint("POST", "/v1/buyers", .roles(sellers))
+    public static let getBuyer = endpoint("GET", "/v1/buyers/{id}", .roles(marketReaders))
+    public static let updateBuyer = endpoint("PATCH", "/v1/buyers/{id}", .roles(bookkeepers))
+    /// Products by words (`q`), metadata containment (`metadata`, a JSON object), vendor, category, availability.
+    public static let listProducts = endpoint("GET", "/v1/products", .roles(marketReaders))
+    public static let createProduct = endpoint("POST", "/v1/products", .roles(bookkeepers))
+    public static let getProduct = endpoint("GET", "/v1/products/{id}", .roles(marketReaders))
+    public static let updateProduct = endpoint("PATCH", "/v1/products/{id}", .roles(bookkeepers))
+    /// Commission schedules: a rate and an optional flat fee per product (or the tenant's default), from a moment on.
+    public static let listCommissionSchedules = endpoint("GET", "/v1/commission-schedules", .roles(readers))
+    public static let createCommissionSchedule = endpoint("POST", "/v1/commission-schedules", .roles(bookkeepers))
+    public static let listIntents = endpoint("GET", "/v1/intents", .roles(marketReaders))
+    public static let createIntent = endpoint("POST", "/v1/intents", .roles(sellers))
+    /// An intent with its quotes and the vendors ranked for it, each with its score components and reasons.
+    public static let getIntent = endpoint("GET", "/v1/intents/{id}", .roles(marketReaders))
+    public static let cancelIntent = endpoint("POST", "/v1/intents/{id}/cancel", .roles(sellers))
+    public static let listQuotes = endpoint("GET", "/v1/quotes", .roles(marketReaders))
+    public static let createQuote = endpoint("POST", "/v1/quotes", .roles(sellers))
+    public static let getQuote = endpoint("GET", "/v1/quotes/{id}", .roles(marketReaders))
+    /// Accepting a quote rejects the intent's others and opens a purchase at the quote's price, its funds held.
+    public static let acceptQuote = endpoint("POST", "/v1/quotes/{id}/accept", .roles(sellers))
+    public static let rejectQuote = endpoint("POST", "/v1/quotes/{id}/reject", .roles(sellers))
+    public static let listPurchases = endpoint("GET", "/v1/purchases", .roles(marketReaders))
+    public static let getPurchase = endpoint("GET", "/v1/purchases/{id}", .roles(marketReaders))
+    /// Completing posts the purchase's hold: buyer → vendor (net), buyer → commission.
+    public static let completePurchase = endpoint("POST", "/v1/purchases/{id}/complete", .roles(bookkeepers))
+    /// Cancelling voids the hold: the buyer's funds are released.
+    public static let cancelPurchase = endpoint("POST", "/v1/purchases/{id}/cancel", .roles(sellers))
+
+    public static let all: [Endpoint] = [
+        listAccounts, createAccount, getAccount, updateAccount, createTransfer, listTransfers, getTransfer, reverseTransfer,
+        createHold, listHolds, getHold, postHold, voidHold, statement, invariants,
+        listVendors, createVendor, getVendor, updateVendor, listBuyers, createBuyer, getBuyer, updateBuyer, listProducts, createProduct, getProduct,
+        updateProduct, listCommissionSchedules, createCommissionSchedule, listIntents, createIntent, getIntent, cancelIntent, listQuotes, createQuote,
+        getQuote, acceptQuote, rejectQuote, listPurchases, getPurchase, completePurchase, cancelPurchase,
+    ]
+}
