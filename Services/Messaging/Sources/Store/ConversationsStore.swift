@@ -331,6 +331,23 @@ struct ConversationsStore: Sendable {
     /// is `messaging.advance_status`), and the status joins the history either way. A status whose message has
     /// not stored its provider id yet waits in `unmatched_statuses`.
     func applyStatus(channel: ChannelID, _ update: StatusUpdate, on connection: PostgresConnection, logger: Logger) async throws {
+        // the message, locked: the same receipt delivered again (a provider retry, a batch posted twice), even at once,
+        // is found in the history below and changes nothing
+        if let message = try await connection.query(
+            """
+            SELECT id FROM messaging.messages WHERE channel_id = \(channel.rawValue) AND provider_message_id = \(update.providerMessageId) FOR UPDATE
+            """, logger: logger
+        ).first(as: UUID.self),
+            try await connection.query(
+                """
+                SELECT 1 FROM messaging.message_status_history WHERE message_id = \(message) AND status = \(update.status.rawValue)
+                  AND occurred_at = \(update.timestamp) AND error_code IS NOT DISTINCT FROM \(update.errorCode)
+                """, logger: logger
+            ).first(as: Int.self) != nil
+        {
+            return
+        }
+        let cost = update.cost
         let applied = try await connection.query(
             """
             WITH target AS (
@@ -338,6 +355,7 @@ struct ConversationsStore: Sendable {
                 FOR UPDATE),
             changed AS (
                 UPDATE messaging.messages m SET status = messaging.advance_status(t.status, \(update.status.rawValue)),
+                    cost_minor = coalesce(\(cost?.minorUnits), m.cost_minor), cost_currency = coalesce(\(cost?.currency.code), m.cost_currency),
                     error_code = CASE WHEN messaging.advance_status(t.status, \(update.status.rawValue)) = 'failed' THEN \(update.errorCode) ELSE m.error_code END,
                     status_reason = CASE WHEN messaging.advance_status(t.status, \(update.status.rawValue)) = 'failed' THEN \(update.errorReason)
                                     ELSE m.status_reason END
@@ -372,6 +390,18 @@ struct ConversationsStore: Sendable {
                 StatusUpdate(providerMessageId: providerMessageID, status: status, timestamp: at, errorCode: code, errorReason: reason),
                 on: connection, logger: logger)
         }
+    }
+}
+
+extension StatusUpdate {
+    /// What the provider charged, in the currency's minor units (rounded half up: Twilio prices SMS in fractions of a
+    /// cent), when it named a price in a currency Sokoni knows.
+    var cost: Money? {
+        guard let price, let code = priceCurrency, let currency = Currency(code: code) else { return nil }
+        var scaled = price * pow(10, currency.exponent)
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &scaled, 0, .plain)
+        return Money(minorUnits: NSDecimalNumber(decimal: rounded).int64Value, currency: currency)
     }
 }
 
