@@ -16,12 +16,38 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     public let access: Access
     /// The service that answers it.
     public let service: ServiceName
+    /// A body limit above the service's `HTTP_MAX_BODY_SIZE` for this endpoint alone (uploads); nil: the service's.
+    /// The gateway and the service both apply it, so an upload is not refused on the way.
+    public private(set) var maxBodySize: Int?
 
     public init(_ method: String, _ path: String, _ access: Access, service: ServiceName) {
         self.method = method
         self.path = path
         self.access = access
         self.service = service
+    }
+
+    /// The same endpoint taking bodies of up to `bytes`.
+    public func allowingBodies(upTo bytes: Int) -> Endpoint {
+        var endpoint = self
+        endpoint.maxBodySize = bytes
+        return endpoint
+    }
+
+    /// Whether a request's method and path are this endpoint's (`{name}` matches one non-empty segment).
+    public func matches(method: String, path: String) -> Bool {
+        guard method == self.method else { return false }
+        let template = self.path.split(separator: "/", omittingEmptySubsequences: false)
+        let given = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard template.count == given.count else { return false }
+        return zip(template, given).allSatisfy { pattern, segment in
+            pattern.hasPrefix("{") && pattern.hasSuffix("}") ? !segment.isEmpty : pattern == segment
+        }
+    }
+
+    /// The body allowance of the endpoint among `endpoints` that a request is for, if that endpoint declares one.
+    public static func bodyAllowance(in endpoints: [Endpoint], method: String, path: String) -> Int? {
+        endpoints.first { $0.maxBodySize != nil && $0.matches(method: method, path: path) }?.maxBodySize
     }
 
     /// Whether a caller with `roles` may call it (anyone may call a public endpoint).

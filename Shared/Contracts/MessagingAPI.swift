@@ -79,10 +79,17 @@ public enum MessagingAPI {
         public var mediaUrl: String?
         /// Whom to tell how the message fared (`DeliveryReport`), and the reference to tell them.
         public var callback: Callback?
+        /// `insurance_quote_approved`, `insurance_quote_needs_changes`: the quote, its insurer and cover, and the
+        /// reviewer's comment (what to change).
+        public var quoteId: String?
+        public var insurer: String?
+        public var coverType: String?
+        public var comment: String?
 
         public init(
             kind: String, msisdn: String, voucherId: String? = nil, code: String? = nil, amount: String? = nil, currency: String? = nil,
-            stationId: String? = nil, mediaUrl: String? = nil, callback: Callback? = nil
+            stationId: String? = nil, mediaUrl: String? = nil, callback: Callback? = nil, quoteId: String? = nil, insurer: String? = nil,
+            coverType: String? = nil, comment: String? = nil
         ) {
             self.kind = kind
             self.msisdn = msisdn
@@ -93,6 +100,10 @@ public enum MessagingAPI {
             self.stationId = stationId
             self.mediaUrl = mediaUrl
             self.callback = callback
+            self.quoteId = quoteId
+            self.insurer = insurer
+            self.coverType = coverType
+            self.comment = comment
         }
     }
 

@@ -35,6 +35,11 @@ public struct GatewayService: ServiceModule {
     public static let testSettings = ["AUTH_BCRYPT_COST": "4", "AUTH_SECURE_COOKIE": "false"]
     /// What the gateway forwards streams through; the bodies of its own routes are read (and limited) first.
     public static func streamsRequestBody(_ request: Request) -> Bool { RouteTable.match(request.uri.path) != nil }
+    /// What it forwards to an endpoint declared with a larger body allowance (an upload) may be that large.
+    public static func bodyAllowance(_ request: Request) -> Int? {
+        Endpoint.bodyAllowance(in: Self.uploads, method: request.method.rawValue, path: request.uri.path)
+    }
+    static let uploads = RouteTable.declared.filter { $0.maxBodySize != nil }
     /// The gateway serves the platform's merged document at `/openapi.json` itself (`APIDocsController`).
     public static var openAPIDocument: Data? { nil }
     /// The gateway's own part of it.

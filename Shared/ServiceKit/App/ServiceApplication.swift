@@ -55,7 +55,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
 
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestLifecycleMiddleware(metrics: metrics))
-        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, streams: Module.streamsRequestBody))
+        router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, streams: Module.streamsRequestBody, allowance: Module.bodyAllowance))
         for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
         router.add(middleware: TenantStandingMiddleware(tenants: module.tenants ?? environment.tenants))

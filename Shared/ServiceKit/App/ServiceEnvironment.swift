@@ -74,6 +74,9 @@ public protocol ServiceModule: Sendable {
     /// size limit is enforced and the body can be read more than once, e.g. for an idempotency fingerprint). The
     /// gateway streams what it forwards; everything it answers itself is buffered.
     static func streamsRequestBody(_ request: Request) -> Bool
+    /// A request's body limit when it is more than the service's `HTTP_MAX_BODY_SIZE`: the allowance of the endpoint it
+    /// is for (`Endpoint.allowingBodies(upTo:)`, an upload), so one route takes large bodies and the rest keep the limit.
+    static func bodyAllowance(_ request: Request) -> Int?
     /// The service's OpenAPI document (served at `GET /openapi.json`), from the module's resources.
     static var openAPIDocument: Data? { get }
     /// Where the tenant check on every request reads tenants; nil: `environment.tenants` (the gateway, over HTTP).
@@ -102,6 +105,7 @@ extension ServiceModule {
         false
     }
     public static func streamsRequestBody(_ request: Request) -> Bool { false }
+    public static func bodyAllowance(_ request: Request) -> Int? { nil }
     public static var openAPIDocument: Data? { nil }
     public var tenants: Tenants? { nil }
     public static var testSettings: [String: String] { [:] }

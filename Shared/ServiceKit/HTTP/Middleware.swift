@@ -54,31 +54,37 @@ public struct RequestLifecycleMiddleware: RouterMiddleware {
 }
 
 /// Refuses bodies over the limit with 413: by `Content-Length` up front, and, unless the body streams, while
-/// reading a body of unknown length (the body is then held in memory for the handler).
+/// reading a body of unknown length (the body is then held in memory for the handler). The limit is the service's,
+/// or a larger `allowance` for the endpoint a request is for (an upload).
 public struct BodyLimitMiddleware: RouterMiddleware {
     public typealias Context = AppRequestContext
     let maxSize: Int
     let streams: @Sendable (Request) -> Bool
+    let allowance: @Sendable (Request) -> Int?
 
-    public init(maxSize: Int, streams: @escaping @Sendable (Request) -> Bool = { _ in false }) {
+    public init(
+        maxSize: Int, streams: @escaping @Sendable (Request) -> Bool = { _ in false }, allowance: @escaping @Sendable (Request) -> Int? = { _ in nil }
+    ) {
         self.maxSize = maxSize
         self.streams = streams
+        self.allowance = allowance
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > self.maxSize {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "The request body exceeds \(self.maxSize) bytes.")
+        let maxSize = max(self.maxSize, self.allowance(request) ?? 0)
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxSize {
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "The request body exceeds \(maxSize) bytes.")
         }
         var context = context
-        context.maxUploadSize = self.maxSize
+        context.maxUploadSize = maxSize
         guard request.method != .get, request.method != .head, !self.streams(request) else {
             return try await next(request, context)
         }
         var request = request
         do {
-            _ = try await request.collectBody(upTo: self.maxSize)
+            _ = try await request.collectBody(upTo: maxSize)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "The request body exceeds \(self.maxSize) bytes.")
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "The request body exceeds \(maxSize) bytes.")
         }
         return try await next(request, context)
     }

@@ -46,7 +46,7 @@ enum RouteTable {
     }
 
     /// Endpoints declared in `Shared/Contracts`, by service.
-    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all
+    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all + WalletInsuranceAPI.all
 
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
     static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + MessagingAPI.sockets + ServiceName.allCases.flatMap(ServiceAPI.all)

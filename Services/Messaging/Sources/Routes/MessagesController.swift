@@ -192,11 +192,17 @@ struct MessagesController: Sendable {
 
 /// The words of the notices other services ask for.
 enum Notices {
-    static let kinds: Set<String> = ["voucher_issued", "voucher_redeemed"]
+    static let kinds: Set<String> = ["voucher_issued", "voucher_redeemed", "insurance_quote_approved", "insurance_quote_needs_changes"]
 
-    /// A template's body variables: the code, then the amount with its currency.
+    /// A template's body variables: the code, then the amount with its currency (insurance: the insurer, then the
+    /// premium or the reviewer's comment).
     static func variables(_ notice: MessagingAPI.Notification) -> [String] {
-        [notice.code ?? "", [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")]
+        let amount = [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")
+        switch notice.kind {
+        case "insurance_quote_approved": return [notice.insurer ?? "", amount]
+        case "insurance_quote_needs_changes": return [notice.insurer ?? "", notice.comment ?? ""]
+        default: return [notice.code ?? "", amount]
+        }
     }
 
     static func text(_ notice: MessagingAPI.Notification) -> String? {
@@ -207,6 +213,14 @@ enum Notices {
         case "voucher_issued":
             let amount = [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")
             return "Your fuel voucher: \(amount), code \(notice.code ?? ""). Show this card at the station."
+        case "insurance_quote_approved":
+            let amount = [notice.amount, notice.currency].compactMap { $0 }.joined(separator: " ")
+            let cover = notice.coverType.map { "\($0) " } ?? ""
+            return "Good news: your \(cover)insurance quote from \(notice.insurer ?? "the insurer") is approved. Premium: \(amount)."
+        case "insurance_quote_needs_changes":
+            let cover = notice.coverType.map { "\($0) " } ?? ""
+            return "Your \(cover)insurance quote from \(notice.insurer ?? "the insurer") needs changes: \(notice.comment ?? ""). "
+                + "Please send the corrected documents."
         default:
             return nil
         }
