@@ -1,3 +1,4 @@
+import Foundation
 import Models
 import ServiceClient
 
@@ -21,6 +22,12 @@ public struct GatewayClient: Sendable {
     /// The tenant, or nil when there is none with this id.
     public func tenant(_ id: TenantID, context: CallContext) async throws -> GatewayAPI.Tenant? {
         try await self.client.find(GatewayAPI.tenant.path(["id": id.description]), context: context)
+    }
+
+    /// Sets the tenant's plan (`lite`, `pro`, `enterprise`). Setting the plan it has changes nothing, so a retry is safe.
+    public func setPlan(_ id: TenantID, plan: String, context: CallContext) async throws {
+        let body = try JSONEncoder.sokoni.encode(GatewayAPI.TenantPlan(plan: plan))
+        _ = try await self.client.send(.PUT, GatewayAPI.setTenantPlan.path(["id": id.description]), body: body, idempotencyKey: nil, context: context)
     }
 }
 
@@ -73,4 +80,32 @@ public struct MessagingClient: Sendable {
     public func notify(_ notification: MessagingAPI.Notification, idempotencyKey: String, context: CallContext) async throws -> MessagingAPI.Receipt {
         try await self.client.post(MessagingAPI.notify.path, body: notification, idempotencyKey: idempotencyKey, context: context)
     }
+}
+
+/// Typed calls to marketplace-wallet: the usage credits an AI reply spends.
+public struct WalletClient: Sendable {
+    public let client: ServiceClient
+
+    public init(_ client: ServiceClient) {
+        self.client = client
+    }
+
+    /// Reserves credits for a reply, once per reference; a 409 `credits_exhausted` when the tenant has none left.
+    public func reserveCredits(_ request: WalletAPI.ReserveCredits, context: CallContext) async throws -> WalletAPI.CreditReservation {
+        try await self.client.post(WalletAPI.reserveCredits.path, body: request, idempotencyKey: request.reference, context: context)
+    }
+
+    /// The model was called: the reserved credits are used.
+    public func settleCredits(reference: String, context: CallContext) async throws -> WalletAPI.CreditReservation {
+        try await self.client.post(
+            WalletAPI.settleCredits.path(["reference": reference]), body: EmptyBody(), idempotencyKey: "settle/\(reference)", context: context)
+    }
+
+    /// The model was not called: the reserved credits are free again.
+    public func releaseCredits(reference: String, context: CallContext) async throws -> WalletAPI.CreditReservation {
+        try await self.client.post(
+            WalletAPI.releaseCredits.path(["reference": reference]), body: EmptyBody(), idempotencyKey: "release/\(reference)", context: context)
+    }
+
+    struct EmptyBody: Codable, Sendable {}
 }

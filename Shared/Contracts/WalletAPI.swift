@@ -78,11 +78,51 @@ public enum WalletAPI {
     /// Cancelling voids the hold: the buyer's funds are released.
     public static let cancelPurchase = endpoint("POST", "/v1/purchases/{id}/cancel", .roles(sellers))
 
+    // MARK: usage credits
+
+    /// The tenant's credits: remaining, reserved, used, usage per day, top-ups and alerts.
+    public static let credits = endpoint("GET", "/v1/credits", .roles(readers))
+    /// Credits granted to a tenant (platform admins, or the billing that sold them), once per `Idempotency-Key`.
+    public static let topUpCredits = endpoint("POST", "/v1/credits/topups", .roles([.superAdmin, .service]))
+    /// agent-core, before it calls a model: one reservation per reference (the inbound message); 409
+    /// `credits_exhausted` when none are left.
+    public static let reserveCredits = endpoint("POST", "/v1/credits/reservations", .roles([.service]))
+    /// After the reply: settled (the model was called) or released (it was not).
+    public static let settleCredits = endpoint("POST", "/v1/credits/reservations/{reference}/settle", .roles([.service]))
+    public static let releaseCredits = endpoint("POST", "/v1/credits/reservations/{reference}/release", .roles([.service]))
+
+    public struct ReserveCredits: Codable, Sendable, Equatable {
+        public var reference: String
+        public var credits: Int
+        public init(reference: String, credits: Int = 1) {
+            self.reference = reference
+            self.credits = credits
+        }
+    }
+
+    public struct CreditReservation: Codable, Sendable, Equatable {
+        public var reference: String
+        public var credits: Int
+        /// `reserved`, `settled`, `released` or `expired`.
+        public var status: String
+        public var expiresAt: Date
+        /// What the tenant can still reserve after this.
+        public var available: Int64
+        public init(reference: String, credits: Int, status: String, expiresAt: Date, available: Int64) {
+            self.reference = reference
+            self.credits = credits
+            self.status = status
+            self.expiresAt = expiresAt
+            self.available = available
+        }
+    }
+
     public static let all: [Endpoint] = [
         listAccounts, createAccount, getAccount, updateAccount, createTransfer, listTransfers, getTransfer, reverseTransfer,
         createHold, listHolds, getHold, postHold, voidHold, statement, invariants,
         listVendors, createVendor, getVendor, updateVendor, listBuyers, createBuyer, getBuyer, updateBuyer, listProducts, createProduct, getProduct,
         updateProduct, listCommissionSchedules, createCommissionSchedule, listIntents, createIntent, getIntent, cancelIntent, listQuotes, createQuote,
-        getQuote, acceptQuote, rejectQuote, listPurchases, getPurchase, completePurchase, cancelPurchase,
+        getQuote, acceptQuote, rejectQuote, listPurchases, getPurchase, completePurchase, cancelPurchase, credits, topUpCredits, reserveCredits,
+        settleCredits, releaseCredits,
     ]
 }

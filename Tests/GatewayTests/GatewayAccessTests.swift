@@ -68,7 +68,8 @@ import Testing
                     // messaging (Shared/Contracts/MessagingAPI.swift)
                     ("/v1/channels", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .tenantAdmin]),
                     ("/v1/leads", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
-                    ("/v1/wallet", staffRead.union([.tenantAdmin]), [.superAdmin, .tenantAdmin]),
+                    // services move money too (Shared/Contracts/WalletAPI.swift)
+                    ("/v1/wallet", staffRead.union([.tenantAdmin, .service]), [.superAdmin, .tenantAdmin, .service]),
                     ("/v1/appointments", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
                 ]
                 table.append(("/v1/auth/me", Set(Role.allCases), []))

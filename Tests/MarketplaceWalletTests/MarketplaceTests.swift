@@ -317,7 +317,7 @@ import Testing
                 ("/v1/intents", #"{"buyerId":"\#(buyer.id)","channel":"sms","expiresInSeconds":5}"#, 422, "invalid_expiresInSeconds"),
                 ("/v1/vendors", #"{"name":"X","currency":"KES","rating":7}"#, 422, "invalid_rating"),
                 ("/v1/vendors", #"{"name":"X","currency":"XXX"}"#, 422, "invalid_currency"),
-                ("/v1/vendors", #"{"name":"\u0000","currency":"KES"}"#, 400, ""),
+                ("/v1/vendors", #"{"name":"\u0000","currency":"KES"}"#, 422, "invalid_text"),
                 ("/v1/buyers", #"{"name":"B","currency":"KES","phone":"12"}"#, 422, "invalid_phone"),
                 ("/v1/commission-schedules", #"{"rateBps":10001}"#, 422, "invalid_rateBps"),
                 ("/v1/commission-schedules", #"{"rateBps":10,"productId":"\#(UUID())"}"#, 422, "unknown_product"),

@@ -88,7 +88,17 @@ public struct AgentCoreService: ServiceModule {
                 platform: platform,
                 chains: ProviderChains(
                     http: environment.httpClient, timeout: .seconds(try settings.int("agent.llmTimeoutSeconds", default: 30, range: 1...600))),
-                providers: self.providers, costs: self.costs))
+                providers: self.providers, costs: self.costs,
+                credits: UsageCredits(
+                    // checked before every model call: an answer within a second or two, or the reply goes ahead
+                    wallet: {
+                        var client = environment.client(.marketplaceWallet)
+                        client.timeout = .seconds(2)
+                        client.maxRetries = 0
+                        return WalletClient(client)
+                    },
+                    callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+                    metrics: environment.metrics)))
     }
 
     /// The sealing key when `AGENT_SECRET_KEYS` is not set: HKDF-SHA256 of the service key (a secret every instance

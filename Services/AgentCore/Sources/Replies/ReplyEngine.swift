@@ -167,6 +167,8 @@ struct ReplyModels: Sendable {
     let chains: ProviderChains
     let providers: ProvidersStore
     let costs: CostsStore
+    /// The usage credit each model-answered reply spends; nil: replies are not metered.
+    var credits: UsageCredits? = nil
     /// How long a second delivery of a message being answered waits for the first one's reply.
     var duplicateWait: Duration = .seconds(20)
 
@@ -221,6 +223,9 @@ struct ReplyModels: Sendable {
         }
         // at a cap: no call at all
         guard mode != .offline else { return Outcome() }
+        // out of usage credits: no call either (the wallet alerts the tenant's admins)
+        let credit = await self.credits?.reserve(tenant: tenant, key: key, requestID: requestID, logger: logger) ?? .unavailable
+        guard credit != .exhausted else { return Outcome() }
         let chosen = SpendRules.providers(specs, mode: mode)
         let ledger = CallLedger()
         let model = ModelReplies(model: self.chains.chain(owner: owner, providers: chosen, ledger: ledger), modelName: chosen[0].model, ledger: ledger)
@@ -235,6 +240,7 @@ struct ReplyModels: Sendable {
             // every provider failed: the customer still gets the offline responder's answer
             logger.warning("language model failed, the offline responder answers", metadata: ["error": "\(error)"])
         }
+        await self.credits?.finish(credit, used: answered != nil, tenant: tenant, requestID: requestID, logger: logger)
         let billed = try await self.costs.settle(
             ledger.calls,
             context: .init(tenant: tenant, agent: agent.id, conversation: request.conversationId, key: key, attempt: attempt, mode: mode), prices: prices,

@@ -71,9 +71,11 @@ struct InvariantWatch: Service {
     }
 }
 
-/// Expires pending intents whose time ran out, with their open quotes, so that nobody accepts a stale offer.
-struct IntentSweeper: Service {
+/// Expires pending intents whose time ran out, with their open quotes (nobody accepts a stale offer), and releases
+/// credit reservations whose reply never came (credits are never held forever).
+struct ExpirySweeper: Service {
     let purchases: PurchasesStore
+    let credits: CreditsStore
     let interval: Duration
     let logger: Logger
     static let batch = 500
@@ -85,16 +87,19 @@ struct IntentSweeper: Service {
                 var swept = 0
                 repeat {
                     swept = try await self.sweep()
-                } while swept == Self.batch && !Task.isShuttingDownGracefully
+                } while swept >= Self.batch && !Task.isShuttingDownGracefully
             } catch {
-                self.logger.warning("intent sweep failed", metadata: ["error": "\(error)"])
+                self.logger.warning("expiry sweep failed", metadata: ["error": "\(error)"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
         }
     }
 
+    /// One batch of each; answers the larger count (a full batch means there may be more).
     @discardableResult
     func sweep() async throws -> Int {
-        try await self.purchases.expireDueIntents(limit: Self.batch, logger: self.logger)
+        let intents = try await self.purchases.expireDueIntents(limit: Self.batch, logger: self.logger)
+        let reservations = try await self.credits.expireDueReservations(limit: Self.batch, logger: self.logger)
+        return max(intents, reservations)
     }
 }

@@ -146,6 +146,9 @@ struct LedgerStore: Sendable {
                     continue
                 }
                 if let psql, let mapped = Self.errors.apiError(for: psql) { throw mapped }
+                // a refusal of the code's own comes out as it went in, so that callers can act on it (a purchase
+                // whose completion the ledger refused is compensated)
+                if let refusal = (error as? PostgresTransactionError)?.closureError as? APIError { throw refusal }
                 throw error
             }
         }
@@ -365,6 +368,13 @@ struct LedgerStore: Sendable {
             guard let original = try await self.transfer(id, tenant: tenant, on: connection, logger: logger) else { return nil }
             guard original.type != .reversal else {
                 throw APIError.unprocessable("reversal_of_reversal", "A reversal is not reversed; post a new transfer instead.")
+            }
+            // reversed already: the same request gets the reversal again, any other a 409 (before any funds check)
+            if let reversal = original.reversedBy {
+                guard let first = try await self.transfer(reversal, tenant: tenant, on: connection, logger: logger), first.reference == reference else {
+                    throw APIError.conflict("already_reversed", "This transfer was already reversed.")
+                }
+                return (first, true)
             }
             // the money goes back: each debit paired with a credit of the same amount (every leg made one of each)
             var credits = original.entries.filter { $0.direction == .credit }
