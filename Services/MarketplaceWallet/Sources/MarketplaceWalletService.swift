@@ -11,7 +11,10 @@ import ServiceLifecycle
 /// store it uses.
 ///
 /// Its own settings, besides ServiceKit's:
-/// - `wallet.holdSweepIntervalMs` [`WALLET_HOLD_SWEEP_INTERVAL_MS`], default 5000: how often expired holds are voided and expired intents closed.
+/// - `wallet.holdSweepIntervalMs` [`WALLET_HOLD_SWEEP_INTERVAL_MS`], default 5000: how often expired holds are voided, expired intents closed
+///   and credit reservations whose reply never came released.
+/// - `wallet.creditsInitialGrant` [`WALLET_CREDITS_INITIAL_GRANT`], default 1000: the usage credits a tenant starts with.
+/// - `wallet.creditsLowThreshold` [`WALLET_CREDITS_LOW_THRESHOLD`], default 50: below this many available, a `low` alert.
 /// - `wallet.invariantIntervalMs` [`WALLET_INVARIANT_INTERVAL_MS`], default 300000: how often the whole ledger is checked.
 /// - `blobs.directory` [`BLOBS_DIRECTORY`], default `.local/blobs`: where insurance documents are kept (under `docs/`).
 /// - `wallet.publicUrl` [`WALLET_PUBLIC_URL`], default the gateway URL: the base of document links;
@@ -26,8 +29,10 @@ public struct MarketplaceWalletService: ServiceModule {
     let ledger: LedgerStore
     let vendors: VendorsStore
     let purchases: PurchasesStore
+    let credits: CreditsStore
     let sweepInterval: Duration
     let invariantInterval: Duration
+    let billing: PaymentConfirmation
     let insurance: InsuranceController
 
     public init(environment: ServiceEnvironment) async throws {
@@ -36,8 +41,13 @@ public struct MarketplaceWalletService: ServiceModule {
         self.ledger = LedgerStore(postgres: environment.postgres, audit: environment.audit)
         self.vendors = VendorsStore(postgres: environment.postgres, audit: environment.audit)
         self.purchases = PurchasesStore(postgres: environment.postgres, audit: environment.audit, ledger: self.ledger)
+        self.credits = CreditsStore(
+            postgres: environment.postgres, audit: environment.audit,
+            initialGrant: Int64(try settings.int("wallet.creditsInitialGrant", default: 1_000, range: 0...1_000_000_000)),
+            lowThreshold: Int64(try settings.int("wallet.creditsLowThreshold", default: 50, range: 0...1_000_000_000)))
         self.sweepInterval = .milliseconds(try settings.int("wallet.holdSweepIntervalMs", default: 5_000, range: 10...86_400_000))
         self.invariantInterval = .milliseconds(try settings.int("wallet.invariantIntervalMs", default: 300_000, range: 100...86_400_000))
+        self.billing = try PaymentConfirmation.from(environment)
         self.insurance = try Self.insuranceController(environment)
     }
 
@@ -47,11 +57,16 @@ public struct MarketplaceWalletService: ServiceModule {
         StatementsController(ledger: self.ledger).addRoutes(to: router)
         CatalogueController(vendors: self.vendors).addRoutes(to: router)
         PurchasesController(purchases: self.purchases).addRoutes(to: router)
+        CreditsController(credits: self.credits).addRoutes(to: router)
+        SubscriptionsController(confirmation: self.billing, idempotency: self.environment.idempotency) { [tenants = self.environment.tenants] in
+            try await tenants.tenant($0, logger: $1)?.currency
+        }.addRoutes(to: router)
         self.insurance.addRoutes(to: router)
     }
 
     public func registerJobs(_ registry: inout JobRegistry) {
         InsuranceJobs.register(&registry, environment: self.environment)
+        SubscriptionJobs.register(&registry, confirmation: self.billing, environment: self.environment)
     }
 
     /// An insurance document's upload may be larger than other bodies.
@@ -77,7 +92,8 @@ public struct MarketplaceWalletService: ServiceModule {
     public var backgroundServices: [any Service] {
         [
             HoldSweeper(ledger: self.ledger, interval: self.sweepInterval, logger: self.environment.logger),
-            IntentSweeper(purchases: self.purchases, interval: self.sweepInterval, logger: self.environment.logger),
+            ExpirySweeper(purchases: self.purchases, credits: self.credits, interval: self.sweepInterval, logger: self.environment.logger),
+            SubscriptionSweeper(confirmation: self.billing, logger: self.environment.logger),
             InvariantWatch(ledger: self.ledger, metrics: self.environment.metrics, interval: self.invariantInterval, logger: self.environment.logger),
         ]
     }

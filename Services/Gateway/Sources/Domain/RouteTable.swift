@@ -46,13 +46,20 @@ enum RouteTable {
     }
 
     /// Endpoints declared in `Shared/Contracts`, by service.
-    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all + WalletInsuranceAPI.all
+    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all + WalletInsuranceAPI.all + WalletBillingAPI.all
+
+    /// Each service's whoami and audit whose prefix a declared endpoint also has (`/v1/messaging/settings`): that
+    /// derived prefix shadows the catch-all for the service's extras, so they join its roles.
+    static let serviceExtrasUnderDeclaredPrefixes: [Endpoint] = {
+        let prefixes = Set(declared.map(\.prefix))
+        return ServiceName.allCases.filter { $0 != .gateway }.flatMap(ServiceAPI.all).filter { prefixes.contains($0.prefix) }
+    }()
 
     /// Every endpoint with its roles, the gateway's own included: what `GET /v1/auth/me` says a caller may call.
     static let allEndpoints: [Endpoint] = GatewayAPI.own + declared + MessagingAPI.sockets + ServiceName.allCases.flatMap(ServiceAPI.all)
 
     static let routes: [GatewayRoute] =
-        derived(from: declared) + [
+        derived(from: declared + serviceExtrasUnderDeclaredPrefixes) + [
             // provider webhooks: public, messaging verifies the signatures
             GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
 
