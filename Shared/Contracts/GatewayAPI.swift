@@ -4,6 +4,9 @@ import Models
 public enum GatewayAPI {
     /// `GET /v1/gateway/tenants/{id}`, for services (role `service`) and super admins.
     public static let tenant = Endpoint("GET", "/v1/gateway/tenants/{id}", .roles([.service, .superAdmin]), service: .gateway)
+    /// `PUT /v1/gateway/tenants/{id}/plan` `{plan}`: marketplace-wallet keeps the tenant's plan in step with its paid
+    /// subscription (a service token acting in a tenant may set only that tenant's plan).
+    public static let setTenantPlan = Endpoint("PUT", "/v1/gateway/tenants/{id}/plan", .roles([.service, .superAdmin]), service: .gateway)
 
     static func endpoint(_ method: String, _ path: String, _ access: Endpoint.Access) -> Endpoint {
         Endpoint(method, path, access, service: .gateway)
@@ -36,8 +39,17 @@ public enum GatewayAPI {
     /// The gateway's own routes (besides what every service has: `ServiceAPI`).
     public static let own: [Endpoint] = [
         login, refresh, logout, me, createTenant, listTenants, getTenant, updateTenant, createUser, listUsers, getUser, updateUser,
-        setRoles, createKey, listKeys, revokeKey, tenant,
+        setRoles, createKey, listKeys, revokeKey, tenant, setTenantPlan,
     ]
+
+    /// The body of `setTenantPlan`: `lite`, `pro` or `enterprise`.
+    public struct TenantPlan: Codable, Sendable, Equatable {
+        public var plan: String
+
+        public init(plan: String) {
+            self.plan = plan
+        }
+    }
 
     /// A tenant as other services see it: its standing (checked on every request) and its defaults.
     public struct Tenant: Codable, Sendable, Equatable {

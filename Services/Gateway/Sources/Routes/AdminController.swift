@@ -28,6 +28,7 @@ struct AdminController: Sendable {
         router.on(GatewayAPI.setRoles, use: self.setRoles)
         // for other services (a tenant's currency, time zone, plan)
         router.on(GatewayAPI.tenant, use: self.getTenant)
+        router.on(GatewayAPI.setTenantPlan, use: self.setTenantPlan)
         router.on(GatewayAPI.createKey, use: self.createKey)
         router.on(GatewayAPI.listKeys, use: self.listKeys)
         router.on(GatewayAPI.revokeKey, use: self.revokeKey)
@@ -69,6 +70,24 @@ struct AdminController: Sendable {
         guard let tenant = try await self.store.updateTenant(id, body, actor: caller.subject, requestID: context.requestID, logger: context.logger) else {
             throw APIError.notFound("tenant_not_found", "No such tenant.")
         }
+        self.tenants.forget(TenantID(rawValue: id))
+        return JSONResponse(.ok, tenant)
+    }
+
+    /// A tenant's plan, set by marketplace-wallet when a subscription is paid: a service acting in a tenant sets only
+    /// that tenant's.
+    @Sendable func setTenantPlan(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<TenantDTO> {
+        let caller = try context.requireCaller()
+        let id = try context.uuidParameter()
+        if caller.isService, let acting = caller.tenantID, acting.rawValue != id {
+            throw APIError.forbidden("other_tenant", "A service acting in one tenant sets only that tenant's plan.")
+        }
+        let body = try await request.decodeJSON(GatewayAPI.TenantPlan.self, context: context)
+        guard let plan = Plan(rawValue: body.plan) else { throw APIError.unprocessable("invalid_plan", "plan is lite, pro or enterprise.") }
+        guard
+            let tenant = try await self.store.updateTenant(
+                id, UpdateTenant(plan: plan), actor: caller.subject, requestID: context.requestID, logger: context.logger)
+        else { throw APIError.notFound("tenant_not_found", "No such tenant.") }
         self.tenants.forget(TenantID(rawValue: id))
         return JSONResponse(.ok, tenant)
     }
