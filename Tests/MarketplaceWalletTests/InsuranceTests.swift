@@ -331,6 +331,45 @@ import Testing
         }
     }
 
+    @Test func twoReviewersAtOnceMakeOneDecision() async throws {
+        // messaging runs, so the one notice is delivered and the shutdown has no job in flight to wait for
+        try await Self.with([.gateway, .marketplaceWallet, .messaging]) { desk in
+            let quote = try await desk.quote(#"{"customerPhone":"+250788000005","insurer":"Britam","coverType":"motor","currency":"RWF"}"#)
+            #expect(try await desk.upload(quote.id, Self.pdf, type: "application/pdf", name: "a.pdf").status == 201)
+            let bodies = Array(
+                repeating: [#"{"decision":"approve","premium":"5000"}"#, #"{"decision":"needs_changes","comment":"Sign page 2"}"#], count: 5
+            ).flatMap { $0 }
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for body in bodies { group.addTask { try await desk.review(quote.id, body).status } }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1 && statuses.filter { $0 == 409 }.count == bodies.count - 1, "\(statuses)")
+            // one decision, one audit row, one notice
+            #expect(
+                try await desk.count(
+                    "SELECT count(*)::int FROM wallet.audit_log WHERE action IN ('insurance_quote.approve', 'insurance_quote.needs_changes')") == 1)
+            #expect(try await desk.count("SELECT count(*)::int FROM wallet.jobs WHERE kind = 'insurance.notify_decision'") == 1)
+            #expect(try await TestWait.until { try await desk.outbox().filter { $0.to == "+250788000005" }.count == 1 })
+        }
+    }
+
+    @Test func documentTypesAreReadFromTheBytesAndUploadsAloneTakeLargeBodies() {
+        #expect(InsuranceDocumentType.sniff(Self.pdf) == .pdf)
+        #expect(InsuranceDocumentType.sniff(Self.png) == .png)
+        #expect(InsuranceDocumentType.sniff([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10] + Array("JFIF".utf8)) == .jpeg)
+        #expect(InsuranceDocumentType.sniff(Array("RIFF".utf8) + [0x24, 0, 0, 0] + Array("WEBPVP8 ".utf8)) == .webp)
+        #expect(InsuranceDocumentType.sniff(Array("RIFF".utf8) + [0x24, 0, 0, 0] + Array("WAVEfmt ".utf8)) == nil)
+        #expect(InsuranceDocumentType.sniff(Array(Self.png.prefix(8))) == nil)
+        #expect(InsuranceDocumentType.sniff(Self.html) == nil)
+        #expect(InsuranceDocumentType.sniff([]) == nil)
+        let all = WalletInsuranceAPI.all
+        #expect(Endpoint.bodyAllowance(in: all, method: "POST", path: "/v1/insurance-quotes/\(UUID())/documents") == 10 << 20)
+        #expect(Endpoint.bodyAllowance(in: all, method: "GET", path: "/v1/insurance-quotes/\(UUID())/documents") == nil)
+        #expect(Endpoint.bodyAllowance(in: all, method: "POST", path: "/v1/insurance-quotes//documents") == nil)
+        #expect(Endpoint.bodyAllowance(in: all, method: "POST", path: "/v1/insurance-quotes/\(UUID())/review") == nil)
+        #expect(Endpoint.bodyAllowance(in: all, method: "POST", path: "/v1/insurance-quotes") == nil)
+    }
+
     @Test func rolesAndTenants() async throws {
         try await Self.with { desk in
             let quote = try await desk.quote(#"{"customerPhone":"+250788000003","insurer":"Prime","coverType":"travel","currency":"RWF"}"#)
