@@ -107,5 +107,47 @@ public struct WalletClient: Sendable {
             WalletAPI.releaseCredits.path(["reference": reference]), body: EmptyBody(), idempotencyKey: "release/\(reference)", context: context)
     }
 
+    /// Available products matching the words, by name.
+    public func products(matching words: String, limit: Int = 5, context: CallContext) async throws -> [WalletAPI.ProductView] {
+        let page: Page<WalletAPI.ProductView> = try await self.client.get(
+            WalletAPI.listProducts.path, query: ["q": words, "available": "true", "limit": String(limit)], context: context)
+        return page.items
+    }
+
+    /// The buyer with this phone number, opened (with its wallet) the first time.
+    public func buyer(phone: String, name: String, currency: String, context: CallContext) async throws -> WalletAPI.BuyerView {
+        let page: Page<WalletAPI.BuyerView> = try await self.client.get(WalletAPI.listBuyers.path, query: ["phone": phone, "limit": "1"], context: context)
+        if let found = page.items.first { return found }
+        do {
+            return try await self.client.post(
+                WalletAPI.createBuyer.path, body: WalletAPI.NewBuyer(name: name, phone: phone, currency: currency), context: context)
+        } catch ServiceClientError.api(409, "buyer_exists", _) {
+            // opened by a reply running at the same moment
+            let again: Page<WalletAPI.BuyerView> = try await self.client.get(
+                WalletAPI.listBuyers.path, query: ["phone": phone, "limit": "1"], context: context)
+            guard let found = again.items.first else { throw ServiceClientError.malformedResponse(service: "marketplace-wallet", reason: "no buyer") }
+            return found
+        }
+    }
+
+    public func createIntent(_ intent: WalletAPI.NewIntent, context: CallContext) async throws -> WalletAPI.IntentView {
+        try await self.client.post(WalletAPI.createIntent.path, body: intent, context: context)
+    }
+
+    /// The intent with its quotes and ranked vendors, or nil.
+    public func intent(_ id: UUID, context: CallContext) async throws -> WalletAPI.IntentView? {
+        try await self.client.find(WalletAPI.getIntent.path(["id": id.uuidString.lowercased()]), context: context)
+    }
+
+    public func quote(_ id: UUID, context: CallContext) async throws -> WalletAPI.QuoteView? {
+        try await self.client.find(WalletAPI.getQuote.path(["id": id.uuidString.lowercased()]), context: context)
+    }
+
+    /// Accepts the quote: the purchase at its price, the buyer's funds held (accepting again answers the same).
+    public func acceptQuote(_ id: UUID, context: CallContext) async throws -> WalletAPI.PurchaseView {
+        try await self.client.post(
+            WalletAPI.acceptQuote.path(["id": id.uuidString.lowercased()]), body: EmptyBody(), idempotencyKey: "accept/\(id)", context: context)
+    }
+
     struct EmptyBody: Codable, Sendable {}
 }

@@ -117,6 +117,95 @@ public enum WalletAPI {
         }
     }
 
+    // MARK: what other services read of the marketplace (agent-core's tools); the service's answers carry more
+
+    public struct ProductView: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var vendorId: UUID
+        public var name: String
+        public var description: String?
+        public var category: String?
+        public var price: Money
+        public var available: Bool
+    }
+
+    public struct BuyerView: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var name: String
+        public var phone: String?
+        public var currency: String
+    }
+
+    public struct NewBuyer: Codable, Sendable, Equatable {
+        public var name: String
+        public var phone: String?
+        public var currency: String
+        public init(name: String, phone: String?, currency: String) {
+            self.name = name
+            self.phone = phone
+            self.currency = currency
+        }
+    }
+
+    public struct NewIntent: Codable, Sendable, Equatable {
+        public var buyerId: String
+        public var channel: String
+        public var category: String?
+        public var region: String?
+        public var productId: String?
+        public var description: String?
+        public var conversationId: String?
+        public init(
+            buyerId: String, channel: String, category: String?, region: String?, productId: String?, description: String?, conversationId: String?
+        ) {
+            self.buyerId = buyerId
+            self.channel = channel
+            self.category = category
+            self.region = region
+            self.productId = productId
+            self.description = description
+            self.conversationId = conversationId
+        }
+    }
+
+    public struct QuoteView: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var intentId: UUID
+        public var vendorId: UUID
+        public var price: Money
+        public var etaMinutes: Int
+        public var status: String
+        public var note: String?
+    }
+
+    public struct RankedVendorView: Codable, Sendable, Equatable {
+        public var vendorId: UUID
+        public var name: String
+        public var quoteId: UUID?
+        public var score: Double
+        public var reasons: [String]
+    }
+
+    public struct IntentView: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var buyerId: UUID
+        public var status: String
+        public var category: String?
+        public var description: String?
+        public var expiresAt: Date
+        public var quotes: [QuoteView]?
+        public var ranking: [RankedVendorView]?
+        public var purchaseId: UUID?
+    }
+
+    public struct PurchaseView: Codable, Sendable, Equatable {
+        public var id: UUID
+        public var quoteId: UUID
+        public var intentId: UUID
+        public var amount: Money
+        public var status: String
+    }
+
     public static let all: [Endpoint] = [
         listAccounts, createAccount, getAccount, updateAccount, createTransfer, listTransfers, getTransfer, reverseTransfer,
         createHold, listHolds, getHold, postHold, voidHold, statement, invariants,

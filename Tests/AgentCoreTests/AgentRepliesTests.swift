@@ -41,7 +41,7 @@ import Testing
             let created = try await TestHTTP.post("\(gateway)/v1/agents", token: admin, json: NewAgentBody(name: "Mama Fuel"))
             #expect(created.status == 201, "\(created.text)")
             let agent = try created.json(AgentDTO.self)
-            #expect(agent.tone == .rafiki && agent.tools == ToolName.allCases)
+            #expect(agent.tone == .rafiki && agent.tools == ToolName.defaults)
             #expect(try await TestHTTP.post("\(gateway)/v1/agents", token: admin, json: NewAgentBody(name: "mama fuel")).errorCode == "agent_name_taken")
             var bad = NewAgentBody(name: "Babel")
             bad.languages = ["xx"]

@@ -83,7 +83,14 @@ public struct AgentCoreService: ServiceModule {
                     return VouchersClient(client)
                 },
                 callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
-                knowledge: self.knowledgeSearch),
+                knowledge: self.knowledgeSearch,
+                wallet: {
+                    var client = environment.client(.marketplaceWallet)
+                    client.timeout = .seconds(3)
+                    client.maxRetries = 1
+                    return WalletClient(client)
+                },
+                tenantCurrency: { tenant, logger in try await environment.tenants.tenant(tenant, logger: logger)?.currency }),
             models: ReplyModels(
                 platform: platform,
                 chains: ProviderChains(

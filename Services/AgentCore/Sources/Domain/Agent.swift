@@ -15,6 +15,14 @@ public enum ToolName: String, Codable, Sendable, CaseIterable {
     case voucherStatus = "voucher_status"
     case faqLookup = "faq_lookup"
     case handoff
+    /// The marketplace (marketplace-wallet): find products, ask vendors for quotes, read them, accept one.
+    case productSearch = "product_search"
+    case createIntent = "create_intent"
+    case listQuotes = "list_quotes"
+    case acceptQuote = "accept_quote"
+
+    /// What a new agent may use unless told: selling through the marketplace is chosen per agent.
+    public static let defaults: [ToolName] = [.voucherStatus, .faqLookup, .handoff]
 }
 
 public struct AgentPolicy: Codable, Sendable, Equatable {

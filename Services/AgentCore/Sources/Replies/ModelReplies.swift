@@ -66,6 +66,43 @@ struct ModelReplies: Sendable {
                         "required": .array([.string("code")]),
                     ])))
         }
+        func object(_ properties: [String: String], required: [String]) -> JSONValue {
+            .object([
+                "type": .string("object"),
+                "properties": .object(properties.mapValues { .object(["type": .string("string"), "description": .string($0)]) }),
+                "required": .array(required.map(JSONValue.string)),
+            ])
+        }
+        if allowed.contains(.productSearch) {
+            specs.append(
+                ToolSpec(
+                    name: ToolName.productSearch.rawValue, description: "Search the marketplace's available products by words; answers their ids and prices.",
+                    parameters: object(["query": "What the customer wants, in a few words."], required: ["query"])))
+        }
+        if allowed.contains(.createIntent) {
+            specs.append(
+                ToolSpec(
+                    name: ToolName.createIntent.rawValue,
+                    description: "Ask the marketplace's vendors for quotes on what the customer wants to buy (the customer is the buyer).",
+                    parameters: object(
+                        [
+                            "description": "What the customer wants.", "category": "The product category, e.g. fuel.", "region": "Where, e.g. Kigali.",
+                            "productId": "A product id from product_search, if one fits.",
+                        ], required: ["description"])))
+        }
+        if allowed.contains(.listQuotes) {
+            specs.append(
+                ToolSpec(
+                    name: ToolName.listQuotes.rawValue, description: "The open quotes on the customer's request, best first, with the reasons for the ranking.",
+                    parameters: object(["intentId": "The id create_intent answered."], required: ["intentId"])))
+        }
+        if allowed.contains(.acceptQuote) {
+            specs.append(
+                ToolSpec(
+                    name: ToolName.acceptQuote.rawValue,
+                    description: "Accept one quote once the customer has clearly chosen it: a purchase at its price, paid from the customer's wallet.",
+                    parameters: object(["quoteId": "The id list_quotes answered."], required: ["quoteId"])))
+        }
         if allowed.contains(.handoff) {
             specs.append(
                 ToolSpec(
@@ -126,6 +163,14 @@ struct ModelReplies: Sendable {
                     let found = await tools.knowledgeSearch(arguments["query"] ?? "", tenant: tenant, language: language, logger: logger)
                     cited += found
                     result = found.isEmpty ? #"{"passages":[]}"# : "Passages:\n" + found.map(Self.passage).joined(separator: "\n")
+                case .productSearch where agent.tools.contains(.productSearch):
+                    result = await tools.productSearch(arguments["query"] ?? "", tenant: tenant, requestID: requestID, logger: logger)
+                case .createIntent where agent.tools.contains(.createIntent):
+                    result = await tools.createIntent(arguments, request: request, tenant: tenant, requestID: requestID, logger: logger)
+                case .listQuotes where agent.tools.contains(.listQuotes):
+                    result = await tools.listQuotes(arguments, request: request, tenant: tenant, requestID: requestID, logger: logger)
+                case .acceptQuote where agent.tools.contains(.acceptQuote):
+                    result = await tools.acceptQuote(arguments, request: request, tenant: tenant, requestID: requestID, logger: logger)
                 case .handoff where agent.tools.contains(.handoff):
                     handoff = arguments["reason"].map { String($0.prefix(80)) } ?? "model"
                     result = #"{"status":"escalated"}"#

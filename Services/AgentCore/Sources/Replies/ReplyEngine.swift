@@ -12,6 +12,10 @@ struct Tools: Sendable {
     let callContext: @Sendable (TenantID, String?) async throws -> CallContext
     /// The tenant's knowledge base; nil: replies use none.
     var knowledge: KnowledgeSearch? = nil
+    /// The marketplace, for the product, intent and quote tools; nil: they answer "unavailable".
+    var wallet: (@Sendable () -> WalletClient)? = nil
+    /// The tenant's currency (a new buyer's wallet is opened in it).
+    var tenantCurrency: (@Sendable (TenantID, Logger) async throws -> String?)? = nil
 
     /// Passages of the tenant's knowledge base for a question, best first; none when it has none or the search
     /// fails (a reply never fails for want of them).

@@ -34,7 +34,7 @@ struct AgentsStore: Sendable {
 
     func create(_ new: NewAgent, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> AgentDTO {
         let policy = String(decoding: try JSONEncoder.sokoni.encode(new.policy ?? AgentPolicy()), as: UTF8.self)
-        let tools = (new.tools ?? ToolName.allCases).map(\.rawValue)
+        let tools = (new.tools ?? ToolName.defaults).map(\.rawValue)
         return try await Self.errors.map {
             try await self.postgres.withTransaction(logger: logger) { connection in
                 let id = AgentID()
