@@ -35,6 +35,16 @@ public struct MarketplaceWalletService: ServiceModule {
     let billing: PaymentConfirmation
     let insurance: InsuranceController
 
+    /// `marketplace-wallet seed-demo`: migrates, then gives the demo tenant its books and market (run by
+    /// `./Deploy/local`; running it again changes nothing).
+    public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
+        guard name == "seed-demo" else { return false }
+        try await ServiceMain.withMigratedClient(settings: settings, logger: logger) { postgres in
+            try await DemoSeed.run(postgres: postgres, logger: logger)
+        }
+        return true
+    }
+
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
         let settings = environment.settings.settings
