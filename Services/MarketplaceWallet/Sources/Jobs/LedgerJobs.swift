@@ -12,23 +12,12 @@ struct HoldSweeper: Service {
     static let batch = 500
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                var swept = 0
-                repeat {
-                    swept = try await self.sweep()
-                } while swept == Self.batch && !Task.isShuttingDownGracefully
-            } catch {
-                self.logger.warning("hold sweep failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-        }
+        await PeriodicWork.run("hold sweep", every: self.interval, logger: self.logger) { try await self.sweep() }
     }
 
     @discardableResult
     func sweep() async throws -> Int {
-        try await self.ledger.expireDueHolds(limit: Self.batch, logger: self.logger)
+        try await PeriodicWork.drain(size: Self.batch) { try await self.ledger.expireDueHolds(limit: Self.batch, logger: self.logger) }
     }
 }
 
@@ -42,14 +31,8 @@ struct InvariantWatch: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                _ = try await self.check()
-            } catch {
-                self.logger.warning("ledger invariant check could not run", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+        await PeriodicWork.run("ledger invariant check", every: self.interval, firstAfter: .seconds(2), logger: self.logger) {
+            _ = try await self.check()
         }
     }
 
@@ -81,25 +64,18 @@ struct ExpirySweeper: Service {
     static let batch = 500
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                var swept = 0
-                repeat {
-                    swept = try await self.sweep()
-                } while swept >= Self.batch && !Task.isShuttingDownGracefully
-            } catch {
-                self.logger.warning("expiry sweep failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-        }
+        await PeriodicWork.run("expiry sweep", every: self.interval, logger: self.logger) { try await self.sweep() }
     }
 
-    /// One batch of each; answers the larger count (a full batch means there may be more).
+    /// Answers how many intents and reservations it expired.
     @discardableResult
     func sweep() async throws -> Int {
-        let intents = try await self.purchases.expireDueIntents(limit: Self.batch, logger: self.logger)
-        let reservations = try await self.credits.expireDueReservations(limit: Self.batch, logger: self.logger)
-        return max(intents, reservations)
+        let intents = try await PeriodicWork.drain(size: Self.batch) {
+            try await self.purchases.expireDueIntents(limit: Self.batch, logger: self.logger)
+        }
+        let reservations = try await PeriodicWork.drain(size: Self.batch) {
+            try await self.credits.expireDueReservations(limit: Self.batch, logger: self.logger)
+        }
+        return intents + reservations
     }
 }

@@ -73,14 +73,8 @@ struct SubscriptionSweeper: Service {
     static let batch = 50
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                _ = try await self.sweep()
-            } catch {
-                self.logger.warning("subscription sweep failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.confirmation.settings.sweepInterval) }
+        await PeriodicWork.run("subscription sweep", every: self.confirmation.settings.sweepInterval, firstAfter: .milliseconds(200), logger: self.logger) {
+            _ = try await self.sweep()
         }
     }
 

@@ -15,24 +15,14 @@ struct RetentionSweeper: Service {
     static let batch = 1000
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await self.sweep()
-            } catch {
-                self.logger.warning("retention sweep failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
-        }
+        await PeriodicWork.run("retention sweep", every: self.interval, logger: self.logger) { try await self.sweep() }
     }
 
     /// One pass: deliveries in batches (a long backlog never holds one long transaction), then the counters.
     func sweep() async throws {
-        var deleted = 0
-        repeat {
-            deleted = try await self.webhooks.deleteHandled(
-                olderThan: Date().addingTimeInterval(-self.retention.seconds), batch: Self.batch, logger: self.logger)
-        } while deleted == Self.batch && !Task.isShuttingDownGracefully
+        try await PeriodicWork.drain(size: Self.batch) {
+            try await self.webhooks.deleteHandled(olderThan: Date().addingTimeInterval(-self.retention.seconds), batch: Self.batch, logger: self.logger)
+        }
         try await self.policy.sweepCounters(logger: self.logger)
     }
 }

@@ -11,17 +11,8 @@ struct ExpirySweeper: Service {
     static let batch = 500
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                var swept = 0
-                repeat {
-                    swept = try await self.sweep()
-                } while swept == Self.batch && !Task.isShuttingDownGracefully
-            } catch {
-                self.logger.warning("expiry sweep failed", metadata: ["error": "\(error)"])
-            }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.interval) }
+        await PeriodicWork.run("expiry sweep", every: self.interval, logger: self.logger) {
+            try await PeriodicWork.drain(size: Self.batch) { try await self.sweep() }
         }
     }
 
