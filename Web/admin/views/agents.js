@@ -8,7 +8,9 @@ import { pageHeader, field, button, statusLine, say, errorText, table, badge, di
 export const KINDS = ['broker', 'support', 'sales', 'marketing'];
 export const LANGUAGES = ['en', 'sw', 'rw', 'fr', 'sheng'];
 export const TONES = ['mtaa', 'rafiki', 'kazi', 'sana', 'neutral'];
-export const TOOLS = ['voucher_status', 'faq_lookup', 'handoff'];
+export const TOOLS = ['voucher_status', 'faq_lookup', 'handoff', 'product_search', 'create_intent', 'list_quotes', 'accept_quote'];
+// what a new agent starts with (as the API does): selling through the marketplace is chosen per agent
+const DEFAULT_TOOLS = ['voucher_status', 'faq_lookup', 'handoff'];
 
 /** "support" → its name in the reader's language; lists joined with commas. */
 export const kindName = (t, kind) => t(`agentKind.${kind}`);
@@ -33,7 +35,7 @@ export function agentForm(ctx, agent) {
   // each tone says what it sounds like in its own option
   const tone = select(TONES.map((x) => [x, t('agents.toneOption', { tone: t(`tone.${x}`), what: t(`toneHint.${x}`) })]),
     { id: 'agent-tone', value: agent ? agent.tone : 'neutral' });
-  const chosenTools = new Set(agent ? agent.tools : TOOLS);
+  const chosenTools = new Set(agent ? agent.tools : DEFAULT_TOOLS);
   const tools = TOOLS.map((x) => ({ value: x, ...checkbox(t(`agentTool.${x}`), { id: `agent-tool-${x}`, value: x, checked: chosenTools.has(x) }) }));
   // a new agent may start as a draft: only "Try it" talks to it until it goes live
   const draft = agent ? null : checkbox(t('agents.startDraft'), { id: 'agent-draft', checked: true, 'aria-describedby': 'agent-draft-hint' });
