@@ -281,6 +281,16 @@ import Testing
             let premium = try Money(decimal: "1200.50", currency: .KES)
             #expect(try first.json(InsuranceQuoteDTO.self).premium == premium)
             #expect(try await desk.count("SELECT count(*)::int FROM wallet.insurance_quotes") == 1)
+            // the queue pages oldest first
+            for name in ["Second", "Third"] {
+                _ = try await desk.quote(
+                    #"{"customerPhone":"+250788000001","customerName":"\#(name)","insurer":"Radiant","coverType":"motor","currency":"KES"}"#)
+            }
+            let page = try await desk.get("/v1/insurance-quotes?status=pending&limit=2").json(Page<InsuranceQuoteDTO>.self)
+            let cursor = try #require(page.nextCursor)
+            let rest = try await desk.get("/v1/insurance-quotes?status=pending&limit=2&cursor=\(cursor)").json(Page<InsuranceQuoteDTO>.self)
+            #expect(page.items.map(\.customerName) == [nil, "Second"] && rest.items.map(\.customerName) == ["Third"] && rest.nextCursor == nil)
+            #expect(try await desk.get("/v1/insurance-quotes?status=maybe").status == 400)
             // an unknown decision, an unknown quote
             let quote = try first.json(InsuranceQuoteDTO.self)
             #expect(try await desk.review(quote.id, #"{"decision":"maybe"}"#).errorCode == "invalid_decision")
