@@ -53,6 +53,7 @@ const ROUTES = [
   { path: 'marketplace/purchases/:id', needs: ['GET /v1/purchases/{id}'], view: () => import('./views/marketplace-purchase.js') },
   { path: 'insurance', nav: 'nav.insurance', needs: ['GET /v1/insurance-quotes'], view: () => import('./views/insurance.js') },
   { path: 'insurance/:id', needs: ['GET /v1/insurance-quotes/{id}'], view: () => import('./views/insurance-quote.js') },
+  { path: 'billing', nav: 'nav.billing', needs: ['GET /v1/credits'], view: () => import('./views/billing.js') },
   { path: 'users', nav: 'nav.users', needs: ['GET /v1/users'], view: () => import('./views/users.js') },
   { path: 'api-keys', nav: 'nav.apiKeys', needs: ['GET /v1/api-keys'], view: () => import('./views/apikeys.js') },
   { path: 'tenants', nav: 'nav.tenants', needs: ['GET /v1/tenants'], tenant: false, view: () => import('./views/tenants.js') },
