@@ -1519,6 +1519,7 @@ export default {
   'market.failureReason': 'Why it ended',
   'market.schedule': 'Commission schedule',
   'market.scheduleWords': '{rate} + fee {fee}, from {from}',
+  'market.scheduleWordsNoFee': '{rate}, from {from}',
   'market.noSchedule': 'None: no commission',
   'market.intent': 'Intent',
   'market.openIntent': 'Open the intent',

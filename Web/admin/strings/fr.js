@@ -1167,6 +1167,7 @@ export default {
   'market.failureReason': 'Pourquoi il a pris fin',
   'market.schedule': 'Barème de commission',
   'market.scheduleWords': '{rate} + frais {fee}, depuis le {from}',
+  'market.scheduleWordsNoFee': '{rate}, depuis le {from}',
   'market.noSchedule': 'Aucun : pas de commission',
   'market.intent': 'Intention',
   'market.openIntent': 'Ouvrir l’intention',

@@ -1016,6 +1016,7 @@ export default {
   'market.failureReason': 'Impamvu cyarangiye',
   'market.schedule': 'Gahunda ya komisiyo',
   'market.scheduleWords': '{rate} + amafaranga ntakuka {fee}, guhera {from}',
+  'market.scheduleWordsNoFee': '{rate}, guhera {from}',
   'market.noSchedule': 'Nta yo: nta komisiyo',
   'market.intent': 'Icyifuzo',
   'market.openIntent': 'Fungura icyifuzo',

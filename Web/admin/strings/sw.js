@@ -1075,6 +1075,7 @@ export default {
   'market.failureReason': 'Kwa nini uliisha',
   'market.schedule': 'Ratiba ya kamisheni',
   'market.scheduleWords': '{rate} + ada {fee}, tangu {from}',
+  'market.scheduleWordsNoFee': '{rate}, tangu {from}',
   'market.noSchedule': 'Hakuna: hakuna kamisheni',
   'market.intent': 'Nia',
   'market.openIntent': 'Fungua nia',

@@ -77,7 +77,8 @@ export async function render(ctx) {
       [t('market.buyer'), h('span', { id: 'purchase-buyer' }, account(named.buyer))],
       [t('market.vendor'), h('span', { id: 'purchase-vendor' }, account(named.vendor))],
       [t('market.schedule'), h('span', { id: 'purchase-schedule' }, s
-        ? t('market.scheduleWords', { rate: percentOf(s.rateBps), fee: s.flatFee ? amountOf(s.flatFee) : t('market.noFee'), from: dateTime(s.effectiveFrom) })
+        ? (s.flatFee ? t('market.scheduleWords', { rate: percentOf(s.rateBps), fee: amountOf(s.flatFee), from: dateTime(s.effectiveFrom) })
+          : t('market.scheduleWordsNoFee', { rate: percentOf(s.rateBps), from: dateTime(s.effectiveFrom) }))
         : (p.commissionScheduleId ? p.commissionScheduleId : t('market.noSchedule')))],
       [t('market.intent'), h('a', { href: `#/marketplace/intents/${encodeURIComponent(p.intentId)}`, id: 'purchase-intent' }, t('market.openIntent'))],
       [t('field.created'), dateTime(p.createdAt)],
