@@ -21,7 +21,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
-from console import OWNER, READONLY, click, open_dialog, page_ready, sign_in, submit_dialog, tenant_of, wait
+from console import OWNER, READONLY, click, open_dialog, page_ready, sign_in, tenant_of, wait
 
 ADMIN = "admin@sokoni.local"
 

@@ -10,7 +10,6 @@ with its reason shown; read-only staff see it all with no control that writes; a
 sideways."""
 import json
 import random
-import time
 import uuid
 
 import pytest
@@ -504,4 +503,3 @@ def test_the_marketplace_fits_a_360_pixel_phone(browser, base_url, api, word):
     assert status == 201, purchase
     go(driver, f"#/marketplace/purchases/{purchase['id']}", "marketplace/purchases/:id")
     assert overflow() <= 0
-    time.sleep(0.2)
