@@ -1,7 +1,7 @@
 /// Runs `operation` in a task of its own and answers its result, or nil when `trigger` returns first: the operation
 /// is then cancelled and left behind, so one that ignores cancellation (a hung database call, a stubborn handler)
 /// cannot hold the caller. Cancelling the caller cancels both.
-func race<T: Sendable>(
+public func race<T: Sendable>(
     _ operation: @escaping @Sendable () async throws -> T, until trigger: @escaping @Sendable () async -> Void
 ) async -> Result<T, any Error>? {
     let (stream, continuation) = AsyncStream.makeStream(of: Result<T, any Error>?.self)

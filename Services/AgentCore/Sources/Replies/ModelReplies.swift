@@ -44,72 +44,10 @@ struct ModelReplies: Sendable {
         passages.filter { $0.ftsRank != nil || $0.vectorScore >= 0.3 }
     }
 
-    /// The tools offered: those the agent allows; `knowledge_search` (allowed with `faq_lookup`) only when the
-    /// tenant has a knowledge base to search.
+    /// The tools offered: those the agent allows, from the registry; `knowledge_search` (allowed with `faq_lookup`)
+    /// only when the tenant has a knowledge base to search.
     static func tools(_ allowed: Set<ToolName>, knowledge: Bool = false) -> [ToolSpec] {
-        var specs: [ToolSpec] = []
-        if allowed.contains(.faqLookup), knowledge {
-            specs.append(
-                ToolSpec(
-                    name: "knowledge_search", description: "Search the business's knowledge base (policies, products, properties, subsidies) for passages.",
-                    parameters: .object([
-                        "type": .string("object"), "properties": .object(["query": .object(["type": .string("string")])]),
-                        "required": .array([.string("query")]),
-                    ])))
-        }
-        if allowed.contains(.voucherStatus) {
-            specs.append(
-                ToolSpec(
-                    name: ToolName.voucherStatus.rawValue, description: "The status of the customer's own fuel voucher, by its five-character code.",
-                    parameters: .object([
-                        "type": .string("object"), "properties": .object(["code": .object(["type": .string("string")])]),
-                        "required": .array([.string("code")]),
-                    ])))
-        }
-        func object(_ properties: [String: String], required: [String]) -> JSONValue {
-            .object([
-                "type": .string("object"),
-                "properties": .object(properties.mapValues { .object(["type": .string("string"), "description": .string($0)]) }),
-                "required": .array(required.map(JSONValue.string)),
-            ])
-        }
-        if allowed.contains(.productSearch) {
-            specs.append(
-                ToolSpec(
-                    name: ToolName.productSearch.rawValue, description: "Search the marketplace's available products by words; answers their ids and prices.",
-                    parameters: object(["query": "What the customer wants, in a few words."], required: ["query"])))
-        }
-        if allowed.contains(.createIntent) {
-            specs.append(
-                ToolSpec(
-                    name: ToolName.createIntent.rawValue,
-                    description: "Ask the marketplace's vendors for quotes on what the customer wants to buy (the customer is the buyer).",
-                    parameters: object(
-                        [
-                            "description": "What the customer wants.", "category": "The product category, e.g. fuel.", "region": "Where, e.g. Kigali.",
-                            "productId": "A product id from product_search, if one fits.",
-                        ], required: ["description"])))
-        }
-        if allowed.contains(.listQuotes) {
-            specs.append(
-                ToolSpec(
-                    name: ToolName.listQuotes.rawValue, description: "The open quotes on the customer's request, best first, with the reasons for the ranking.",
-                    parameters: object(["intentId": "The id create_intent answered."], required: ["intentId"])))
-        }
-        if allowed.contains(.acceptQuote) {
-            specs.append(
-                ToolSpec(
-                    name: ToolName.acceptQuote.rawValue,
-                    description: "Accept one quote once the customer has clearly chosen it: a purchase at its price, paid from the customer's wallet.",
-                    parameters: object(["quoteId": "The id list_quotes answered."], required: ["quoteId"])))
-        }
-        if allowed.contains(.handoff) {
-            specs.append(
-                ToolSpec(
-                    name: ToolName.handoff.rawValue, description: "Hand the conversation to a person when the customer asks for one or you cannot help.",
-                    parameters: .object(["type": .string("object"), "properties": .object(["reason": .object(["type": .string("string")])])])))
-        }
-        return specs
+        ToolRegistry.offered(to: allowed, hasKnowledge: knowledge).map(\.spec)
     }
 
     func answer(
@@ -123,7 +61,10 @@ struct ModelReplies: Sendable {
         for turn in HistoryBudget.fit(request.messages, tokens: HistoryBudget.defaultTokens) {
             messages.append(turn.sender == "user" ? .user(turn.text) : .assistant(turn.text))
         }
-        let specs = Self.tools(Set(agent.tools), knowledge: !passages.isEmpty)
+        let offered = ToolRegistry.offered(to: Set(agent.tools), hasKnowledge: !passages.isEmpty)
+        let specs = offered.map(\.spec)
+        let context = ToolCallContext(request: request, tenant: tenant, language: language, requestID: requestID, logger: logger, tools: tools, faqs: faqs)
+        var usedFaqs: [FaqDTO] = []
         var calls: [AgentAPI.Reply.ToolCall] = []
         var tokens = 0
         var handoff: String?
@@ -135,9 +76,13 @@ struct ModelReplies: Sendable {
             guard !response.toolCalls.isEmpty else {
                 var reply = AgentAPI.Reply(text: response.content, tokens: tokens, language: language, toolCalls: calls.isEmpty ? nil : calls)
                 var seen = Set<UUID>()
-                let sources = cited.filter { seen.insert($0.source.documentId).inserted }.map {
-                    AgentAPI.Reply.Source(kind: "knowledge", id: $0.source.documentId.uuidString.lowercased(), title: $0.source.title)
-                }
+                let sources =
+                    usedFaqs.filter { seen.insert($0.id).inserted }.map {
+                        AgentAPI.Reply.Source(kind: "faq", id: $0.id.uuidString.lowercased(), title: $0.question)
+                    }
+                    + cited.filter { seen.insert($0.source.documentId).inserted }.map {
+                        AgentAPI.Reply.Source(kind: "knowledge", id: $0.source.documentId.uuidString.lowercased(), title: $0.source.title)
+                    }
                 if !sources.isEmpty { reply.sources = sources }
                 if let handoff {
                     reply.handoff = true
@@ -148,37 +93,12 @@ struct ModelReplies: Sendable {
             messages.append(.assistant(response.content, toolCalls: response.toolCalls))
             for call in response.toolCalls {
                 let arguments = (try? JSONDecoder().decode([String: String].self, from: Data(call.arguments.utf8))) ?? [:]
-                let result: String
-                switch ToolName(rawValue: call.name) {
-                case .voucherStatus where agent.tools.contains(.voucherStatus):
-                    let code = (arguments["code"] ?? "").uppercased()
-                    switch await tools.voucherStatus(code: code, customer: request.contact.address, tenant: tenant, requestID: requestID, logger: logger) {
-                    case .found(let voucher):
-                        result =
-                            #"{"status":"\#(voucher.status)","amount":"\#(voucher.amount) \#(voucher.currency)"\#(voucher.expiresAt.map { #","expires":"\#(OfflineResponder.day($0))""# } ?? "")}"#
-                    case .none: result = #"{"status":"not_found"}"#
-                    case .unavailable: result = #"{"status":"unavailable"}"#
-                    }
-                case nil where call.name == "knowledge_search" && specs.contains(where: { $0.name == "knowledge_search" }):
-                    let found = await tools.knowledgeSearch(arguments["query"] ?? "", tenant: tenant, language: language, logger: logger)
-                    cited += found
-                    result = found.isEmpty ? #"{"passages":[]}"# : "Passages:\n" + found.map(Self.passage).joined(separator: "\n")
-                case .productSearch where agent.tools.contains(.productSearch):
-                    result = await tools.productSearch(arguments["query"] ?? "", tenant: tenant, requestID: requestID, logger: logger)
-                case .createIntent where agent.tools.contains(.createIntent):
-                    result = await tools.createIntent(arguments, request: request, tenant: tenant, requestID: requestID, logger: logger)
-                case .listQuotes where agent.tools.contains(.listQuotes):
-                    result = await tools.listQuotes(arguments, request: request, tenant: tenant, requestID: requestID, logger: logger)
-                case .acceptQuote where agent.tools.contains(.acceptQuote):
-                    result = await tools.acceptQuote(arguments, request: request, tenant: tenant, requestID: requestID, logger: logger)
-                case .handoff where agent.tools.contains(.handoff):
-                    handoff = arguments["reason"].map { String($0.prefix(80)) } ?? "model"
-                    result = #"{"status":"escalated"}"#
-                default:
-                    result = #"{"error":"unknown tool"}"#
-                }
-                calls.append(.init(name: call.name, arguments: call.arguments, result: result))
-                messages.append(.tool(callId: call.id, result))
+                let outcome = await ToolRegistry.run(call.name, arguments: arguments, offered: offered, context: context)
+                cited += outcome.citations
+                if let faq = outcome.faq { usedFaqs.append(faq) }
+                if let reason = outcome.handoff { handoff = reason }
+                calls.append(.init(name: call.name, arguments: call.arguments, result: outcome.result))
+                messages.append(.tool(callId: call.id, outcome.result))
             }
         }
         // the model kept asking for tools: hand over rather than loop

@@ -254,6 +254,8 @@ struct ReplyModels: Sendable {
         reply.costMicros = billed
         reply.costMinor = (billed + 9_999) / 10_000
         reply.costCurrency = "USD"
-        return Outcome(answer: .init(reply: reply, agent: agent.id, answeredBy: answered.provider), billed: billed)
+        // an FAQ the model looked up counts as used, as one the offline responder answers with does
+        let faq = reply.sources?.first { $0.kind == "faq" }.flatMap { UUID(uuidString: $0.id) }
+        return Outcome(answer: .init(reply: reply, agent: agent.id, faq: faq, answeredBy: answered.provider), billed: billed)
     }
 }

@@ -1,0 +1,172 @@
+import Contracts
+import Foundation
+import Logging
+import Models
+import ServiceKit
+
+/// What a tool's handler has at hand for one call.
+struct ToolCallContext: Sendable {
+    let request: AgentAPI.ReplyRequest
+    let tenant: TenantID
+    let language: String
+    let requestID: String?
+    let logger: Logger
+    let tools: Tools
+    /// The tenant's active FAQs, as the reply read them.
+    let faqs: [FaqDTO]
+}
+
+/// What a tool answers the model, and what the call changes in the reply.
+struct ToolOutcome: Sendable {
+    var result: String
+    /// Knowledge passages the reply may cite.
+    var citations: [KnowledgeSearchResult] = []
+    /// An FAQ the reply used (its usage count goes up when the reply is stored).
+    var faq: FaqDTO? = nil
+    /// Set when the tool hands the conversation to a person.
+    var handoff: String? = nil
+}
+
+/// One tool: what the model is told (name, description, parameters as a JSON schema), the agent setting that allows
+/// it, the role its calls to other services carry (a service token scoped to the reply's tenant), how long it may
+/// take, and its handler.
+struct AgentTool: Sendable {
+    let name: String
+    let permission: ToolName
+    let description: String
+    /// Parameter names and what each means; all are strings.
+    let parameters: [(name: String, meaning: String)]
+    let required: [String]
+    let role: Role = .service
+    let timeout: Duration
+    /// Offered only when this holds for the reply (knowledge search: the tenant has a knowledge base).
+    let offered: @Sendable (_ hasKnowledge: Bool) -> Bool
+    let handler: @Sendable (ToolCallContext, [String: String]) async -> ToolOutcome
+
+    var spec: ToolSpec {
+        ToolSpec(
+            name: self.name, description: self.description,
+            parameters: .object([
+                "type": .string("object"),
+                "properties": .object(
+                    Dictionary(
+                        uniqueKeysWithValues: self.parameters.map { ($0.name, .object(["type": .string("string"), "description": .string($0.meaning)])) })
+                ),
+                "required": .array(self.required.map(JSONValue.string)),
+            ]))
+    }
+}
+
+/// Every tool an agent may be allowed, in one place: later issues add theirs here (calendar, leads). A tool whose
+/// service is down, or that takes longer than its timeout, answers `{"status":"unavailable"}`: the model says so,
+/// the reply never fails for it.
+enum ToolRegistry {
+    static let unavailable = #"{"status":"unavailable"}"#
+
+    static let all: [AgentTool] = [
+        AgentTool(
+            name: "knowledge_search", permission: .faqLookup,
+            description: "Search the business's knowledge base (policies, products, properties, subsidies) for passages.",
+            parameters: [("query", "What to look for.")], required: ["query"], timeout: .seconds(3), offered: { $0 },
+            handler: { call, arguments in
+                let found = await call.tools.knowledgeSearch(
+                    arguments["query"] ?? "", tenant: call.tenant, language: call.language, logger: call.logger)
+                let result = found.isEmpty ? #"{"passages":[]}"# : "Passages:\n" + found.map(ModelReplies.passage).joined(separator: "\n")
+                return ToolOutcome(result: result, citations: found)
+            }),
+        AgentTool(
+            name: ToolName.faqLookup.rawValue, permission: .faqLookup,
+            description: "Find the business's own answer to a frequently asked question.",
+            parameters: [("question", "The customer's question, in their words.")], required: ["question"], timeout: .seconds(2), offered: { _ in true },
+            handler: { call, arguments in
+                let entries = call.faqs.map { OfflineResponder.FaqEntry(question: $0.question, keywords: $0.keywords, language: $0.language) }
+                guard let index = OfflineResponder.bestFaq(arguments["question"] ?? "", faqs: entries, language: call.language) else {
+                    return ToolOutcome(result: #"{"found":false}"#)
+                }
+                struct Found: Encodable {
+                    var found = true
+                    var question: String
+                    var answer: String
+                }
+                let faq = call.faqs[index]
+                return ToolOutcome(result: Tools.json(Found(question: faq.question, answer: faq.answer)), faq: faq)
+            }),
+        AgentTool(
+            name: ToolName.voucherStatus.rawValue, permission: .voucherStatus,
+            description: "The status of the customer's own fuel voucher, by its five-character code.",
+            parameters: [("code", "The voucher's code.")], required: ["code"], timeout: .seconds(4), offered: { _ in true },
+            handler: { call, arguments in
+                let code = (arguments["code"] ?? "").uppercased()
+                switch await call.tools.voucherStatus(
+                    code: code, customer: call.request.contact.address, tenant: call.tenant, requestID: call.requestID, logger: call.logger)
+                {
+                case .found(let voucher):
+                    let expires = voucher.expiresAt.map { #","expires":"\#(OfflineResponder.day($0))""# } ?? ""
+                    return ToolOutcome(result: #"{"status":"\#(voucher.status)","amount":"\#(voucher.amount) \#(voucher.currency)"\#(expires)}"#)
+                case .none: return ToolOutcome(result: #"{"status":"not_found"}"#)
+                case .unavailable: return ToolOutcome(result: Self.unavailable)
+                }
+            }),
+        AgentTool(
+            name: ToolName.handoff.rawValue, permission: .handoff,
+            description: "Hand the conversation to a person when the customer asks for one or you cannot help.",
+            parameters: [("reason", "Why, in a few words.")], required: [], timeout: .seconds(1), offered: { _ in true },
+            handler: { _, arguments in
+                ToolOutcome(result: #"{"status":"escalated"}"#, handoff: arguments["reason"].map { String($0.prefix(80)) } ?? "model")
+            }),
+        AgentTool(
+            name: ToolName.productSearch.rawValue, permission: .productSearch,
+            description: "Search the marketplace's available products by words; answers their ids and prices.",
+            parameters: [("query", "What the customer wants, in a few words.")], required: ["query"], timeout: .seconds(4), offered: { _ in true },
+            handler: { call, arguments in
+                ToolOutcome(
+                    result: await call.tools.productSearch(arguments["query"] ?? "", tenant: call.tenant, requestID: call.requestID, logger: call.logger))
+            }),
+        AgentTool(
+            name: ToolName.createIntent.rawValue, permission: .createIntent,
+            description: "Ask the marketplace's vendors for quotes on what the customer wants to buy (the customer is the buyer).",
+            parameters: [
+                ("description", "What the customer wants."), ("category", "The product category, e.g. fuel."), ("region", "Where, e.g. Kigali."),
+                ("productId", "A product id from product_search, if one fits."),
+            ], required: ["description"], timeout: .seconds(6), offered: { _ in true },
+            handler: { call, arguments in
+                ToolOutcome(
+                    result: await call.tools.createIntent(
+                        arguments, request: call.request, tenant: call.tenant, requestID: call.requestID, logger: call.logger))
+            }),
+        AgentTool(
+            name: ToolName.listQuotes.rawValue, permission: .listQuotes,
+            description: "The open quotes on the customer's request, best first, with the reasons for the ranking.",
+            parameters: [("intentId", "The id create_intent answered.")], required: ["intentId"], timeout: .seconds(6), offered: { _ in true },
+            handler: { call, arguments in
+                ToolOutcome(
+                    result: await call.tools.listQuotes(arguments, request: call.request, tenant: call.tenant, requestID: call.requestID, logger: call.logger))
+            }),
+        AgentTool(
+            name: ToolName.acceptQuote.rawValue, permission: .acceptQuote,
+            description: "Accept one quote once the customer has clearly chosen it: a purchase at its price, paid from the customer's wallet.",
+            parameters: [("quoteId", "The id list_quotes answered.")], required: ["quoteId"], timeout: .seconds(8), offered: { _ in true },
+            handler: { call, arguments in
+                ToolOutcome(
+                    result: await call.tools.acceptQuote(arguments, request: call.request, tenant: call.tenant, requestID: call.requestID, logger: call.logger))
+            }),
+    ]
+
+    /// The tools offered to an agent: those its settings allow (and that apply to this reply).
+    static func offered(to allowed: Set<ToolName>, hasKnowledge: Bool) -> [AgentTool] {
+        Self.all.filter { allowed.contains($0.permission) && $0.offered(hasKnowledge) }
+    }
+
+    /// Runs the named tool if it was offered, within its timeout; an unknown or unoffered tool is an error the model
+    /// reads, never a call.
+    static func run(_ name: String, arguments: [String: String], offered: [AgentTool], context: ToolCallContext) async -> ToolOutcome {
+        guard let tool = offered.first(where: { $0.name == name }) else { return ToolOutcome(result: #"{"error":"unknown tool"}"#) }
+        let outcome = await race({ await tool.handler(context, arguments) }, until: { try? await Task.sleep(for: tool.timeout) })
+        switch outcome {
+        case .success(let outcome)?: return outcome
+        case .failure, nil:
+            context.logger.warning("tool timed out", metadata: ["tool": "\(name)", "tool.timeout": "\(tool.timeout)"])
+            return ToolOutcome(result: Self.unavailable)
+        }
+    }
+}
