@@ -202,14 +202,22 @@ def test_an_agent_is_edited_and_archived_in_its_page(browser, base_url, api):
     assert Select(driver.find_element(By.ID, "agent-tone")).first_selected_option.get_attribute("value") == "kazi"
     click(driver, driver.find_element(By.ID, "agent-lang-rw"))
     Select(driver.find_element(By.ID, "agent-tone")).select_by_value("sana")
+    cap = driver.find_element(By.ID, "agent-spend-cap")
+    assert cap.get_attribute("value") == "5.00"
+    cap.clear()
+    cap.send_keys("12.x")
+    submit_dialog(driver)
+    assert "US dollars" in wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog[open] .form-error").text or None)
+    cap.clear()
+    cap.send_keys("12.345678")
     submit_dialog(driver)
     no_dialog(driver)
     page_ready(driver, "agents/:id")
     wait(driver).until(lambda d: "saved" in d.find_element(By.ID, "agent-status").text)
     status, stored = api.call("GET", f"/v1/agents/{agent['id']}", owner(api))
     assert status == 200 and stored["tone"] == "sana" and sorted(stored["languages"]) == ["en", "rw"]
-    # the policy goes back whole: what the form does not show is kept
-    assert stored["policy"].get("monthlySpendCapMicros") == 5000000
+    # the agent's own spend cap, typed in dollars, is stored in micro-dollars exactly
+    assert stored["policy"].get("monthlySpendCapMicros") == 12345678
     click(driver, driver.find_element(By.ID, "agent-archive"))
     confirm(driver)
     wait(driver).until(EC.presence_of_element_located((By.ID, "agent-activate")))

@@ -828,6 +828,9 @@ export default {
   'agents.handoffHint': 'Words that hand the conversation to a person at once, separated by commas (besides the built-in ones).',
   'agents.maxLength': 'Longest answer',
   'agents.maxLengthHint': 'In characters, 20 to 4000. Empty: no limit of its own.',
+  'agents.spendCap': 'Monthly LLM spend cap (USD)',
+  'agents.spendCapHint': 'This agent\'s own cap, besides the tenant\'s on the Costs page: near it a cheaper model answers, at it the offline responder. Empty: none of its own.',
+  'agents.spendCapInvalid': 'The spend cap is an amount in US dollars, like 25 or 12.50.',
 
   'agent.title': 'Agent',
   'agent.back': 'All agents',

@@ -505,6 +505,9 @@ export default {
   'agents.handoffHint': 'Mots qui confient aussitôt la conversation à une personne, séparés par des virgules (en plus de ceux prévus).',
   'agents.maxLength': 'Réponse la plus longue',
   'agents.maxLengthHint': 'En caractères, de 20 à 4000. Vide : pas de limite propre.',
+  'agents.spendCap': 'Plafond mensuel de dépense LLM (USD)',
+  'agents.spendCapHint': 'Le plafond propre à cet agent, en plus de celui du client (page Coûts) : près du plafond un modèle moins cher répond, au plafond le répondeur hors ligne. Vide : aucun.',
+  'agents.spendCapInvalid': 'Le plafond est un montant en dollars US, comme 25 ou 12.50.',
 
   'agent.title': 'Agent',
   'agent.back': 'Tous les agents',

@@ -372,6 +372,9 @@ export default {
   'agents.handoffHint': 'Amagambo ahita aha ikiganiro umuntu, atandukanyijwe n’akitso (hiyongereyeho asanzwe ahari).',
   'agents.maxLength': 'Uburebure ntarengwa bw’igisubizo',
   'agents.maxLengthHint': 'Mu nyuguti, kuva kuri 20 kugeza kuri 4000. Ubusa: nta mbibi zihariye.',
+  'agents.spendCap': 'Igipimo ntarengwa cy’amafaranga ya LLM ku kwezi (USD)',
+  'agents.spendCapHint': 'Igipimo cy’uyu mukozi, hiyongereyeho icy’umukiriya (ipaji y’Ibiciro): hafi yacyo modeli ihendutse isubiza, cyagerwaho hagasubiza igisubizo kitari kuri murandasi. Ubusa: nta cyo.',
+  'agents.spendCapInvalid': 'Igipimo ni amafaranga mu madolari y’Amerika, nka 25 cyangwa 12.50.',
 
   'agent.title': 'Umukozi wa AI',
   'agent.back': 'Abakozi bose',

@@ -413,6 +413,9 @@ export default {
   'agents.handoffHint': 'Maneno yanayokabidhi mazungumzo kwa mtu mara moja, yakitenganishwa kwa koma (pamoja na yale yaliyopo tayari).',
   'agents.maxLength': 'Urefu wa juu wa jibu',
   'agents.maxLengthHint': 'Kwa herufi, 20 hadi 4000. Tupu: hakuna kikomo chake.',
+  'agents.spendCap': 'Kikomo cha matumizi ya LLM kwa mwezi (USD)',
+  'agents.spendCapHint': 'Kikomo cha wakala huyu, pamoja na cha mteja (ukurasa wa Gharama): karibu nacho modeli nafuu hujibu, kikifikiwa mjibuji wa nje ya mtandao. Tupu: hakuna.',
+  'agents.spendCapInvalid': 'Kikomo ni kiasi kwa dola za Marekani, kama 25 au 12.50.',
 
   'agent.title': 'Wakala',
   'agent.back': 'Mawakala wote',

@@ -46,6 +46,12 @@ export function agentForm(ctx, agent) {
     id: 'agent-max-length', type: 'number', min: '20', max: '4000', step: '1', inputmode: 'numeric',
     value: policy.maxAnswerLength ? String(policy.maxAnswerLength) : '',
   });
+  // the agent's own monthly LLM spend cap, in US dollars here and micro-dollars in the API
+  const hasCap = policy.monthlySpendCapMicros !== undefined && policy.monthlySpendCapMicros !== null;
+  const spendCap = h('input', {
+    id: 'agent-spend-cap', inputmode: 'decimal', autocomplete: 'off', placeholder: '25.00',
+    value: hasCap ? (policy.monthlySpendCapMicros / 1e6).toFixed(2) : '',
+  });
 
   const body = h('div', { id: 'agent-form' },
     field(t('field.name'), name, { hint: t('agents.nameHint') }),
@@ -60,7 +66,8 @@ export function agentForm(ctx, agent) {
     h('p', { class: 'hint', id: 'agent-default-hint' }, t('agents.defaultHint')),
     h('fieldset', { id: 'agent-policy' }, h('legend', {}, t('agents.policy')),
       field(t('agents.handoffWords'), handoff, { hint: t('agents.handoffHint') }),
-      field(t('agents.maxLength'), maxLength, { hint: t('agents.maxLengthHint') })));
+      field(t('agents.maxLength'), maxLength, { hint: t('agents.maxLengthHint') }),
+      field(t('agents.spendCap'), spendCap, { hint: t('agents.spendCapHint') })));
 
   const d = dialog({
     t, title: agent ? t('agents.editTitle', { name: agent.name }) : t('agents.createTitle'),
@@ -76,7 +83,13 @@ export function agentForm(ctx, agent) {
       const newPolicy = {};
       if (keywords.length) newPolicy.handoffKeywords = keywords;
       if (length) newPolicy.maxAnswerLength = Number(length);
-      if (policy.monthlySpendCapMicros !== undefined && policy.monthlySpendCapMicros !== null) newPolicy.monthlySpendCapMicros = policy.monthlySpendCapMicros;
+      const cap = spendCap.value.trim();
+      if (cap && !/^\d{1,7}(\.\d{1,6})?$/.test(cap)) return fail(t('agents.spendCapInvalid'));
+      if (cap) {
+        // whole micro-dollars from the decimal text, without floating point on the way
+        const [whole, fraction = ''] = cap.split('.');
+        newPolicy.monthlySpendCapMicros = Number(whole) * 1e6 + Number(fraction.padEnd(6, '0'));
+      }
       const payload = {
         name: name.value.trim(),
         languages: langs,
