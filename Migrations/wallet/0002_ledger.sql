@@ -116,11 +116,14 @@ CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON wallet.entries FOR EACH ST
 CREATE TRIGGER transactions_append_only BEFORE UPDATE OR DELETE ON wallet.transactions FOR EACH ROW EXECUTE FUNCTION wallet.refuse_change();
 CREATE TRIGGER transactions_no_truncate BEFORE TRUNCATE ON wallet.transactions FOR EACH STATEMENT EXECUTE FUNCTION wallet.refuse_change();
 
--- An entry moves its account's balance and records the balance after; a frozen or closed account takes none.
+-- An entry moves its account's balance and records the balance after; a frozen or closed account takes none. Its
+-- time is the clock's when the account's lock is held (`now()` is when the transaction began: a posting that began
+-- first but took the lock second would otherwise look earlier than the entry before it in a statement).
 CREATE FUNCTION wallet.post_entry() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     account_status text;
 BEGIN
+    NEW.created_at := clock_timestamp();
     UPDATE wallet.accounts
     SET balance = balance + CASE NEW.direction WHEN 'credit' THEN NEW.amount ELSE -NEW.amount END, updated_at = now()
     WHERE id = NEW.account_id

@@ -97,10 +97,10 @@ public struct AgentCoreService: ServiceModule {
                     http: environment.httpClient, timeout: .seconds(try settings.int("agent.llmTimeoutSeconds", default: 30, range: 1...600))),
                 providers: self.providers, costs: self.costs,
                 credits: UsageCredits(
-                    // checked before every model call: an answer within a second or two, or the reply goes ahead
+                    // checked before every model call: an answer within a few seconds, or the reply goes ahead
                     wallet: {
                         var client = environment.client(.marketplaceWallet)
-                        client.timeout = .seconds(2)
+                        client.timeout = .seconds(5)
                         client.maxRetries = 0
                         return WalletClient(client)
                     },

@@ -115,6 +115,10 @@ enum LedgerRules {
         return legs
     }
 
+    /// The references the service gives its own postings (a hold posted, a purchase's hold, a reversal without a
+    /// key, the demo data, the initial credit grant): a caller's key never takes one of them.
+    static let internalPrefixes = ["hold/", "purchase/", "reversal/", "seed-demo/", "initial-grant"]
+
     /// A reference is the caller's `Idempotency-Key`: printable ASCII, 1 to 255 characters.
     static func reference(_ text: String?) throws -> String {
         guard let text else {
@@ -122,6 +126,10 @@ enum LedgerRules {
         }
         guard !text.isEmpty, text.count <= 255, text.unicodeScalars.allSatisfy({ $0.value >= 0x21 && $0.value < 0x7F }) else {
             throw APIError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
+        }
+        guard !Self.internalPrefixes.contains(where: text.hasPrefix) else {
+            throw APIError.badRequest(
+                "invalid_idempotency_key", "Idempotency-Key may not start with \(Self.internalPrefixes.joined(separator: ", ")): the ledger names its own postings so.")
         }
         return text
     }

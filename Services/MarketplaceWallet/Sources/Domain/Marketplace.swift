@@ -47,9 +47,9 @@ struct CommissionTerms: Sendable, Equatable {
     /// The commission on `amount` (minor units): the rate rounded half up, plus the fee. Refused when larger than the
     /// amount: easyMO redirected the whole payment to the platform in that case, without a word.
     func commission(on amount: Int64) throws -> Int64 {
-        let (product, overflow) = amount.multipliedReportingOverflow(by: Int64(self.rateBps))
-        guard !overflow else { throw APIError.unprocessable("invalid_amount", "The amount is too large for a commission.") }
-        let rated = (product + 5_000) / 10_000
+        // amount × rate in 128 bits, then ÷ 10,000 rounded half up: exact for every amount the ledger takes
+        let (quotient, remainder) = Int64(10_000).dividingFullWidth(amount.multipliedFullWidth(by: Int64(self.rateBps)))
+        let rated = quotient + (remainder >= 5_000 ? 1 : 0)
         let total = rated + self.flatFee
         guard total <= amount else {
             throw APIError.unprocessable(

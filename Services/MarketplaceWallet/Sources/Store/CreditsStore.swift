@@ -88,13 +88,16 @@ struct CreditsStore: Sendable {
     func reserve(_ tenant: TenantID, reference: String, credits: Int, logger: Logger) async throws -> Reserved {
         let outcome = try await self.postgres.withTransaction(logger: logger) { connection -> Reserved in
             try await self.ensureBalance(tenant, on: connection, logger: logger)
-            if let first = try await connection.query(
+            let earlier = try await connection.query(
                 """
                 SELECT \(unescaped: Self.reservationColumns) FROM wallet.credit_reservations
-                WHERE tenant_id = \(tenant.rawValue) AND reference = \(reference)
+                WHERE tenant_id = \(tenant.rawValue) AND reference = \(reference) FOR UPDATE
                 """, logger: logger
-            ).first(as: ReservationRow.self) {
-                return .reserved(Self.reservation(first, available: try await self.available(tenant, on: connection, logger: logger)), replayed: true)
+            ).first(as: ReservationRow.self)
+            // reserved or settled already: the same answer; released or expired (the reply went on without the
+            // model, or never came): a retried reply reserves again, with the funds checked again
+            if let earlier, earlier.2 == "reserved" || earlier.2 == "settled" {
+                return .reserved(Self.reservation(earlier, available: try await self.available(tenant, on: connection, logger: logger)), replayed: true)
             }
             // the one statement that decides: the row is locked and the funds checked together
             guard
@@ -107,6 +110,16 @@ struct CreditsStore: Sendable {
                 ).first(as: Int64.self)
             else {
                 return .exhausted(available: try await self.available(tenant, on: connection, logger: logger))
+            }
+            if earlier != nil {
+                let renewed = try await connection.query(
+                    """
+                    UPDATE wallet.credit_reservations SET status = 'reserved', credits = \(credits), resolved_at = NULL,
+                        expires_at = now() + make_interval(secs => \(Double(self.reservationLifetime)))
+                    WHERE tenant_id = \(tenant.rawValue) AND reference = \(reference) RETURNING \(unescaped: Self.reservationColumns)
+                    """, logger: logger
+                ).first(as: ReservationRow.self)!
+                return .reserved(Self.reservation(renewed, available: available), replayed: false)
             }
             let inserted = try await connection.query(
                 """
@@ -204,7 +217,19 @@ struct CreditsStore: Sendable {
                 ON CONFLICT (tenant_id, reference) WHERE kind IN ('grant', 'topup') DO NOTHING RETURNING id
                 """, logger: logger
             ).first(as: Int64.self)
-            guard event != nil else { return true }
+            guard event != nil else {
+                // the key's first top-up is the answer, if this is the same request; another under its key is refused
+                let first = try await connection.query(
+                    """
+                    SELECT credits, reason FROM wallet.credit_events
+                    WHERE tenant_id = \(tenant.rawValue) AND reference = \(reference) AND kind IN ('grant', 'topup')
+                    """, logger: logger
+                ).first(as: (Int64, String?).self)
+                guard let first, first.0 == credits, first.1 == reason else {
+                    throw APIError.conflict("reference_reused", "This Idempotency-Key was already used for a different top-up.")
+                }
+                return true
+            }
             try await connection.query(
                 """
                 UPDATE wallet.credit_balances SET remaining = remaining + \(credits), episode = episode + 1, updated_at = now()

@@ -38,6 +38,10 @@ extension LedgerStore {
             return (first, true)
         }
         let accounts = try await self.lock(posting.accounts, tenant: posting.tenant, on: connection, logger: logger)
+        // a retry that waited for the locks while its first attempt committed replays it (see `post`)
+        if let first = try await self.replayHold(posting.reference, tenant: posting.tenant, fingerprint: fingerprint, on: connection, logger: logger) {
+            return (first, true)
+        }
         try Self.check(posting, accounts: accounts, released: [:], reserving: true)
         let id = WalletHoldID()
         let legs = String(decoding: try JSONEncoder.canonical.encode(posting.legs), as: UTF8.self)
@@ -103,9 +107,13 @@ extension LedgerStore {
 
     /// Posts a pending hold's legs as one transaction (nil: no such hold). Posting a posted hold again answers the
     /// same transaction; a voided or expired one is a 409.
+    /// A purchase's hold (`type` purchase) is posted and voided only by its purchase, which changes with it.
+    static let purchaseHold = APIError.conflict("purchase_hold", "This hold belongs to a purchase: complete or cancel the purchase instead.")
+
     func postHold(_ id: WalletHoldID, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> HoldOutcome? {
         try await self.transaction(logger: logger) { connection in
-            try await self.postHold(id, tenant: tenant, actor: actor, on: connection, requestID: requestID, logger: logger)
+            guard try await self.hold(id, tenant: tenant, on: connection, logger: logger)?.type != .purchase else { throw Self.purchaseHold }
+            return try await self.postHold(id, tenant: tenant, actor: actor, on: connection, requestID: requestID, logger: logger)
         }
     }
 
@@ -133,6 +141,7 @@ extension LedgerStore {
             actor: actor)
         let (transfer, _) = try await self.post(
             posting, hold: id, reverses: nil, released: posting.debits, on: connection, requestID: requestID, logger: logger)
+        guard transfer.holdId == id else { throw CorruptRow("the reference of hold \(id) names another transfer") }
         try await connection.query(
             "UPDATE wallet.holds SET status = 'posted', transaction_id = \(transfer.id.rawValue), resolved_at = now() WHERE id = \(id.rawValue)",
             logger: logger)
@@ -144,7 +153,8 @@ extension LedgerStore {
     /// it as it is; a posted one is a 409 (reverse its transaction instead).
     func voidHold(_ id: WalletHoldID, tenant: TenantID, logger: Logger) async throws -> HoldDTO? {
         try await self.transaction(logger: logger) { connection in
-            try await self.voidHold(id, tenant: tenant, on: connection, logger: logger)
+            guard try await self.hold(id, tenant: tenant, on: connection, logger: logger)?.type != .purchase else { throw Self.purchaseHold }
+            return try await self.voidHold(id, tenant: tenant, on: connection, logger: logger)
         }
     }
 

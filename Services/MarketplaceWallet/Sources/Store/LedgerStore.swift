@@ -231,6 +231,11 @@ struct LedgerStore: Sendable {
             return (first, true)
         }
         let accounts = try await self.lock(posting.accounts, tenant: posting.tenant, on: connection, logger: logger)
+        // a retry that waited for the locks while its first attempt committed is that attempt's replay, never a new
+        // posting judged on the balances the first one left (it would be told "insufficient funds" for money it moved)
+        if let first = try await self.replay(posting.reference, tenant: posting.tenant, fingerprint: fingerprint, on: connection, logger: logger) {
+            return (first, true)
+        }
         try Self.check(posting, accounts: accounts, released: released)
         let id = WalletTransactionID()
         let metadata = String(decoding: try JSONEncoder.canonical.encode(posting.metadata), as: UTF8.self)
@@ -253,14 +258,17 @@ struct LedgerStore: Sendable {
         // credits before debits: each account's balance only rises, then falls to where it ends, so the no-overdraft
         // constraint (checked row by row) sees no dip that the whole posting does not make
         let entries = posting.entries.filter { $0.direction == .credit } + posting.entries.filter { $0.direction == .debit }
-        try await connection.query(
+        // the rows as posted (the insert trigger's balance_after included) answer the transfer: no second read
+        let rows = try await connection.query(
             """
             INSERT INTO wallet.entries (transaction_id, account_id, tenant_id, currency, direction, amount)
             SELECT \(id.rawValue), e.account, \(posting.tenant.rawValue), \(posting.currency.code), e.direction, e.amount
             FROM unnest(\(entries.map(\.account.rawValue)), \(entries.map(\.direction.rawValue)), \(entries.map(\.amount)))
                  WITH ORDINALITY AS e(account, direction, amount, n)
             ORDER BY e.n
-            """, logger: logger)
+            RETURNING \(unescaped: Self.entryColumns)
+            """, logger: logger
+        ).all(as: EntryRow.self)
         if posting.type == .adjustment || posting.type == .reversal {
             try await self.audit.record(
                 on: connection, tenantID: posting.tenant, actor: posting.actor, action: "transfer.\(posting.type.rawValue)", table: "transactions",
@@ -269,10 +277,13 @@ struct LedgerStore: Sendable {
                     type: posting.type.rawValue, currency: posting.currency.code, legs: posting.legs, reason: posting.reason, metadata: posting.metadata),
                 requestID: requestID, logger: logger)
         }
-        guard let transfer = try await self.transfer(id, tenant: posting.tenant, on: connection, logger: logger) else {
-            throw CorruptRow("transaction \(id) vanished")
-        }
-        return (transfer, false)
+        // what `transfer(_:tenant:)` would read back: the row as inserted (nothing reverses it yet), its entries by id
+        guard let createdAt = inserted else { throw CorruptRow("transaction \(id) vanished") }
+        let row: TransferRow = (
+            id.rawValue, posting.type.rawValue, posting.reference, posting.reason, metadata, reverses?.rawValue, hold?.rawValue, posting.actor,
+            createdAt, nil
+        )
+        return (try Self.transfer(row, entries: try rows.sorted { $0.0 < $1.0 }.map(Self.entry)), false)
     }
 
     /// The transaction posted under `reference`, when its request was this one; another request is a 409.
@@ -412,14 +423,15 @@ struct LedgerStore: Sendable {
 
     func recentEntries(_ account: WalletAccountID, limit: Int, logger: Logger) async throws -> [EntryDTO] {
         try await self.postgres.query(
-            "SELECT \(unescaped: Self.entryColumns) FROM wallet.entries WHERE account_id = \(account.rawValue) ORDER BY created_at DESC, id DESC LIMIT \(limit)",
+            "SELECT \(unescaped: Self.entryColumns) FROM wallet.entries WHERE account_id = \(account.rawValue) ORDER BY id DESC LIMIT \(limit)",
             logger: logger
         ).all(as: EntryRow.self).map(Self.entry)
     }
 
     static let maxStatementLines = 10_000
 
-    /// An account's entries in `[from, to)` with the balance before and after (nil: no such account).
+    /// An account's entries in `[from, to)` with the balance before and after (nil: no such account). An account's
+    /// entries are in id order, the order their postings took its lock (their `created_at` is stamped under it).
     func statement(_ id: WalletAccountID, tenant: TenantID, from: Date, to: Date, logger: Logger) async throws -> StatementDTO? {
         try await self.postgres.withTransaction(logger: logger) { connection -> StatementDTO? in
             // one snapshot for the opening balance and the lines
@@ -435,7 +447,7 @@ struct LedgerStore: Sendable {
                 try await connection.query(
                     """
                     SELECT balance_after FROM wallet.entries WHERE account_id = \(id.rawValue) AND created_at < \(from)
-                    ORDER BY created_at DESC, id DESC LIMIT 1
+                    ORDER BY id DESC LIMIT 1
                     """, logger: logger
                 ).first(as: Int64.self) ?? Int64(0)
             let rows = try await connection.query(
@@ -443,7 +455,7 @@ struct LedgerStore: Sendable {
                 SELECT e.id, e.created_at, e.transaction_id, t.type, t.reference, t.reason, e.direction, e.amount, e.balance_after
                 FROM wallet.entries e JOIN wallet.transactions t ON t.id = e.transaction_id
                 WHERE e.account_id = \(id.rawValue) AND e.created_at >= \(from) AND e.created_at < \(to)
-                ORDER BY e.created_at, e.id LIMIT \(Self.maxStatementLines + 1)
+                ORDER BY e.id LIMIT \(Self.maxStatementLines + 1)
                 """, logger: logger
             ).all(as: (Int64, Date, UUID, String, String, String?, String, Int64, Int64).self)
             guard rows.count <= Self.maxStatementLines else {
@@ -453,7 +465,10 @@ struct LedgerStore: Sendable {
             var credits: Int64 = 0
             let lines = try rows.map { row in
                 let direction: EntryDirection = try CorruptRow.known(row.6)
-                if direction == .debit { debits += row.7 } else { credits += row.7 }
+                // 10,000 lines of the largest amounts would pass Int64: such a period is asked for in parts
+                let (total, overflow) = (direction == .debit ? debits : credits).addingReportingOverflow(row.7)
+                guard !overflow else { throw APIError.unprocessable("statement_too_large", "The period's totals are too large: ask for a shorter one.") }
+                if direction == .debit { debits = total } else { credits = total }
                 return StatementDTO.Line(
                     entryId: row.0, at: row.1, transactionId: WalletTransactionID(row.2), type: try CorruptRow.known(row.3), reference: row.4,
                     reason: row.5, direction: direction, amount: Money(minorUnits: row.7, currency: currency),

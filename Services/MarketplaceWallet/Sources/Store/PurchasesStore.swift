@@ -215,6 +215,16 @@ struct PurchasesStore: Sendable {
                     ).first(as: (String, String).self)
                 else { throw APIError.unprocessable("unknown_vendor", "No such vendor in this tenant.") }
                 guard vendorStatus == VendorStatus.active.rawValue else { throw APIError.conflict("vendor_suspended", "This vendor is suspended.") }
+                // a quote names the vendor's own product (its commission schedule applies), never another's
+                if let product = fields.product {
+                    let owner = try await connection.query(
+                        "SELECT vendor_id FROM wallet.products WHERE id = \(product.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
+                    ).first(as: UUID.self)
+                    guard let owner else { throw APIError.unprocessable("unknown_product", "No such product in this tenant.") }
+                    guard owner == fields.vendor.rawValue else {
+                        throw APIError.unprocessable("product_not_vendors", "A quote names a product of the vendor who quotes.")
+                    }
+                }
                 guard fields.price.currency.code == buyerCurrency, vendorCurrency == buyerCurrency else {
                     throw APIError.unprocessable(
                         "currency_mismatch", "The buyer pays in \(buyerCurrency) and the vendor is paid in \(vendorCurrency): quote in \(buyerCurrency).")

@@ -152,7 +152,8 @@ struct SubscriptionsStore: Sendable {
     /// confirming query. A later callback for the same checkout changes nothing. When a query already settled the
     /// payment as paid, the callback's receipt is kept (if its amount matches and no other payment has it).
     func recordCallback(_ callback: STKCallback, requestID: String, logger: Logger) async throws -> CallbackRecord {
-        let amount = callback.amount.map { Int64(($0 * 100).rounded()) }
+        // an amount no payment could have (negative, not finite, past 10^13 shillings) is kept as none, never a crash
+        let amount = callback.amount.flatMap { $0.isFinite && $0 >= 0 && $0 < 1e13 ? Int64(exactly: ($0 * 100).rounded()) : nil }
         let receipt = callback.resultCode == 0 ? callback.receiptNumber : nil
         return try await self.postgres.withTransaction(logger: logger) { connection in
             let updated = try await connection.query(
