@@ -128,8 +128,8 @@ enum LedgerRules {
             throw APIError.badRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters.")
         }
         guard !Self.internalPrefixes.contains(where: text.hasPrefix) else {
-            throw APIError.badRequest(
-                "invalid_idempotency_key", "Idempotency-Key may not start with \(Self.internalPrefixes.joined(separator: ", ")): the ledger names its own postings so.")
+            let prefixes = Self.internalPrefixes.joined(separator: ", ")
+            throw APIError.badRequest("invalid_idempotency_key", "Idempotency-Key may not start with \(prefixes): the ledger names its own postings so.")
         }
         return text
     }
