@@ -70,6 +70,28 @@ import Testing
         }
     }
 
+    @Test func creatingRequestsAreMadeOncePerIdempotencyKey() async throws {
+        try await MarketplaceTests.with { market in
+            let books = market.books
+            let vendor = #"{"name":"Once","currency":"KES"}"#
+            let first = try await books.post("/v1/vendors", vendor, key: "vendor-1")
+            let again = try await books.post("/v1/vendors", vendor, key: "vendor-1")
+            #expect(first.status == 201 && again.status == 201 && again.headers.first(name: "Idempotent-Replayed") == "true")
+            #expect(try first.json(VendorDTO.self).id == (try again.json(VendorDTO.self).id))
+            let different = try await books.post("/v1/vendors", #"{"name":"Twice","currency":"KES"}"#, key: "vendor-1")
+            #expect(different.status == 409 && different.errorCode == "idempotency_key_reused")
+            #expect(try await books.count("SELECT count(*)::int FROM wallet.vendors") == 1)
+            #expect(try await books.count("SELECT count(*)::int FROM wallet.accounts WHERE owner_type = 'vendor'") == 1)
+            // an intent asked for twice by a retried reply is one intent
+            let buyer = try await market.buyer(balance: nil)
+            let body = #"{"buyerId":"\#(buyer.id)","channel":"whatsapp"}"#
+            let intent = try await books.post("/v1/intents", body, key: "reply-7/intent")
+            let retried = try await books.post("/v1/intents", body, key: "reply-7/intent")
+            #expect(try intent.json(IntentDTO.self).id == (try retried.json(IntentDTO.self).id))
+            #expect(try await books.count("SELECT count(*)::int FROM wallet.intents") == 1)
+        }
+    }
+
     @Test func aReleasedReservationIsReservedAgainAndATopUpKeyIsOneTopUp() async throws {
         try await CreditsTests.with(grant: 5) { credits in
             #expect(try await credits.reserve("msg").status == 201)

@@ -62,11 +62,11 @@ public struct MarketplaceWalletService: ServiceModule {
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
-        AccountsController(ledger: self.ledger).addRoutes(to: router)
+        AccountsController(ledger: self.ledger, idempotency: self.environment.idempotency).addRoutes(to: router)
         TransfersController(ledger: self.ledger).addRoutes(to: router)
         StatementsController(ledger: self.ledger).addRoutes(to: router)
-        CatalogueController(vendors: self.vendors).addRoutes(to: router)
-        PurchasesController(purchases: self.purchases).addRoutes(to: router)
+        CatalogueController(vendors: self.vendors, idempotency: self.environment.idempotency).addRoutes(to: router)
+        PurchasesController(purchases: self.purchases, idempotency: self.environment.idempotency).addRoutes(to: router)
         CreditsController(credits: self.credits).addRoutes(to: router)
         SubscriptionsController(confirmation: self.billing, idempotency: self.environment.idempotency) { [tenants = self.environment.tenants] in
             try await tenants.tenant($0, logger: $1)?.currency

@@ -8,6 +8,8 @@ import ServiceKit
 /// balance, what holds reserve on it and its newest entries; opened, frozen, unfrozen and closed by its bookkeepers.
 struct AccountsController: Sendable {
     let ledger: LedgerStore
+    /// Opening an account is done once per `Idempotency-Key`.
+    let idempotency: Idempotency
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(WalletAPI.listAccounts, use: self.list)
@@ -31,7 +33,7 @@ struct AccountsController: Sendable {
         return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [$0.ownerType.rawValue, $0.id.description] }))
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<AccountDTO> {
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(CreateAccount.self, context: context)
         guard let type = body.ownerType.flatMap(OwnerType.init(rawValue:)) else {
@@ -45,10 +47,13 @@ struct AccountsController: Sendable {
         guard !allowNegative || type == .platform else {
             throw APIError.unprocessable("negative_not_allowed", "Only a platform account (the funding account) may go below zero.")
         }
-        let account = try await self.ledger.createAccount(
-            tenant: tenant, ownerType: type, ownerID: owner, currency: currency, name: body.name, allowNegative: allowNegative, actor: caller.subject,
-            requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, account)
+        return try await self.idempotency.write(request, context: context, postgres: self.ledger.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.ledger.createAccount(
+                    tenant: tenant, ownerType: type, ownerID: owner, currency: currency, name: body.name, allowNegative: allowNegative, actor: caller.subject,
+                    requestID: context.requestID, on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<AccountDTO> {

@@ -8,6 +8,8 @@ import ServiceKit
 /// its wallet account), its catalogue, and the commission it takes.
 struct CatalogueController: Sendable {
     let vendors: VendorsStore
+    /// Creating requests are made once per `Idempotency-Key`.
+    let idempotency: Idempotency
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(WalletAPI.listVendors, use: self.listVendors)
@@ -64,7 +66,7 @@ struct CatalogueController: Sendable {
         }
     }
 
-    @Sendable func createVendor(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<VendorDTO> {
+    @Sendable func createVendor(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(VendorBody.self, context: context)
         let currency = try LedgerRules.currency(body.currency)
@@ -72,9 +74,12 @@ struct CatalogueController: Sendable {
             name: try MarketplaceRules.name(body.name), phone: nil, region: nil, categories: [], rating: nil, fulfilmentRate: nil, avgResponseMs: nil,
             totalTrips: 0, status: .active)
         try Self.apply(body, to: &fields)
-        let vendor = try await self.vendors.createVendor(
-            fields, currency: currency, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, vendor)
+        return try await self.idempotency.write(request, context: context, postgres: self.vendors.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.vendors.createVendor(
+                    fields, currency: currency, tenant: tenant, actor: caller.subject, requestID: context.requestID, on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func updateVendor(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<VendorDTO> {
@@ -111,14 +116,20 @@ struct CatalogueController: Sendable {
 
     // MARK: buyers
 
-    @Sendable func createBuyer(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<BuyerDTO> {
+    @Sendable func createBuyer(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(BuyerBody.self, context: context)
-        let buyer = try await self.vendors.createBuyer(
-            name: try MarketplaceRules.name(body.name), phone: try MarketplaceRules.phone(body.phone),
-            segment: try Self.optionalText(body.segment, field: "segment", length: 1...60), currency: try LedgerRules.currency(body.currency),
-            tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, buyer)
+        let name = try MarketplaceRules.name(body.name)
+        let phone = try MarketplaceRules.phone(body.phone)
+        let segment = try Self.optionalText(body.segment, field: "segment", length: 1...60)
+        let currency = try LedgerRules.currency(body.currency)
+        return try await self.idempotency.write(request, context: context, postgres: self.vendors.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.vendors.createBuyer(
+                    name: name, phone: phone, segment: segment, currency: currency, tenant: tenant, actor: caller.subject, requestID: context.requestID,
+                    on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func updateBuyer(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<BuyerDTO> {
@@ -166,7 +177,7 @@ struct CatalogueController: Sendable {
         if let metadata = body.metadata { fields.metadata = try LedgerRules.metadata(metadata) }
     }
 
-    @Sendable func createProduct(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ProductDTO> {
+    @Sendable func createProduct(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(ProductBody.self, context: context)
         guard let vendorID = try BodyValues.id(body.vendorId, field: "vendorId", as: VendorID.self) else {
@@ -183,9 +194,12 @@ struct CatalogueController: Sendable {
             name: try MarketplaceRules.name(body.name), description: nil, category: nil,
             price: try MarketplaceRules.price(body.price, currency: currency), currency: currency, available: true, metadata: [:])
         try Self.apply(body, to: &fields)
-        let product = try await self.vendors.createProduct(
-            fields, vendor: vendorID, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, product)
+        return try await self.idempotency.write(request, context: context, postgres: self.vendors.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.vendors.createProduct(
+                    fields, vendor: vendorID, tenant: tenant, actor: caller.subject, requestID: context.requestID, on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func updateProduct(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<ProductDTO> {
@@ -229,7 +243,7 @@ struct CatalogueController: Sendable {
 
     // MARK: commission schedules
 
-    @Sendable func createSchedule(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<CommissionScheduleDTO> {
+    @Sendable func createSchedule(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(CommissionScheduleBody.self, context: context)
         guard let rate = body.rateBps, (0...10_000).contains(rate) else {
@@ -247,10 +261,14 @@ struct CatalogueController: Sendable {
             }
             fee = money.minorUnits > 0 ? money : nil
         }
-        let schedule = try await self.vendors.createSchedule(
-            product: try BodyValues.id(body.productId, field: "productId", as: ProductID.self), rateBps: rate, flatFee: fee,
-            effectiveFrom: body.effectiveFrom ?? Date(), tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, schedule)
+        let product = try BodyValues.id(body.productId, field: "productId", as: ProductID.self)
+        return try await self.idempotency.write(request, context: context, postgres: self.vendors.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.vendors.createSchedule(
+                    product: product, rateBps: rate, flatFee: fee, effectiveFrom: body.effectiveFrom ?? Date(), tenant: tenant, actor: caller.subject,
+                    requestID: context.requestID, on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func listSchedules(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<CommissionScheduleDTO>> {

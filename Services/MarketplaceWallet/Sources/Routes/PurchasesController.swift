@@ -8,6 +8,8 @@ import ServiceKit
 /// the purchase made by accepting one, settled on the ledger at the quote's price (never a price from the caller).
 struct PurchasesController: Sendable {
     let purchases: PurchasesStore
+    /// Creating requests are made once per `Idempotency-Key` (a retried agent reply asks for quotes once).
+    let idempotency: Idempotency
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(WalletAPI.listIntents, use: self.listIntents)
@@ -36,7 +38,7 @@ struct PurchasesController: Sendable {
 
     // MARK: intents
 
-    @Sendable func createIntent(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<IntentDTO> {
+    @Sendable func createIntent(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(IntentBody.self, context: context)
         guard let buyer = try BodyValues.id(body.buyerId, field: "buyerId", as: BuyerID.self) else {
@@ -60,9 +62,12 @@ struct PurchasesController: Sendable {
             buyer: buyer, channel: channel, category: body.category, region: body.region,
             product: try BodyValues.id(body.productId, field: "productId", as: ProductID.self), description: body.description,
             payload: try LedgerRules.metadata(body.payload), expiresInSeconds: lifetime, conversationID: body.conversationId)
-        let intent = try await self.purchases.createIntent(
-            fields, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, intent)
+        return try await self.idempotency.write(request, context: context, postgres: self.purchases.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.purchases.createIntent(
+                    fields, tenant: tenant, actor: caller.subject, requestID: context.requestID, on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func getIntent(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<IntentDTO> {
@@ -94,7 +99,7 @@ struct PurchasesController: Sendable {
 
     // MARK: quotes
 
-    @Sendable func createQuote(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<QuoteDTO> {
+    @Sendable func createQuote(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(QuoteBody.self, context: context)
         guard let intent = try BodyValues.id(body.intentId, field: "intentId", as: IntentID.self) else {
@@ -111,8 +116,12 @@ struct PurchasesController: Sendable {
         let fields = PurchasesStore.QuoteFields(
             intent: intent, vendor: vendor, product: try BodyValues.id(body.productId, field: "productId", as: ProductID.self),
             price: Money(minorUnits: try MarketplaceRules.price(body.price, currency: currency), currency: currency), etaMinutes: eta, note: body.note)
-        let quote = try await self.purchases.createQuote(fields, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
-        return JSONResponse(.created, quote)
+        return try await self.idempotency.write(request, context: context, postgres: self.purchases.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.purchases.createQuote(
+                    fields, tenant: tenant, actor: caller.subject, requestID: context.requestID, on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func getQuote(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<QuoteDTO> {

@@ -42,23 +42,21 @@ struct LedgerStore: Sendable {
 
     func createAccount(
         tenant: TenantID, ownerType: OwnerType, ownerID: String, currency: Currency, name: String?, allowNegative: Bool, actor: String,
-        requestID: String, logger: Logger
+        requestID: String, on connection: PostgresConnection, logger: Logger
     ) async throws -> AccountDTO {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.accounts (id, tenant_id, owner_type, owner_id, currency, name, allow_negative)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(ownerType.rawValue), \(ownerID), \(currency.code), \(name), \(allowNegative))
-                    RETURNING \(unescaped: Self.accountColumns)
-                    """, logger: logger
-                ).first(as: AccountRow.self)!
-                let account = try Self.account(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "account.create", table: "accounts", targetID: account.id.description,
-                    before: nil as AccountDTO?, after: account, requestID: requestID, logger: logger)
-                return account
-            }
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.accounts (id, tenant_id, owner_type, owner_id, currency, name, allow_negative)
+                VALUES (\(UUID()), \(tenant.rawValue), \(ownerType.rawValue), \(ownerID), \(currency.code), \(name), \(allowNegative))
+                RETURNING \(unescaped: Self.accountColumns)
+                """, logger: logger
+            ).first(as: AccountRow.self)!
+            let account = try Self.account(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "account.create", table: "accounts", targetID: account.id.description,
+                before: nil as AccountDTO?, after: account, requestID: requestID, logger: logger)
+            return account
         }
     }
 

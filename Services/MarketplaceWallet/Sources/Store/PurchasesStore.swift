@@ -52,26 +52,26 @@ struct PurchasesStore: Sendable {
         var conversationID: String?
     }
 
-    func createIntent(_ fields: IntentFields, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> IntentDTO {
+    func createIntent(_ fields: IntentFields, tenant: TenantID, actor: String, requestID: String, on connection: PostgresConnection, logger: Logger)
+        async throws -> IntentDTO
+    {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let payload = String(decoding: try JSONEncoder.canonical.encode(fields.payload), as: UTF8.self)
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.intents (id, tenant_id, buyer_id, channel, category, region, product_id, description, payload, expires_at,
-                                                conversation_id, created_by)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(fields.buyer.rawValue), \(fields.channel.rawValue), \(fields.category?.lowercased()),
-                            \(fields.region), \(fields.product?.rawValue), \(fields.description), \(payload)::jsonb,
-                            now() + make_interval(secs => \(Double(fields.expiresInSeconds))), \(fields.conversationID), \(actor))
-                    RETURNING \(unescaped: Self.intentColumns)
-                    """, logger: logger
-                ).first(as: IntentRow.self)!
-                let intent = try Self.intent(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "intent.create", table: "intents", targetID: intent.id.description,
-                    before: nil as IntentDTO?, after: intent, requestID: requestID, logger: logger)
-                return intent
-            }
+            let payload = String(decoding: try JSONEncoder.canonical.encode(fields.payload), as: UTF8.self)
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.intents (id, tenant_id, buyer_id, channel, category, region, product_id, description, payload, expires_at,
+                                            conversation_id, created_by)
+                VALUES (\(UUID()), \(tenant.rawValue), \(fields.buyer.rawValue), \(fields.channel.rawValue), \(fields.category?.lowercased()),
+                        \(fields.region), \(fields.product?.rawValue), \(fields.description), \(payload)::jsonb,
+                        now() + make_interval(secs => \(Double(fields.expiresInSeconds))), \(fields.conversationID), \(actor))
+                RETURNING \(unescaped: Self.intentColumns)
+                """, logger: logger
+            ).first(as: IntentRow.self)!
+            let intent = try Self.intent(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "intent.create", table: "intents", targetID: intent.id.description,
+                before: nil as IntentDTO?, after: intent, requestID: requestID, logger: logger)
+            return intent
         }
     }
 
@@ -195,59 +195,59 @@ struct PurchasesStore: Sendable {
     }
 
     /// A vendor's quote on a pending intent, in the buyer's currency; it replaces the vendor's earlier open quote.
-    func createQuote(_ fields: QuoteFields, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> QuoteDTO {
+    func createQuote(_ fields: QuoteFields, tenant: TenantID, actor: String, requestID: String, on connection: PostgresConnection, logger: Logger) async throws
+        -> QuoteDTO
+    {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                guard
-                    let (status, due, buyerCurrency) = try await connection.query(
-                        """
-                        SELECT i.status, i.expires_at <= now(), b.currency FROM wallet.intents i JOIN wallet.buyers b ON b.id = i.buyer_id
-                        WHERE i.id = \(fields.intent.rawValue) AND i.tenant_id = \(tenant.rawValue) FOR SHARE OF i
-                        """, logger: logger
-                    ).first(as: (String, Bool, String).self)
-                else { throw APIError.unprocessable("unknown_intent", "No such intent in this tenant.") }
-                guard status == IntentStatus.pending.rawValue, !due else {
-                    throw APIError.conflict("intent_not_pending", "This intent takes no more quotes (it is \(due ? "expired" : status)).")
-                }
-                guard
-                    let (vendorStatus, vendorCurrency) = try await connection.query(
-                        "SELECT status, currency FROM wallet.vendors WHERE id = \(fields.vendor.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
-                    ).first(as: (String, String).self)
-                else { throw APIError.unprocessable("unknown_vendor", "No such vendor in this tenant.") }
-                guard vendorStatus == VendorStatus.active.rawValue else { throw APIError.conflict("vendor_suspended", "This vendor is suspended.") }
-                // a quote names the vendor's own product (its commission schedule applies), never another's
-                if let product = fields.product {
-                    let owner = try await connection.query(
-                        "SELECT vendor_id FROM wallet.products WHERE id = \(product.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
-                    ).first(as: UUID.self)
-                    guard let owner else { throw APIError.unprocessable("unknown_product", "No such product in this tenant.") }
-                    guard owner == fields.vendor.rawValue else {
-                        throw APIError.unprocessable("product_not_vendors", "A quote names a product of the vendor who quotes.")
-                    }
-                }
-                guard fields.price.currency.code == buyerCurrency, vendorCurrency == buyerCurrency else {
-                    throw APIError.unprocessable(
-                        "currency_mismatch", "The buyer pays in \(buyerCurrency) and the vendor is paid in \(vendorCurrency): quote in \(buyerCurrency).")
-                }
-                try await connection.query(
+            guard
+                let (status, due, buyerCurrency) = try await connection.query(
                     """
-                    UPDATE wallet.quotes SET status = 'rejected', decided_at = now()
-                    WHERE intent_id = \(fields.intent.rawValue) AND vendor_id = \(fields.vendor.rawValue) AND status = 'pending'
-                    """, logger: logger)
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.quotes (id, tenant_id, intent_id, vendor_id, product_id, price, currency, eta_minutes, note, created_by)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(fields.intent.rawValue), \(fields.vendor.rawValue), \(fields.product?.rawValue),
-                            \(fields.price.minorUnits), \(fields.price.currency.code), \(fields.etaMinutes), \(fields.note), \(actor))
-                    RETURNING \(unescaped: Self.quoteColumns)
+                    SELECT i.status, i.expires_at <= now(), b.currency FROM wallet.intents i JOIN wallet.buyers b ON b.id = i.buyer_id
+                    WHERE i.id = \(fields.intent.rawValue) AND i.tenant_id = \(tenant.rawValue) FOR SHARE OF i
                     """, logger: logger
-                ).first(as: QuoteRow.self)!
-                let quote = try Self.quote(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "quote.create", table: "quotes", targetID: quote.id.description,
-                    before: nil as QuoteDTO?, after: quote, requestID: requestID, logger: logger)
-                return quote
+                ).first(as: (String, Bool, String).self)
+            else { throw APIError.unprocessable("unknown_intent", "No such intent in this tenant.") }
+            guard status == IntentStatus.pending.rawValue, !due else {
+                throw APIError.conflict("intent_not_pending", "This intent takes no more quotes (it is \(due ? "expired" : status)).")
             }
+            guard
+                let (vendorStatus, vendorCurrency) = try await connection.query(
+                    "SELECT status, currency FROM wallet.vendors WHERE id = \(fields.vendor.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
+                ).first(as: (String, String).self)
+            else { throw APIError.unprocessable("unknown_vendor", "No such vendor in this tenant.") }
+            guard vendorStatus == VendorStatus.active.rawValue else { throw APIError.conflict("vendor_suspended", "This vendor is suspended.") }
+            // a quote names the vendor's own product (its commission schedule applies), never another's
+            if let product = fields.product {
+                let owner = try await connection.query(
+                    "SELECT vendor_id FROM wallet.products WHERE id = \(product.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
+                ).first(as: UUID.self)
+                guard let owner else { throw APIError.unprocessable("unknown_product", "No such product in this tenant.") }
+                guard owner == fields.vendor.rawValue else {
+                    throw APIError.unprocessable("product_not_vendors", "A quote names a product of the vendor who quotes.")
+                }
+            }
+            guard fields.price.currency.code == buyerCurrency, vendorCurrency == buyerCurrency else {
+                throw APIError.unprocessable(
+                    "currency_mismatch", "The buyer pays in \(buyerCurrency) and the vendor is paid in \(vendorCurrency): quote in \(buyerCurrency).")
+            }
+            try await connection.query(
+                """
+                UPDATE wallet.quotes SET status = 'rejected', decided_at = now()
+                WHERE intent_id = \(fields.intent.rawValue) AND vendor_id = \(fields.vendor.rawValue) AND status = 'pending'
+                """, logger: logger)
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.quotes (id, tenant_id, intent_id, vendor_id, product_id, price, currency, eta_minutes, note, created_by)
+                VALUES (\(UUID()), \(tenant.rawValue), \(fields.intent.rawValue), \(fields.vendor.rawValue), \(fields.product?.rawValue),
+                        \(fields.price.minorUnits), \(fields.price.currency.code), \(fields.etaMinutes), \(fields.note), \(actor))
+                RETURNING \(unescaped: Self.quoteColumns)
+                """, logger: logger
+            ).first(as: QuoteRow.self)!
+            let quote = try Self.quote(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "quote.create", table: "quotes", targetID: quote.id.description,
+                before: nil as QuoteDTO?, after: quote, requestID: requestID, logger: logger)
+            return quote
         }
     }
 

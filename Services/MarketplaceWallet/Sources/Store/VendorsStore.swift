@@ -58,30 +58,30 @@ struct VendorsStore: Sendable {
         var status: VendorStatus
     }
 
-    func createVendor(_ fields: VendorFields, currency: Currency, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws
+    func createVendor(
+        _ fields: VendorFields, currency: Currency, tenant: TenantID, actor: String, requestID: String, on connection: PostgresConnection, logger: Logger
+    ) async throws
         -> VendorDTO
     {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let id = VendorID()
-                let account = try await Self.openAccount(
-                    tenant: tenant, ownerType: .vendor, ownerID: id.description, currency: currency, name: fields.name, on: connection, logger: logger)
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.vendors (id, tenant_id, name, phone, region, categories, rating, fulfilment_rate, avg_response_ms, total_trips,
-                                                status, account_id, currency)
-                    VALUES (\(id.rawValue), \(tenant.rawValue), \(fields.name), \(fields.phone), \(fields.region), \(fields.categories),
-                            \(fields.rating)::float8, \(fields.fulfilmentRate)::float8, \(fields.avgResponseMs), \(fields.totalTrips),
-                            \(fields.status.rawValue), \(account.rawValue), \(currency.code))
-                    RETURNING \(unescaped: Self.vendorColumns)
-                    """, logger: logger
-                ).first(as: VendorRow.self)!
-                let vendor = try Self.vendor(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "vendor.create", table: "vendors", targetID: id.description,
-                    before: nil as VendorDTO?, after: vendor, requestID: requestID, logger: logger)
-                return vendor
-            }
+            let id = VendorID()
+            let account = try await Self.openAccount(
+                tenant: tenant, ownerType: .vendor, ownerID: id.description, currency: currency, name: fields.name, on: connection, logger: logger)
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.vendors (id, tenant_id, name, phone, region, categories, rating, fulfilment_rate, avg_response_ms, total_trips,
+                                            status, account_id, currency)
+                VALUES (\(id.rawValue), \(tenant.rawValue), \(fields.name), \(fields.phone), \(fields.region), \(fields.categories),
+                        \(fields.rating)::float8, \(fields.fulfilmentRate)::float8, \(fields.avgResponseMs), \(fields.totalTrips),
+                        \(fields.status.rawValue), \(account.rawValue), \(currency.code))
+                RETURNING \(unescaped: Self.vendorColumns)
+                """, logger: logger
+            ).first(as: VendorRow.self)!
+            let vendor = try Self.vendor(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "vendor.create", table: "vendors", targetID: id.description,
+                before: nil as VendorDTO?, after: vendor, requestID: requestID, logger: logger)
+            return vendor
         }
     }
 
@@ -153,26 +153,25 @@ struct VendorsStore: Sendable {
     }
 
     func createBuyer(
-        name: String, phone: PhoneNumber?, segment: String?, currency: Currency, tenant: TenantID, actor: String, requestID: String, logger: Logger
+        name: String, phone: PhoneNumber?, segment: String?, currency: Currency, tenant: TenantID, actor: String, requestID: String,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> BuyerDTO {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let id = BuyerID()
-                let account = try await Self.openAccount(
-                    tenant: tenant, ownerType: .buyer, ownerID: id.description, currency: currency, name: name, on: connection, logger: logger)
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.buyers (id, tenant_id, name, phone, segment, account_id, currency)
-                    VALUES (\(id.rawValue), \(tenant.rawValue), \(name), \(phone?.e164), \(segment), \(account.rawValue), \(currency.code))
-                    RETURNING \(unescaped: Self.buyerColumns)
-                    """, logger: logger
-                ).first(as: BuyerRow.self)!
-                let buyer = try Self.buyer(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "buyer.create", table: "buyers", targetID: id.description,
-                    before: nil as BuyerDTO?, after: buyer, requestID: requestID, logger: logger)
-                return buyer
-            }
+            let id = BuyerID()
+            let account = try await Self.openAccount(
+                tenant: tenant, ownerType: .buyer, ownerID: id.description, currency: currency, name: name, on: connection, logger: logger)
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.buyers (id, tenant_id, name, phone, segment, account_id, currency)
+                VALUES (\(id.rawValue), \(tenant.rawValue), \(name), \(phone?.e164), \(segment), \(account.rawValue), \(currency.code))
+                RETURNING \(unescaped: Self.buyerColumns)
+                """, logger: logger
+            ).first(as: BuyerRow.self)!
+            let buyer = try Self.buyer(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "buyer.create", table: "buyers", targetID: id.description,
+                before: nil as BuyerDTO?, after: buyer, requestID: requestID, logger: logger)
+            return buyer
         }
     }
 
@@ -241,26 +240,26 @@ struct VendorsStore: Sendable {
         var metadata: [String: JSONValue]
     }
 
-    func createProduct(_ fields: ProductFields, vendor: VendorID, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws
+    func createProduct(
+        _ fields: ProductFields, vendor: VendorID, tenant: TenantID, actor: String, requestID: String, on connection: PostgresConnection, logger: Logger
+    ) async throws
         -> ProductDTO
     {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let metadata = String(decoding: try JSONEncoder.canonical.encode(fields.metadata), as: UTF8.self)
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.products (id, tenant_id, vendor_id, name, description, category, price, currency, available, metadata)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(vendor.rawValue), \(fields.name), \(fields.description), \(fields.category?.lowercased()),
-                            \(fields.price), \(fields.currency.code), \(fields.available), \(metadata)::jsonb)
-                    RETURNING \(unescaped: Self.productColumns)
-                    """, logger: logger
-                ).first(as: ProductRow.self)!
-                let product = try Self.product(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "product.create", table: "products", targetID: product.id.description,
-                    before: nil as ProductDTO?, after: product, requestID: requestID, logger: logger)
-                return product
-            }
+            let metadata = String(decoding: try JSONEncoder.canonical.encode(fields.metadata), as: UTF8.self)
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.products (id, tenant_id, vendor_id, name, description, category, price, currency, available, metadata)
+                VALUES (\(UUID()), \(tenant.rawValue), \(vendor.rawValue), \(fields.name), \(fields.description), \(fields.category?.lowercased()),
+                        \(fields.price), \(fields.currency.code), \(fields.available), \(metadata)::jsonb)
+                RETURNING \(unescaped: Self.productColumns)
+                """, logger: logger
+            ).first(as: ProductRow.self)!
+            let product = try Self.product(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "product.create", table: "products", targetID: product.id.description,
+                before: nil as ProductDTO?, after: product, requestID: requestID, logger: logger)
+            return product
         }
     }
 
@@ -342,24 +341,23 @@ struct VendorsStore: Sendable {
     }
 
     func createSchedule(
-        product: ProductID?, rateBps: Int, flatFee: Money?, effectiveFrom: Date, tenant: TenantID, actor: String, requestID: String, logger: Logger
+        product: ProductID?, rateBps: Int, flatFee: Money?, effectiveFrom: Date, tenant: TenantID, actor: String, requestID: String,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> CommissionScheduleDTO {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let row = try await connection.query(
-                    """
-                    INSERT INTO wallet.commission_schedules (id, tenant_id, product_id, rate_bps, flat_fee, currency, effective_from, created_by)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(product?.rawValue), \(rateBps), \(flatFee?.minorUnits ?? 0), \(flatFee?.currency.code),
-                            \(effectiveFrom), \(actor))
-                    RETURNING \(unescaped: Self.scheduleColumns)
-                    """, logger: logger
-                ).first(as: ScheduleRow.self)!
-                let schedule = try Self.schedule(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "commission_schedule.create", table: "commission_schedules",
-                    targetID: schedule.id.description, before: nil as CommissionScheduleDTO?, after: schedule, requestID: requestID, logger: logger)
-                return schedule
-            }
+            let row = try await connection.query(
+                """
+                INSERT INTO wallet.commission_schedules (id, tenant_id, product_id, rate_bps, flat_fee, currency, effective_from, created_by)
+                VALUES (\(UUID()), \(tenant.rawValue), \(product?.rawValue), \(rateBps), \(flatFee?.minorUnits ?? 0), \(flatFee?.currency.code),
+                        \(effectiveFrom), \(actor))
+                RETURNING \(unescaped: Self.scheduleColumns)
+                """, logger: logger
+            ).first(as: ScheduleRow.self)!
+            let schedule = try Self.schedule(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "commission_schedule.create", table: "commission_schedules",
+                targetID: schedule.id.description, before: nil as CommissionScheduleDTO?, after: schedule, requestID: requestID, logger: logger)
+            return schedule
         }
     }
 
