@@ -8,13 +8,15 @@ import ServiceKit
 import TestSupport
 import Vouchers
 
-/// The gateway and the vouchers service started in this process on loopback, on a database of their own on the
-/// throwaway PostgreSQL server, as the scenarios that go through the gateway need them.
+/// The gateway and the vouchers service (or another set of services) started in this process on loopback, on a
+/// database of their own on the throwaway PostgreSQL server, as the scenarios that go through the gateway need them.
 struct BenchPlatform: Sendable {
     let database: DatabaseURL
     let ports: [ServiceName: Int]
     var gatewayURL: String { "http://127.0.0.1:\(self.ports[.gateway]!)" }
     var vouchersURL: String { "http://127.0.0.1:\(self.ports[.vouchers]!)" }
+
+    var walletURL: String { "http://127.0.0.1:\(self.ports[.marketplaceWallet]!)" }
 
     /// Starts both services with `common` settings plus each one's own, runs `body`, then shuts both down.
     /// `database` defaults to a new one (prefix `bench`).
@@ -22,9 +24,17 @@ struct BenchPlatform: Sendable {
         database: DatabaseURL? = nil, common: [String: String], gateway: [String: String] = [:], vouchers: [String: String] = [:],
         _ body: (BenchPlatform) async throws -> Result
     ) async throws -> Result {
+        try await self.run([.vouchers, .gateway], database: database, common: common, settings: [.gateway: gateway, .vouchers: vouchers], body)
+    }
+
+    /// Starts `services` (the gateway among them) with `common` settings plus each one's own, runs `body`, then shuts
+    /// them down. `database` defaults to a new one (prefix `bench`).
+    static func run<Result: Sendable>(
+        _ services: [ServiceName], database: DatabaseURL? = nil, common: [String: String], settings: [ServiceName: [String: String]],
+        _ body: (BenchPlatform) async throws -> Result
+    ) async throws -> Result {
         let database = if let database { database } else { try await TestPostgres.createDatabase(prefix: "bench") }
-        return try await TestServices.with([.vouchers, .gateway], database: database, overrides: common, settings: [.gateway: gateway, .vouchers: vouchers]) {
-            platform in
+        return try await TestServices.with(services, database: database, overrides: common, settings: settings) { platform in
             try await body(BenchPlatform(database: database, ports: platform.ports))
         }
     }

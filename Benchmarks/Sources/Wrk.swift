@@ -86,6 +86,8 @@ struct WrkRedeemer: Sendable {
         var p50Micros: Int64
         var p99Micros: Int64
         var socketErrors: UInt64
+        /// What a script counted in its `extra` table beyond the statuses (summed over threads), if anything.
+        var extra: [String: UInt64]?
     }
 
     /// CPU time of the children this process has waited for (wrk, once it has exited).
@@ -125,10 +127,10 @@ struct WrkRedeemer: Sendable {
 /// What every wrk script here shares: a monotonic clock, per-thread status counts, and a `done` that prints one
 /// `SOKONI-WRK {…}` line (requests, duration, statuses, p50/p99, and — when the script's list ran out — the time
 /// until the last 200). A script adds `init(args)` and `request()`, setting `started`, and `ran_out` once its list is
-/// spent.
+/// spent; it may count anything else in its `extra` table (a `response` of its own), reported as `extra`.
 enum WrkScript {
     static let common = #"""
-        -- statuses, started, last_ok and ran_out are globals: done() reads each thread's copy with thread:get
+        -- statuses, started, last_ok, ran_out and extra are globals: done() reads each thread's copy with thread:get
         local ffi = require("ffi")
         ffi.cdef[[
           typedef struct { long tv_sec; long tv_nsec; } sokoni_timespec;
@@ -146,7 +148,7 @@ enum WrkScript {
           table.insert(threads, thread)
         end
 
-        statuses, started, last_ok, ran_out = {}, 0, 0, false
+        statuses, started, last_ok, ran_out, extra = {}, 0, 0, false, {}
 
         function response(status, headers, body)
           local key = tostring(status)
@@ -156,9 +158,10 @@ enum WrkScript {
 
         -- when the list ran out, the phase lasted from the first thread's start to the last 200
         function done(summary, latency, requests)
-          local total, first, last, out = {}, nil, 0, false
+          local total, first, last, out, more = {}, nil, 0, false, {}
           for _, thread in ipairs(threads) do
             for status, count in pairs(thread:get("statuses")) do total[status] = (total[status] or 0) + count end
+            for key, count in pairs(thread:get("extra") or {}) do more[key] = (more[key] or 0) + count end
             local s = thread:get("started")
             if first == nil or s < first then first = s end
             if thread:get("last_ok") > last then last = thread:get("last_ok") end
@@ -166,12 +169,14 @@ enum WrkScript {
           end
           local parts = {}
           for status, count in pairs(total) do parts[#parts + 1] = string.format('"%s":%d', status, count) end
+          local extras = {}
+          for key, count in pairs(more) do extras[#extras + 1] = string.format('"%s":%d', key, count) end
           local e = summary.errors
           io.write(string.format(
             'SOKONI-WRK {"requests":%d,"durationMicros":%d,"ranOut":%s,"untilLastSuccessMicros":%d,"statuses":{%s},' ..
-            '"p50Micros":%d,"p99Micros":%d,"socketErrors":%d}\n',
+            '"p50Micros":%d,"p99Micros":%d,"socketErrors":%d,"extra":{%s}}\n',
             summary.requests, summary.duration, tostring(out), math.max(0, last - (first or last)), table.concat(parts, ","),
-            latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout))
+            latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.timeout, table.concat(extras, ",")))
         end
 
         """#

@@ -8,6 +8,7 @@ let scenarios: [String: () async throws -> Void] = [
     "messaging-ingest": MessagingIngestBenchmark.run,
     "replies": RepliesBenchmark.run,
     "retrieval": RetrievalBenchmark.run,
+    "ledger": LedgerBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {
