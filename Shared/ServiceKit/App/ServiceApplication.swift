@@ -33,6 +33,10 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             eventLoopGroup: HTTPClient.defaultEventLoopGroup,
             configuration: .init(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5), read: .seconds(30))),
             backgroundActivityLogger: logger)
+        var platformConfiguration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2), read: .seconds(30)))
+        platformConfiguration.connectionPool.retryConnectionEstablishment = false
+        let platformHTTPClient = HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: platformConfiguration, backgroundActivityLogger: logger)
         let serviceTokens = try await ServiceTokens(
             service: settings.service, seed: settings.serviceKey, audience: settings.audience, issuer: settings.issuer)
         let verifier = try await TokenVerifier(
@@ -44,10 +48,11 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         let environment = ServiceEnvironment(
             settings: settings, postgres: postgres, logger: logger, jobs: JobQueue(schema: schema), audit: AuditLog(schema: schema),
             idempotency: Idempotency(schema: schema), verifier: verifier, serviceTokens: serviceTokens, httpClient: httpClient,
-            metrics: metrics,
+            platformHTTPClient: platformHTTPClient, metrics: metrics,
             tenants: .fromGateway(
                 GatewayClient(
-                    ServiceClient(service: ServiceName.gateway.rawValue, baseURL: settings.serviceURLs[.gateway]!, httpClient: httpClient, logger: logger)),
+                    ServiceClient(
+                        service: ServiceName.gateway.rawValue, baseURL: settings.serviceURLs[.gateway]!, httpClient: platformHTTPClient, logger: logger)),
                 tokens: serviceTokens,
                 ttl: .milliseconds(try settings.settings.int("auth.tenantStandingTtlMs", default: 5000, range: 0...600_000))))
         let module = try await Module(environment: environment)
@@ -89,7 +94,7 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             responder: RequestDeadline(responder: router.buildResponder(), deadline: settings.requestTimeout, streams: Module.streamsRequestBody),
             server: Module.servesWebSockets ? .sokoni(module: module) : .http1(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sokoni-\(settings.service.rawValue)"),
-            services: [postgres, HTTPClientService(client: httpClient), worker] + module.backgroundServices,
+            services: [postgres, HTTPClientService(client: httpClient), HTTPClientService(client: platformHTTPClient), worker] + module.backgroundServices,
             onServerRunning: { channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
                 await onServerRunning?(channel.localAddress?.port ?? settings.port)

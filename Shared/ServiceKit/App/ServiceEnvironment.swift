@@ -20,7 +20,12 @@ public struct ServiceEnvironment: Sendable {
     public let idempotency: Idempotency
     public let verifier: TokenVerifier
     public let serviceTokens: ServiceTokens
+    /// For outside providers (LLMs, WhatsApp, Daraja …): a connection that fails is tried again until its timeout,
+    /// as AsyncHTTPClient advises for flaky networks.
     public let httpClient: HTTPClient
+    /// For the other Sokoni services: a refused connection fails at once, and `ServiceClient` decides about retries
+    /// (a service that is down answers its callers in milliseconds, not after a connect timeout).
+    public let platformHTTPClient: HTTPClient
     public let metrics: ServiceMetrics
     /// The tenants this service serves, as the gateway answers them (cached briefly).
     public let tenants: Tenants
@@ -30,7 +35,7 @@ public struct ServiceEnvironment: Sendable {
 
     /// A client for another service.
     public func client(_ service: ServiceName) -> ServiceClient {
-        ServiceClient(service: service.rawValue, baseURL: self.settings.serviceURLs[service]!, httpClient: self.httpClient, logger: self.logger)
+        ServiceClient(service: service.rawValue, baseURL: self.settings.serviceURLs[service]!, httpClient: self.platformHTTPClient, logger: self.logger)
     }
 
     /// Typed clients for the other services (`Shared/Contracts`).
