@@ -11,7 +11,8 @@ import TestSupport
 /// fake model on loopback answering at once. Replies per second and p50/p99 at two concurrency levels, and the
 /// platform's own overhead per reply — everything but the model: one reply at a time, its latency less the model's
 /// alone (the fake posted the same way by the same wrk), and this process's CPU per reply less the fake model's
-/// CPU per call. Anchor in the same run: a bare Hummingbird endpoint that reads the body and answers 200.
+/// CPU per call (the usage credit reserved and settled at marketplace-wallet included). Anchor in the same run: a
+/// bare Hummingbird endpoint that reads the body and answers 200.
 ///
 /// Options besides the common ones: `--levels 16,64` (concurrency levels; the common `--concurrency` is ignored).
 enum RepliesBenchmark {
@@ -47,10 +48,12 @@ enum RepliesBenchmark {
 
         try await TestUpstream.with(Self.fakeModel) { model in
             let common = ["LOG_LEVEL": "error", "DATABASE_MAX_CONNECTIONS": "16"]
+            // marketplace-wallet too: every model-answered reply reserves and settles a usage credit there
             try await TestServices.with(
-                [.agentCore, .gateway], overrides: common,
+                [.agentCore, .gateway, .marketplaceWallet], overrides: common,
                 settings: [
                     .gateway: ["RATE_LIMIT_ENABLED": "false"],
+                    .marketplaceWallet: ["WALLET_CREDITS_INITIAL_GRANT": "1000000000"],
                     .agentCore: ["AGENT_LLM_BASE_URL": "\(model)/v1", "AGENT_LLM_MODEL": "gpt-4o-mini", "AGENT_LLM_API_KEY": "sk-bench"],
                 ]
             ) { platform in
