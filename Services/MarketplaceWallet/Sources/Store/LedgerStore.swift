@@ -225,12 +225,10 @@ struct LedgerStore: Sendable {
         on connection: PostgresConnection, requestID: String?, logger: Logger
     ) async throws -> (TransferDTO, replayed: Bool) {
         let fingerprint = posting.fingerprint
-        if let first = try await self.replay(posting.reference, tenant: posting.tenant, fingerprint: fingerprint, on: connection, logger: logger) {
-            return (first, true)
-        }
         let accounts = try await self.lock(posting.accounts, tenant: posting.tenant, on: connection, logger: logger)
-        // a retry that waited for the locks while its first attempt committed is that attempt's replay, never a new
-        // posting judged on the balances the first one left (it would be told "insufficient funds" for money it moved)
+        // the reference is looked up once the accounts are locked: a retry that waited for the locks while its first
+        // attempt committed is that attempt's replay, never a new posting judged on the balances the first one left
+        // (it would be told "insufficient funds" for money it moved); one lookup, not one before and one after
         if let first = try await self.replay(posting.reference, tenant: posting.tenant, fingerprint: fingerprint, on: connection, logger: logger) {
             return (first, true)
         }
