@@ -374,6 +374,12 @@ import Testing
             #expect(settled.status == .succeeded && settled.receiptNumber?.hasPrefix("SBX") == true)
             #expect(try await billing.view().subscription?.status == .active)
             #expect(try await TestWait.until(timeout: .seconds(20)) { try await billing.gatewayPlan() == "enterprise" })
+            // a period that ends unpaid: the subscription is past due and the gateway's plan falls back to lite
+            try await billing.postgres.query("UPDATE wallet.subscriptions SET period_end = now()", logger: TestLog.quiet)
+            #expect(try await TestWait.until(timeout: .seconds(20)) { try await billing.view().subscription?.status == .pastDue })
+            #expect(try await TestWait.until(timeout: .seconds(20)) { try await billing.gatewayPlan() == "lite" })
+            try await billing.postgres.query(
+                "UPDATE wallet.subscriptions SET status = 'active', period_end = now() + interval '30 days'", logger: TestLog.quiet)
             let again = try await billing.post("/v1/subscriptions/payments/\(payment.id)/simulate", #"{"resultCode":1032}"#)
             #expect(again.status == 409 && again.errorCode == "payment_settled")
             // without the callback, the query sweeper finds the result

@@ -230,13 +230,22 @@ struct SubscriptionsStore: Sendable {
     }
 
     /// Active subscriptions whose period ended become past due.
+    /// A lapsed tenant falls back to `lite` in the gateway (its rate limits, its plan), queued with the lapse: a paid
+    /// plan lasts as long as its payment.
     func lapse(logger: Logger) async throws -> Int {
-        try await self.postgres.query(
-            """
-            UPDATE wallet.subscriptions SET status = 'past_due', updated_at = now()
-            WHERE status = 'active' AND period_end <= now() RETURNING 1
-            """, logger: logger
-        ).all(as: Int.self).count
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            let lapsed = try await connection.query(
+                """
+                UPDATE wallet.subscriptions SET status = 'past_due', updated_at = now()
+                WHERE status = 'active' AND period_end <= now() RETURNING tenant_id
+                """, logger: logger
+            ).all(as: UUID.self)
+            for tenant in lapsed {
+                try await self.jobs.enqueue(
+                    Self.planJob, payload: PlanPayload(tenantId: tenant, plan: "lite"), on: connection, requestID: nil, logger: logger)
+            }
+            return lapsed.count
+        }
     }
 
     // MARK: settling
