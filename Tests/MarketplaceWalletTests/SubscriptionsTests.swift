@@ -161,7 +161,7 @@ import Testing
     }
 
     @Test func aMissingCallbackIsSettledByTheQueryJob() async throws {
-        let settings = ["WALLET_MPESA_QUERY_AFTER_MS": "300", "WALLET_MPESA_EXPIRY_MS": "2500"]
+        let settings = ["WALLET_MPESA_QUERY_AFTER_MS": "300", "WALLET_MPESA_EXPIRY_MS": "8000"]
         try await Self.with(settings: settings) { billing in
             let fake = try #require(billing.fake)
             // paid, but Daraja never calls back: the sweeper's query settles it (no receipt: only a callback has one)
