@@ -48,7 +48,7 @@ public struct MarketplaceWalletService: ServiceModule {
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
         let settings = environment.settings.settings
-        self.ledger = LedgerStore(postgres: environment.postgres, audit: environment.audit)
+        self.ledger = LedgerStore(postgres: environment.postgres, audit: environment.audit, metrics: environment.metrics)
         self.vendors = VendorsStore(postgres: environment.postgres, audit: environment.audit)
         self.purchases = PurchasesStore(postgres: environment.postgres, audit: environment.audit, ledger: self.ledger)
         self.credits = CreditsStore(

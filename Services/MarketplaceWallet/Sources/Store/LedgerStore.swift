@@ -12,6 +12,22 @@ import ServiceKit
 struct LedgerStore: Sendable {
     let postgres: PostgresClient
     let audit: AuditLog
+    /// Where the batches are counted (`wallet_posting_batches_total`, `wallet_postings_batched_total`).
+    let metrics: ServiceMetrics?
+    /// Plain transfers go through it, to be posted together with those that come meanwhile; nil: each alone.
+    let batcher: PostingBatcher?
+
+    init(postgres: PostgresClient, audit: AuditLog, metrics: ServiceMetrics? = nil, batching: Bool = true) {
+        self.postgres = postgres
+        self.audit = audit
+        self.metrics = metrics
+        if batching {
+            let alone = LedgerStore(postgres: postgres, audit: audit, metrics: metrics, batching: false)
+            self.batcher = PostingBatcher { items, logger in await alone.postBatch(items, logger: logger) }
+        } else {
+            self.batcher = nil
+        }
+    }
 
     static let errors = ConstraintErrors(
         [
@@ -121,8 +137,15 @@ struct LedgerStore: Sendable {
 
     // MARK: postings
 
-    /// Posts once per reference: the transfer, and whether it was posted before (a replay).
+    /// Posts once per reference: the transfer, and whether it was posted before (a replay). Under load, together
+    /// with the transfers that came meanwhile (`LedgerStore+Batch`); the answer is the same either way.
     func post(_ posting: Posting, requestID: String, logger: Logger) async throws -> (TransferDTO, replayed: Bool) {
+        guard let batcher = self.batcher else { return try await self.postAlone(posting, requestID: requestID, logger: logger) }
+        return try await batcher.submit(posting, requestID: requestID, logger: logger)
+    }
+
+    /// Posts in a database transaction of its own.
+    func postAlone(_ posting: Posting, requestID: String, logger: Logger) async throws -> (TransferDTO, replayed: Bool) {
         try await self.transaction(logger: logger) { connection in
             try await self.post(posting, hold: nil, reverses: nil, on: connection, requestID: requestID, logger: logger)
         }
@@ -265,14 +288,7 @@ struct LedgerStore: Sendable {
             RETURNING \(unescaped: Self.entryColumns)
             """, logger: logger
         ).all(as: EntryRow.self)
-        if posting.type == .adjustment || posting.type == .reversal {
-            try await self.audit.record(
-                on: connection, tenantID: posting.tenant, actor: posting.actor, action: "transfer.\(posting.type.rawValue)", table: "transactions",
-                targetID: id.description, before: nil as Posting.CanonicalPosting?,
-                after: Posting.CanonicalPosting(
-                    type: posting.type.rawValue, currency: posting.currency.code, legs: posting.legs, reason: posting.reason, metadata: posting.metadata),
-                requestID: requestID, logger: logger)
-        }
+        try await self.auditPosting(posting, id: id, on: connection, requestID: requestID, logger: logger)
         // what `transfer(_:tenant:)` would read back: the row as inserted (nothing reverses it yet), its entries by id
         guard let createdAt = inserted else { throw CorruptRow("transaction \(id) vanished") }
         let row: TransferRow = (
@@ -280,6 +296,18 @@ struct LedgerStore: Sendable {
             createdAt, nil
         )
         return (try Self.transfer(row, entries: try rows.sorted { $0.0 < $1.0 }.map(Self.entry)), false)
+    }
+
+    /// Adjustments and reversals are people's decisions, so each has an audit row; the other types are the
+    /// marketplace's and the callers' own records.
+    func auditPosting(_ posting: Posting, id: WalletTransactionID, on connection: PostgresConnection, requestID: String?, logger: Logger) async throws {
+        guard posting.type == .adjustment || posting.type == .reversal else { return }
+        try await self.audit.record(
+            on: connection, tenantID: posting.tenant, actor: posting.actor, action: "transfer.\(posting.type.rawValue)", table: "transactions",
+            targetID: id.description, before: nil as Posting.CanonicalPosting?,
+            after: Posting.CanonicalPosting(
+                type: posting.type.rawValue, currency: posting.currency.code, legs: posting.legs, reason: posting.reason, metadata: posting.metadata),
+            requestID: requestID, logger: logger)
     }
 
     /// The transaction posted under `reference`, when its request was this one; another request is a 409.
