@@ -210,9 +210,11 @@ import Testing
                 body: try JSONEncoder().encode(Change(content: "Unused fuel vouchers can be exchanged for lubricant credit at any Kobil station.")))
             #expect(changed.status == 200, "\(changed.text)")
             #expect(try changed.json(KnowledgeDocumentDTO.self).contentVersion == 2)
+            // (15 s: the job alone indexes, so that still says "through the job", and a runner busy with the whole
+            // suite has room for the job's turn and a few polls through the gateway)
             let started = ContinuousClock.now
-            try await Self.indexed(gateway, token: admin, policy.id, timeout: .seconds(5))
-            #expect(ContinuousClock.now - started < .seconds(5))
+            try await Self.indexed(gateway, token: admin, policy.id, timeout: .seconds(15))
+            #expect(ContinuousClock.now - started < .seconds(15))
             let exchanged = try await Self.search(gateway, token: admin, SearchBody(query: "exchange for lubricant credit"))
             #expect(exchanged.results.first?.source.documentId == policy.id && exchanged.results.first?.content.contains("Kobil") == true)
             let refunds = try await Self.search(gateway, token: admin, SearchBody(query: "refundable M-Pesa"))

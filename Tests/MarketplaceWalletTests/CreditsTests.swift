@@ -38,6 +38,8 @@ import Testing
 
     @Test func aReplyReservesThenSettlesOrReleasesOncePerReference() async throws {
         try await Self.with { credits in
+            // the usage is counted per UTC day: the settle below and the read of "today" must fall on one
+            try await TestWait.clearOfUTCMidnight()
             // a tenant starts with the grant
             let start = try await credits.state()
             #expect(start.remaining == 10 && start.available == 10 && start.used == 0)

@@ -140,7 +140,8 @@ import Testing
             let rest = try await p.get("/v1/conversations/\(conversation.id)/messages?after=10&limit=200").json(Page<MessageDTO>.self).items
             #expect(rest.map(\.sequenceNo) == Array(11..<(11 + rest.count)))
             #expect(rest.count >= messages.count - 10)
-            #expect(Array(rest.prefix(messages.count - 10)) == Array(messages.dropFirst(10)))
+            // the same messages, by id: an agent reply listed above may have been sent since, its status moved on
+            #expect(rest.prefix(messages.count - 10).map(\.id) == messages.dropFirst(10).map(\.id))
         }
     }
 

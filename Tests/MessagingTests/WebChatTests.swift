@@ -98,8 +98,11 @@ import Testing
             #expect(messages.map(\.sequenceNo) == [2, 3], "\(resumed)")
             #expect(resumed.contains { $0.type == "ack" && $0.clientId == "c-1" })
             #expect(try await p.count("SELECT count(*)::int FROM messaging.messages WHERE direction = 'inbound'") == 1)
-            // the staff message went out as sent, through the same outbox
-            #expect(try await p.count("SELECT count(*)::int FROM messaging.messages WHERE direction = 'outbound' AND status = 'sent'") == 2)
+            // the staff message went out as sent, through the same outbox (its send job may still be on its way: the
+            // socket showed the message as stored, not as sent)
+            try await p.eventually("the agent's reply and the person's sent") {
+                try await p.count("SELECT count(*)::int FROM messaging.messages WHERE direction = 'outbound' AND status = 'sent'") == 2
+            }
             await back.close()
 
             // a token is the visitor's proof: someone else's socket without it is a new visitor with an empty chat
@@ -121,7 +124,8 @@ import Testing
                 try socket.send(Hello())
                 let refused = try #require(try await socket.next(Frame.self, within: .seconds(30)))
                 #expect(refused.type == "error" && refused.code == "origin_not_allowed", "\(origin ?? "no origin")")
-                #expect(await socket.next(within: .seconds(5)) == nil)
+                // nil at once when the server closes; the wait only bounds how late the close may come under load
+                #expect(await socket.next(within: .seconds(30)) == nil)
                 #expect(await socket.isClosed)
             }
             for id in ["ch_doesnotexist000000000000", "../../v1/channels", ""] {

@@ -67,7 +67,14 @@ import Testing
             defer { Task { await proxy.close() } }
             let token = try await TestKeys.token(tenant: tenantA, roles: [.tenantAdmin])
             let url = "\(probe.baseURL)/v1/probe/items"
-            #expect(try await TestHTTP.get(url, token: token).status == 200)
+            // answered first (on a machine busy with the rest of the suite a read through the proxy, on a new connection,
+            // may miss the 1 s deadline: it is asked again until the database answered in time)
+            var answered = try await TestHTTP.get(url, token: token).status
+            for _ in 0..<10 where answered != 200 {
+                try await Task.sleep(for: .milliseconds(250))
+                answered = try await TestHTTP.get(url, token: token).status
+            }
+            #expect(answered == 200)
             proxy.blackhole()
             for attempt in 1...2 {
                 let start = ContinuousClock.now

@@ -19,9 +19,11 @@ import Testing
         ).first(as: (String, Int, String?).self)!
     }
 
-    /// Waits until the job has `status` (and, when given, at least `attempts` attempts: a new job is `queued` too).
+    /// Waits until the job has `status` (and, when given, at least `attempts` attempts: a new job is `queued` too), for
+    /// 30 s at most (time, not a number of polls: each poll is a query, slow on a runner busy with the whole suite).
     func waitFor(_ probe: RunningService<ProbeService>, _ id: Int64, status: String, attempts: Int = 0) async throws -> (String, Int, String?) {
-        for _ in 0..<300 {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
             let current = try await self.state(probe, id)
             if current.0 == status && current.1 >= attempts { return current }
             try await Task.sleep(for: .milliseconds(20))

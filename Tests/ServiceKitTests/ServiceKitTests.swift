@@ -84,10 +84,13 @@ let tenantB = TenantID()
     @Test func aVerifiedTokenStopsWorkingWhenItExpires() async throws {
         try await withProbe { probe in
             let url = "\(probe.baseURL)/v1/messaging/whoami"
-            let token = try await TestKeys.token(tenant: tenantA, roles: [.agent], lifetime: .seconds(2))
+            // a lifetime the two first calls fit in even on a loaded runner, then a wait until it is surely over:
+            // the token's expiry is at most its lifetime after `minted`
+            let token = try await TestKeys.token(tenant: tenantA, roles: [.agent], lifetime: .seconds(5))
+            let minted = Date()
             #expect(try await TestHTTP.get(url, token: token).status == 200)
             #expect(try await TestHTTP.get(url, token: token).status == 200)  // from the verified-token cache
-            try await Task.sleep(for: .milliseconds(2200))
+            try await Task.sleep(for: .seconds(max(0, minted.addingTimeInterval(5.2).timeIntervalSinceNow)))
             let late = try await TestHTTP.get(url, token: token)
             #expect(late.status == 401)
             #expect(late.errorCode == "invalid_token")

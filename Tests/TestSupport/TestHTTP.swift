@@ -67,4 +67,12 @@ public enum TestWait {
         }
         return try await condition()
     }
+
+    /// Waits, if need be, until the next UTC midnight is at least `margin` away (sleeping past it when it is nearer):
+    /// for a test that counts what it writes per UTC day, so that its writes, its own "today" and the server's fall
+    /// on one day.
+    public static func clearOfUTCMidnight(_ margin: Duration = .seconds(120)) async throws {
+        let left = 86_400 - Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
+        if left < Double(margin.components.seconds) { try await Task.sleep(for: .seconds(left + 1)) }
+    }
 }

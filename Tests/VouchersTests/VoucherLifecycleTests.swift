@@ -478,6 +478,8 @@ import Vouchers
 
     @Test func stationsNearAPointAndMetricsPerDay() async throws {
         try await VouchersHarness.with { h in
+            // the metrics count per UTC day: the two issues and the redemption must fall on one
+            try await TestWait.clearOfUTCMidnight()
             let kigali = try await h.station("kigali", location: Location(latitude: -1.9441, longitude: 30.0619))
             _ = try await h.station("huye", location: Location(latitude: -2.5967, longitude: 29.7394))
             let near = try await TestHTTP.get("\(h.gateway)/v1/stations?near=-1.95,30.06&radiusKm=5", token: h.admin).json(Page<StationDTO>.self)
