@@ -12,7 +12,7 @@ import ServiceKit
 /// rolled back and each posting is then posted alone, answering for itself. A retried posting still finds its first
 /// result by its reference, whichever way either was posted.
 extension LedgerStore {
-    func postBatch(_ items: [PostingBatcher.Item], logger: Logger) async -> [PostingBatcher.Outcome] {
+    func postBatch(_ items: [(posting: Posting, requestID: String)], logger: Logger) async -> [PostingBatcher.Outcome] {
         guard items.count > 1 else {
             return [await Self.outcome { try await self.postAlone(items[0].posting, requestID: items[0].requestID, logger: logger) }]
         }
@@ -45,7 +45,7 @@ extension LedgerStore {
         var metadata: String
     }
 
-    private func postTogether(_ items: [PostingBatcher.Item], on connection: PostgresConnection, logger: Logger) async throws
+    private func postTogether(_ items: [(posting: Posting, requestID: String)], on connection: PostgresConnection, logger: Logger) async throws
         -> [PostingBatcher.Outcome]
     {
         let postings = items.map(\.posting)

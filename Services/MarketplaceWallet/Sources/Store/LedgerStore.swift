@@ -23,7 +23,7 @@ struct LedgerStore: Sendable {
         self.metrics = metrics
         if batching {
             let alone = LedgerStore(postgres: postgres, audit: audit, metrics: metrics, batching: false)
-            self.batcher = PostingBatcher { items, logger in await alone.postBatch(items, logger: logger) }
+            self.batcher = PostingBatcher { items, logger in await alone.postBatch(items.map { ($0.posting, $0.requestID) }, logger: logger) }
         } else {
             self.batcher = nil
         }
