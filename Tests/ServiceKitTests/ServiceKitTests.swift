@@ -22,6 +22,12 @@ let tenantA = TenantID()
 let tenantB = TenantID()
 
 @Suite struct AuthTests {
+    @Test func hexIsTwoLowerCaseDigitsAByte() {
+        #expect([UInt8]([0x00, 0x0f, 0xa0, 0xff]).hex == "000fa0ff")
+        #expect([UInt8]().hex == "")
+        #expect(sha256Hex(Data("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     @Test func whoamiAnswersTheVerifiedIdentity() async throws {
         try await withProbe { probe in
             let station = StationID()
