@@ -188,6 +188,42 @@ import Testing
         }
     }
 
+    @Test func aPushWhoseStartFailedAfterDarajaAcceptedItIsAdoptedAndSettled() async throws {
+        try await Self.with(settings: ["WALLET_MPESA_ADOPT_AFTER_MS": "1000"]) { billing in
+            let fake = try #require(billing.fake)
+            // the payment row cannot be written once Daraja has accepted the push (as when the commit fails or the
+            // connection drops): the customer has the prompt on the phone all the same, and pays
+            try await billing.postgres.query(
+                """
+                CREATE FUNCTION wallet.lose_payment() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'connection lost' USING ERRCODE = '08006'; END $$
+                """, logger: TestLog.quiet)
+            try await billing.postgres.query(
+                "CREATE TRIGGER lose_payment BEFORE INSERT ON wallet.subscription_payments FOR EACH ROW EXECUTE FUNCTION wallet.lose_payment()",
+                logger: TestLog.quiet)
+            fake.next(.init(0, callsBack: false, receipt: "RKT7777777"))
+            let failed = try await billing.post("/v1/subscriptions", #"{"plan":"pro","phone":"0712345678"}"#)
+            #expect(failed.status != 201, "\(failed.text)")
+            #expect(fake.checkouts.count == 1)
+            #expect(try await billing.count("SELECT count(*)::int FROM wallet.subscription_payments") == 0)
+            #expect(try await billing.count("SELECT count(*)::int FROM wallet.mpesa_pushes") == 1)
+            try await billing.postgres.query("DROP TRIGGER lose_payment ON wallet.subscription_payments", logger: TestLog.quiet)
+
+            // the sweeper adopts the push as a pending payment, the STK query confirms it, the plan is paid for
+            let adopted = try await TestWait.until(timeout: .seconds(30), every: .milliseconds(50)) {
+                try await billing.view().subscription?.status == .active
+            }
+            #expect(adopted)
+            let payments = try await billing.view().payments
+            #expect(payments.count == 1 && payments.first?.status == .succeeded && payments.first?.checkoutRequestId == fake.checkouts.first?.checkoutRequestID)
+            #expect(
+                try await billing.count("SELECT count(*)::int FROM wallet.audit_log WHERE action = 'subscription_payment.adopted'") == 1)
+            // adopted once: later passes find its payment
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await billing.count("SELECT count(*)::int FROM wallet.subscription_payments") == 1)
+        }
+    }
+
     @Test func aForgedCallbackChangesNothing() async throws {
         try await Self.with { billing in
             let fake = try #require(billing.fake)

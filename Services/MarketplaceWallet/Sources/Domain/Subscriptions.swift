@@ -159,6 +159,9 @@ struct BillingSettings: Sendable {
     /// … until this long after the push, when it is settled as timed out.
     var expiry: Duration
     var sweepInterval: Duration
+    /// A push Daraja accepted whose payment row is still missing this long after (its request's transaction failed)
+    /// is adopted as a pending payment.
+    var adoptAfter: Duration
 
     var callbackURL: String { "\(self.publicURL)/webhooks/mpesa/\(self.callbackSecret)" }
 
@@ -204,7 +207,8 @@ struct BillingSettings: Sendable {
             queryAfter: .milliseconds(try settings.int("wallet.mpesaQueryAfterMs", default: 60_000, range: 10...3_600_000)),
             queryEvery: .milliseconds(try settings.int("wallet.mpesaQueryEveryMs", default: 30_000, range: 10...3_600_000)),
             expiry: .milliseconds(try settings.int("wallet.mpesaExpiryMs", default: 600_000, range: 10...86_400_000)),
-            sweepInterval: .milliseconds(try settings.int("wallet.mpesaSweepIntervalMs", default: 5_000, range: 10...3_600_000)))
+            sweepInterval: .milliseconds(try settings.int("wallet.mpesaSweepIntervalMs", default: 5_000, range: 10...3_600_000)),
+            adoptAfter: .milliseconds(try settings.int("wallet.mpesaAdoptAfterMs", default: 120_000, range: 10...3_600_000)))
     }
 }
 

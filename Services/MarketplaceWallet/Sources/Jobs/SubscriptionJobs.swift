@@ -82,6 +82,8 @@ struct SubscriptionSweeper: Service {
     @discardableResult
     func sweep() async throws -> (settled: Int, lapsed: Int) {
         var settled = 0
+        // first the pushes whose start failed after Daraja accepted them: from now on they are payments like any other
+        _ = try await self.confirmation.store.adoptOrphanPushes(after: self.confirmation.settings.adoptAfter, limit: Self.batch, logger: self.logger)
         let due = try await self.confirmation.store.claimDue(
             limit: Self.batch, retryAfter: self.confirmation.settings.queryEvery, logger: self.logger)
         for payment in due {

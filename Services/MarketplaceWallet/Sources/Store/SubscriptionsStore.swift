@@ -95,46 +95,135 @@ struct SubscriptionsStore: Sendable {
     // MARK: starting a payment
 
     /// On the caller's transaction: the tenant's subscription row (opened, or locked), no other pending payment, then
-    /// `push` (the STK push), then the payment row with what Daraja answered. When the push throws, nothing stays.
+    /// `push` (the STK push), the push in the journal (its own write, kept if this transaction fails), then the
+    /// payment row with what Daraja answered. When the push throws, nothing stays.
     func startMpesa(
         plan: SubscriptionPlan, price: Money, phone: PhoneNumber, sandbox: Bool, queryAfter: Duration, tenant: TenantID, actor: String,
         requestID: String, on connection: PostgresConnection, logger: Logger, push: (SubscriptionID) async throws -> STKPushAccepted
     ) async throws -> SubscriptionPaymentDTO {
         try await Self.errors.map {
-            // one row per tenant; the upsert locks it, so a tenant's starts queue here
-            let subscription = try await connection.query(
-                """
-                INSERT INTO wallet.subscriptions (id, tenant_id, plan, amount, currency)
-                VALUES (\(UUID()), \(tenant.rawValue), \(plan.rawValue), \(price.minorUnits), \(price.currency.code))
-                ON CONFLICT (tenant_id) DO UPDATE SET
-                    plan = CASE WHEN wallet.subscriptions.status = 'pending_payment' THEN excluded.plan ELSE wallet.subscriptions.plan END,
-                    amount = CASE WHEN wallet.subscriptions.status = 'pending_payment' THEN excluded.amount ELSE wallet.subscriptions.amount END,
-                    currency = CASE WHEN wallet.subscriptions.status = 'pending_payment' THEN excluded.currency ELSE wallet.subscriptions.currency END
-                RETURNING id
-                """, logger: logger
-            ).first(as: UUID.self)!
+            let subscription = try await Self.openSubscription(plan: plan, price: price, tenant: tenant, on: connection, logger: logger)
             let pending = try await connection.query(
                 "SELECT 1 FROM wallet.subscription_payments WHERE tenant_id = \(tenant.rawValue) AND status = 'pending'", logger: logger
             ).first(as: Int.self)
             guard pending == nil else { throw Self.errors.byConstraint["subscription_payments_one_pending"]! }
             let accepted = try await push(SubscriptionID(subscription))
-            let id = SubscriptionPaymentID()
-            let row = try await connection.query(
-                """
-                INSERT INTO wallet.subscription_payments (id, tenant_id, subscription_id, provider, plan, amount, currency, phone, sandbox,
-                    merchant_request_id, checkout_request_id, next_query_at, created_by)
-                VALUES (\(id.rawValue), \(tenant.rawValue), \(subscription), 'mpesa', \(plan.rawValue), \(price.minorUnits), \(price.currency.code),
-                    \(phone.e164), \(sandbox), \(accepted.merchantRequestID), \(accepted.checkoutRequestID),
-                    now() + make_interval(secs => \(queryAfter.seconds)), \(actor))
-                RETURNING \(unescaped: Self.paymentColumns)
-                """, logger: logger
-            ).first(as: PaymentRow.self)!
-            let payment = try Self.payment(row)
-            try await self.audit.record(
-                on: connection, tenantID: tenant, actor: actor, action: "subscription_payment.requested", table: "subscription_payments",
-                targetID: id.description, before: nil as SubscriptionPaymentDTO?, after: payment, requestID: requestID, logger: logger)
-            return payment
+            await self.journal(accepted, plan: plan, price: price, phone: phone, sandbox: sandbox, tenant: tenant, actor: actor, logger: logger)
+            return try await self.insertPayment(
+                SubscriptionPaymentID(), subscription: subscription, accepted: accepted, plan: plan, price: price, phone: phone, sandbox: sandbox,
+                queryAfter: queryAfter, tenant: tenant, actor: actor, action: "subscription_payment.requested", requestID: requestID,
+                on: connection, logger: logger)
         }
+    }
+
+    /// The tenant's one subscription row, opened or locked (the upsert locks it, so a tenant's starts queue here); a
+    /// row still waiting for its first payment takes the plan and price asked for now.
+    static func openSubscription(plan: SubscriptionPlan, price: Money, tenant: TenantID, on connection: PostgresConnection, logger: Logger)
+        async throws -> UUID
+    {
+        let id = try await connection.query(
+            """
+            INSERT INTO wallet.subscriptions (id, tenant_id, plan, amount, currency)
+            VALUES (\(UUID()), \(tenant.rawValue), \(plan.rawValue), \(price.minorUnits), \(price.currency.code))
+            ON CONFLICT (tenant_id) DO UPDATE SET
+                plan = CASE WHEN wallet.subscriptions.status = 'pending_payment' THEN excluded.plan ELSE wallet.subscriptions.plan END,
+                amount = CASE WHEN wallet.subscriptions.status = 'pending_payment' THEN excluded.amount ELSE wallet.subscriptions.amount END,
+                currency = CASE WHEN wallet.subscriptions.status = 'pending_payment' THEN excluded.currency ELSE wallet.subscriptions.currency END
+            RETURNING id
+            """, logger: logger
+        ).first(as: UUID.self)
+        guard let id else { throw CorruptRow("the subscription upsert returned no row") }
+        return id
+    }
+
+    func insertPayment(
+        _ id: SubscriptionPaymentID, subscription: UUID, accepted: STKPushAccepted, plan: SubscriptionPlan, price: Money, phone: PhoneNumber,
+        sandbox: Bool, queryAfter: Duration, tenant: TenantID, actor: String, action: String, requestID: String?, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> SubscriptionPaymentDTO {
+        let row = try await connection.query(
+            """
+            INSERT INTO wallet.subscription_payments (id, tenant_id, subscription_id, provider, plan, amount, currency, phone, sandbox,
+                merchant_request_id, checkout_request_id, next_query_at, created_by)
+            VALUES (\(id.rawValue), \(tenant.rawValue), \(subscription), 'mpesa', \(plan.rawValue), \(price.minorUnits), \(price.currency.code),
+                \(phone.e164), \(sandbox), \(accepted.merchantRequestID), \(accepted.checkoutRequestID),
+                now() + make_interval(secs => \(queryAfter.seconds)), \(actor))
+            RETURNING \(unescaped: Self.paymentColumns)
+            """, logger: logger
+        ).first(as: PaymentRow.self)!
+        let payment = try Self.payment(row)
+        try await self.audit.record(
+            on: connection, tenantID: tenant, actor: actor, action: action, table: "subscription_payments", targetID: id.description,
+            before: nil as SubscriptionPaymentDTO?, after: payment, requestID: requestID, logger: logger)
+        return payment
+    }
+
+    /// The push in the journal, on a connection of its own so that it outlives the start's transaction. Best effort
+    /// within two seconds (the start goes on without it: the payment row is then its only record, as before).
+    func journal(
+        _ accepted: STKPushAccepted, plan: SubscriptionPlan, price: Money, phone: PhoneNumber, sandbox: Bool, tenant: TenantID, actor: String,
+        logger: Logger
+    ) async {
+        let postgres = self.postgres
+        let write: @Sendable () async throws -> Void = {
+            try await postgres.query(
+                """
+                INSERT INTO wallet.mpesa_pushes (checkout_request_id, merchant_request_id, tenant_id, plan, amount, currency, phone, sandbox, created_by)
+                VALUES (\(accepted.checkoutRequestID), \(accepted.merchantRequestID), \(tenant.rawValue), \(plan.rawValue), \(price.minorUnits),
+                    \(price.currency.code), \(phone.e164), \(sandbox), \(actor))
+                ON CONFLICT (checkout_request_id) DO NOTHING
+                """, logger: logger)
+        }
+        switch await race(write, until: { try? await Task.sleep(for: .seconds(2)) }) {
+        case .success: return
+        case .failure(let error):
+            logger.error("an accepted STK push is not in the journal", metadata: ["checkout": "\(accepted.checkoutRequestID)", "error": "\(error)"])
+        case nil:
+            logger.error("an accepted STK push is not in the journal", metadata: ["checkout": "\(accepted.checkoutRequestID)", "error": "timed out"])
+        }
+    }
+
+    /// Pushes Daraja accepted more than `after` ago that have no payment (their start's transaction failed after the
+    /// push): each becomes a pending payment, due for its STK query now, with an audit row. A push whose tenant has
+    /// another payment pending waits for it to end. Journal rows older than a week go.
+    func adoptOrphanPushes(after: Duration, limit: Int, logger: Logger) async throws -> Int {
+        let orphans = try await self.postgres.query(
+            """
+            SELECT checkout_request_id, merchant_request_id, tenant_id, plan, amount, currency, phone, sandbox, created_by FROM wallet.mpesa_pushes p
+            WHERE p.pushed_at < now() - make_interval(secs => \(after.seconds)) AND p.pushed_at > now() - interval '7 days'
+              AND NOT EXISTS (SELECT 1 FROM wallet.subscription_payments s WHERE s.checkout_request_id = p.checkout_request_id)
+              AND NOT EXISTS (SELECT 1 FROM wallet.subscription_payments s WHERE s.tenant_id = p.tenant_id AND s.status = 'pending')
+            ORDER BY p.pushed_at LIMIT \(limit)
+            """, logger: logger
+        ).all(as: (String, String?, UUID, String, Int64, String, String, Bool, String).self)
+        var adopted = 0
+        for (checkout, merchant, tenantID, planName, amount, currencyCode, phoneText, sandbox, actor) in orphans {
+            guard let plan = SubscriptionPlan(rawValue: planName), let currency = Currency(code: currencyCode), let phone = try? PhoneNumber(parsing: phoneText)
+            else { throw CorruptRow("mpesa push \(checkout)") }
+            let price = Money(minorUnits: amount, currency: currency)
+            let tenant = TenantID(rawValue: tenantID)
+            do {
+                _ = try await self.postgres.withTransaction(logger: logger) { connection in
+                    let subscription = try await Self.openSubscription(plan: plan, price: price, tenant: tenant, on: connection, logger: logger)
+                    return try await self.insertPayment(
+                        SubscriptionPaymentID(), subscription: subscription,
+                        accepted: STKPushAccepted(merchantRequestID: merchant ?? "", checkoutRequestID: checkout, responseDescription: "", customerMessage: ""), plan: plan, price: price, phone: phone,
+                        sandbox: sandbox, queryAfter: .zero, tenant: tenant, actor: actor, action: "subscription_payment.adopted", requestID: nil,
+                        on: connection, logger: logger)
+                }
+                adopted += 1
+                logger.warning("adopted an STK push whose payment was never written", metadata: ["checkout": "\(checkout)"])
+            } catch let error as PostgresTransactionError where Self.psqlConstraint(error) != nil {
+                // a start or another sweeper wrote it meanwhile (or the tenant's other payment): the next pass sees
+                continue
+            }
+        }
+        try await self.postgres.query("DELETE FROM wallet.mpesa_pushes WHERE pushed_at < now() - interval '7 days'", logger: logger)
+        return adopted
+    }
+
+    static func psqlConstraint(_ error: PostgresTransactionError) -> String? {
+        ((error.closureError ?? error.commitError) as? PSQLError)?.serverInfo?[.constraintName]
     }
 
     // MARK: callbacks
