@@ -168,6 +168,15 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .testTarget(
+        name: "CalendarBookingTests",
+        dependencies: [
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "CalendarBooking", "Gateway", hummingbird, postgres,
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ] + nio,
+        path: "Tests/CalendarBookingTests",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
         name: "EndToEndTests",
         dependencies: [
             "Models", "ServiceKit", "ServiceClient", "TestSupport",
@@ -193,6 +202,7 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
     "MarketplaceWallet": [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+    "CalendarBooking": [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
     "Gateway": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         webSocketClient,
