@@ -152,8 +152,11 @@ extension LedgerStore {
                 let ordered = posting.posting.entries.filter { $0.direction == .credit } + posting.posting.entries.filter { $0.direction == .debit }
                 for entry in ordered {
                     rows.append(
-                        (posting.id.rawValue, posting.posting.tenant.rawValue, posting.posting.currency.code, entry.account.rawValue, entry.direction.rawValue,
-                         entry.amount))
+                        (
+                            posting.id.rawValue, posting.posting.tenant.rawValue, posting.posting.currency.code, entry.account.rawValue,
+                            entry.direction.rawValue,
+                            entry.amount
+                        ))
                 }
             }
             let posted = try await connection.query(

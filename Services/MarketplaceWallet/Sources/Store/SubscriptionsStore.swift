@@ -207,7 +207,8 @@ struct SubscriptionsStore: Sendable {
                     let subscription = try await Self.openSubscription(plan: plan, price: price, tenant: tenant, on: connection, logger: logger)
                     return try await self.insertPayment(
                         SubscriptionPaymentID(), subscription: subscription,
-                        accepted: STKPushAccepted(merchantRequestID: merchant ?? "", checkoutRequestID: checkout, responseDescription: "", customerMessage: ""), plan: plan, price: price, phone: phone,
+                        accepted: STKPushAccepted(merchantRequestID: merchant ?? "", checkoutRequestID: checkout, responseDescription: "", customerMessage: ""),
+                        plan: plan, price: price, phone: phone,
                         sandbox: sandbox, queryAfter: .zero, tenant: tenant, actor: actor, action: "subscription_payment.adopted", requestID: nil,
                         on: connection, logger: logger)
                 }
