@@ -63,3 +63,13 @@ public typealias WalletAccountID = Identifier<WalletAccountTag>
 public typealias WalletTransactionID = Identifier<WalletTransactionTag>
 /// A two-phase transfer: funds reserved, then posted or voided.
 public typealias WalletHoldID = Identifier<WalletHoldTag>
+
+public enum CalendarAgentTag {}
+public enum AppointmentTag {}
+public enum CalendarBlockTag {}
+/// A calendar of calendar-booking: a person who takes appointments or a resource that is booked (a van).
+public typealias CalendarAgentID = Identifier<CalendarAgentTag>
+/// An appointment booked with a calendar agent.
+public typealias AppointmentID = Identifier<AppointmentTag>
+/// Time off (or other unavailability) of a calendar agent.
+public typealias CalendarBlockID = Identifier<CalendarBlockTag>

@@ -46,7 +46,9 @@ enum RouteTable {
     }
 
     /// Endpoints declared in `Shared/Contracts`, by service.
-    static let declared: [Endpoint] = VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all + WalletInsuranceAPI.all + WalletBillingAPI.all
+    static let declared: [Endpoint] =
+        VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all + WalletInsuranceAPI.all + WalletBillingAPI.all
+        + CalendarAPI.all
 
     /// Each service's whoami and audit whose prefix a declared endpoint also has (`/v1/messaging/settings`): that
     /// derived prefix shadows the catch-all for the service's extras, so they join its roles.
@@ -73,9 +75,6 @@ enum RouteTable {
             // agents, leads
             GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
 
-            // calendar
-            GatewayRoute(prefix: "/v1/availability", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .tenantAdmin, .agent]),
-            GatewayRoute(prefix: "/v1/appointments", service: .calendarBooking, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
         ]
         // each service's own extras under /v1/<service>/…: any signed-in user; the service decides
         + ServiceName.allCases.filter { $0 != .gateway }.map {

@@ -1,1 +1,0 @@
-// Jobs: job handlers and background loops such as sweepers (docs/CONTRIBUTING.md).

@@ -1,1 +1,0 @@
-// Controllers: validate input, call a store, shape the answer; no SQL here (docs/CONTRIBUTING.md).

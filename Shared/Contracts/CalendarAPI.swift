@@ -1,0 +1,52 @@
+import Foundation
+import Models
+
+/// calendar-booking's public API (who may call what): agents (people and bookable resources) with their
+/// availability, and the appointments booked with them. Everyone who reads a tenant's data reads its calendar; the
+/// tenant's admins and agents (and agent-core's booking tools) book; the admins set who is available when.
+public enum CalendarAPI {
+    static func endpoint(_ method: String, _ path: String, _ access: Endpoint.Access) -> Endpoint {
+        Endpoint(method, path, access, service: .calendarBooking)
+    }
+
+    static let readers = Roles.readers.union([.agent, .service])
+    /// Who books, moves and ends appointments.
+    static let schedulers: Set<Role> = [.superAdmin, .support, .tenantAdmin, .agent, .service]
+    /// Who opens calendars and sets their weekly rules.
+    static let planners: Set<Role> = [.superAdmin, .tenantAdmin, .service]
+    /// Who blocks time off.
+    static let blockers: Set<Role> = [.superAdmin, .tenantAdmin, .agent, .service]
+
+    public static let listAgents = endpoint("GET", "/v1/calendar/agents", .roles(readers))
+    /// A person who takes appointments, or a resource that is booked (a van), with its time zone.
+    public static let createAgent = endpoint("POST", "/v1/calendar/agents", .roles(planners))
+    public static let getAgent = endpoint("GET", "/v1/calendar/agents/{id}", .roles(readers))
+    public static let updateAgent = endpoint("PATCH", "/v1/calendar/agents/{id}", .roles(planners))
+
+    /// Free slots of an agent for a duration in a period, in the asker's time zone.
+    public static let availability = endpoint("GET", "/v1/availability", .roles(readers))
+    public static let getRules = endpoint("GET", "/v1/availability/rules", .roles(readers))
+    /// The agent's weekly rules, date overrides, buffers, minimum notice, maximum per day and slot step.
+    public static let putRules = endpoint("PUT", "/v1/availability/rules", .roles(planners))
+    public static let listBlocks = endpoint("GET", "/v1/availability/blocks", .roles(readers))
+    public static let createBlock = endpoint("POST", "/v1/availability/blocks", .roles(blockers))
+    public static let deleteBlock = endpoint("DELETE", "/v1/availability/blocks/{id}", .roles(blockers))
+
+    public static let listAppointments = endpoint("GET", "/v1/appointments", .roles(readers))
+    /// Books a slot (`status` `pending` holds it for a while, until confirmed); a taken slot is 409 with the next free ones.
+    public static let createAppointment = endpoint("POST", "/v1/appointments", .roles(schedulers))
+    public static let getAppointment = endpoint("GET", "/v1/appointments/{id}", .roles(readers))
+    /// Title, notes, contact, location, meeting URL, payment and metadata (not the time: reschedule).
+    public static let updateAppointment = endpoint("PATCH", "/v1/appointments/{id}", .roles(schedulers))
+    public static let confirmAppointment = endpoint("POST", "/v1/appointments/{id}/confirm", .roles(schedulers))
+    public static let cancelAppointment = endpoint("POST", "/v1/appointments/{id}/cancel", .roles(schedulers))
+    public static let rescheduleAppointment = endpoint("POST", "/v1/appointments/{id}/reschedule", .roles(schedulers))
+    public static let completeAppointment = endpoint("POST", "/v1/appointments/{id}/complete", .roles(schedulers))
+    public static let noShowAppointment = endpoint("POST", "/v1/appointments/{id}/no-show", .roles(schedulers))
+
+    public static let all: [Endpoint] = [
+        listAgents, createAgent, getAgent, updateAgent, availability, getRules, putRules, listBlocks, createBlock, deleteBlock,
+        listAppointments, createAppointment, getAppointment, updateAppointment, confirmAppointment, cancelAppointment, rescheduleAppointment,
+        completeAppointment, noShowAppointment,
+    ]
+}
