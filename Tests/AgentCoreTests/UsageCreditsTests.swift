@@ -35,6 +35,9 @@ import Testing
         try await TestUpstream.with(fake.router) { url in
             var settings = CostsTests.settings(url)
             settings[.marketplaceWallet] = ["WALLET_CREDITS_INITIAL_GRANT": "10", "WALLET_CREDITS_LOW_THRESHOLD": "2"]
+            // a check that times out after the wallet reserved spends a credit on an unmetered reply, and the counts
+            // below would be off by it: this test waits as long as the loaded machine needs
+            settings[.agentCore, default: [:]]["AGENT_CREDIT_CHECK_TIMEOUT_MS"] = "60000"
             try await TestServices.with([.gateway, .agentCore, .marketplaceWallet], settings: settings) { platform in
                 let tenant = try await platform.createTenant()
                 try await ModelRepliesTests.agent(platform, tenant: tenant)

@@ -23,6 +23,8 @@ import ServiceKit
 /// - `agent.embeddingsBaseUrl` [`AGENT_EMBEDDINGS_BASE_URL`] (with `/v1`), `agent.embeddingsModel`
 ///   [`AGENT_EMBEDDINGS_MODEL`] (`text-embedding-3-small`), `agent.embeddingsApiKey` [`AGENT_EMBEDDINGS_API_KEY`]:
 ///   an OpenAI-compatible embeddings API for the knowledge base; none: the built-in hashing embedder (not a model).
+/// - `agent.creditCheckTimeoutMs` [`AGENT_CREDIT_CHECK_TIMEOUT_MS`] 5000: how long a reply waits for the wallet's
+///   usage-credit reservation before it goes ahead unmetered.
 public struct AgentCoreService: ServiceModule {
     public static let name = ServiceName.agentCore
     public static var openAPIDocument: Data? {
@@ -44,6 +46,7 @@ public struct AgentCoreService: ServiceModule {
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
         let settings = environment.settings.settings
+        let creditCheckTimeout = Duration.milliseconds(try settings.int("agent.creditCheckTimeoutMs", default: 5_000, range: 100...120_000))
         // the platform's language models, in order of preference; none (and no tenant's own): the offline responder
         var platform: [ProviderSpec] = []
         let primaryModel = settings.string("agent.llmModel") ?? "gpt-4o-mini"
@@ -100,7 +103,7 @@ public struct AgentCoreService: ServiceModule {
                     // checked before every model call: an answer within a few seconds, or the reply goes ahead
                     wallet: {
                         var client = environment.client(.marketplaceWallet)
-                        client.timeout = .seconds(5)
+                        client.timeout = creditCheckTimeout
                         client.maxRetries = 0
                         return WalletClient(client)
                     },
