@@ -224,6 +224,27 @@ import Testing
         }
     }
 
+    @Test func aCallbackThatComesBeforeItsPaymentRowIsRecordedOnceTheRowIsThere() async throws {
+        try await Self.with { billing in
+            let fake = try #require(billing.fake)
+            // the start's transaction is slow to write its payment row: Daraja's callback (150 ms after the push) comes first
+            try await billing.postgres.query(
+                """
+                CREATE FUNCTION wallet.slow_payment() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN PERFORM pg_sleep(1.5); RETURN NEW; END $$
+                """, logger: TestLog.quiet)
+            try await billing.postgres.query(
+                "CREATE TRIGGER slow_payment BEFORE INSERT ON wallet.subscription_payments FOR EACH ROW EXECUTE FUNCTION wallet.slow_payment()",
+                logger: TestLog.quiet)
+            fake.next(.init(0, receipt: "RKE1234567"))
+            let payment = try await billing.start("pro")
+            let settled = try await billing.settled(payment.id)
+            #expect(settled.status == .succeeded && settled.receiptNumber == "RKE1234567" && settled.callbackReceivedAt != nil, "\(settled)")
+            #expect(try await billing.view().subscription?.status == .active)
+            #expect(try await billing.count("SELECT count(*)::int FROM wallet.jobs WHERE kind = 'wallet.mpesa.early-callback'") >= 1)
+        }
+    }
+
     @Test func aForgedCallbackChangesNothing() async throws {
         try await Self.with { billing in
             let fake = try #require(billing.fake)

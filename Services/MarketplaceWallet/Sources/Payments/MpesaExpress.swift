@@ -105,7 +105,7 @@ enum Mpesa {
 
 /// What Daraja posts to the callback URL: `{"Body":{"stkCallback":{…}}}`. `CallbackMetadata` (amount, receipt, date,
 /// phone) comes only with `ResultCode` 0.
-struct STKCallback: Sendable, Equatable {
+struct STKCallback: Sendable, Equatable, Codable {
     var merchantRequestID: String
     var checkoutRequestID: String
     var resultCode: Int

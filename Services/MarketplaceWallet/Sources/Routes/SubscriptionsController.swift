@@ -151,6 +151,8 @@ struct SubscriptionsController: Sendable {
             context.logger.warning("mpesa callback for an unknown checkout", metadata: ["checkout": "\(callback.checkoutRequestID)"])
         case .duplicate:
             context.logger.info("mpesa callback repeated", metadata: ["checkout": "\(callback.checkoutRequestID)"])
+        case .early:
+            context.logger.info("mpesa callback before its payment was written, recorded later", metadata: ["checkout": "\(callback.checkoutRequestID)"])
         case .recorded: break
         }
         return JSONResponse(.ok, Acknowledgement(ResultCode: 0, ResultDesc: "Accepted"))

@@ -13,8 +13,10 @@ struct SubscriptionsStore: Sendable {
     let audit: AuditLog
     let jobs: JobQueue
 
-    /// Job kinds: confirm a payment by STK query (after a callback), and set the tenant's plan in the gateway.
+    /// Job kinds: confirm a payment by STK query (after a callback), record a callback that came before its payment
+    /// row was committed, and set the tenant's plan in the gateway.
     static let confirmJob = "wallet.mpesa.confirm"
+    static let earlyCallbackJob = "wallet.mpesa.early-callback"
     static let planJob = "wallet.subscription.plan"
 
     struct ConfirmPayload: Codable, Sendable {
@@ -236,12 +238,15 @@ struct SubscriptionsStore: Sendable {
         case duplicate
         /// Recorded; a job confirms it by STK query when the payment is still pending.
         case recorded(SubscriptionPaymentID, pending: Bool)
+        /// Daraja accepted the push (it is in the journal) but its payment row is not committed yet: the callback
+        /// raced the start's own transaction. Recorded again by a job once the row is there (`deferred`: queued now).
+        case early(deferred: Bool)
     }
 
     /// Keeps what the first callback for a checkout claims (never the result: a query confirms that) and queues the
     /// confirming query. A later callback for the same checkout changes nothing. When a query already settled the
     /// payment as paid, the callback's receipt is kept (if its amount matches and no other payment has it).
-    func recordCallback(_ callback: STKCallback, requestID: String, logger: Logger) async throws -> CallbackRecord {
+    func recordCallback(_ callback: STKCallback, deferIfEarly: Bool = true, requestID: String?, logger: Logger) async throws -> CallbackRecord {
         // an amount no payment could have (negative, not finite, past 10^13 shillings) is kept as none, never a crash
         let amount = callback.amount.flatMap { $0.isFinite && $0 >= 0 && $0 < 1e13 ? Int64(exactly: ($0 * 100).rounded()) : nil }
         let receipt = callback.resultCode == 0 ? callback.receiptNumber : nil
@@ -262,7 +267,19 @@ struct SubscriptionsStore: Sendable {
                 let known = try await connection.query(
                     "SELECT 1 FROM wallet.subscription_payments WHERE checkout_request_id = \(callback.checkoutRequestID)", logger: logger
                 ).first(as: Int.self)
-                return known == nil ? .unknown : .duplicate
+                guard known == nil else { return .duplicate }
+                let pushed = try await connection.query(
+                    "SELECT 1 FROM wallet.mpesa_pushes WHERE checkout_request_id = \(callback.checkoutRequestID)", logger: logger
+                ).first(as: Int.self)
+                guard pushed != nil else { return .unknown }
+                if deferIfEarly {
+                    // retried with backoff until the start commits its row (or, if it never does, the push is adopted
+                    // and its query settles it)
+                    try await self.jobs.enqueue(
+                        Self.earlyCallbackJob, payload: callback, on: connection, runAt: Date().addingTimeInterval(0.5), maxAttempts: 15,
+                        requestID: requestID, logger: logger)
+                }
+                return .early(deferred: deferIfEarly)
             }
             let tenant = TenantID(rawValue: tenantID)
             struct Claimed: Encodable {
