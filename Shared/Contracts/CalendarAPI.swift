@@ -23,6 +23,11 @@ public enum CalendarAPI {
     public static let getAgent = endpoint("GET", "/v1/calendar/agents/{id}", .roles(readers))
     public static let updateAgent = endpoint("PATCH", "/v1/calendar/agents/{id}", .roles(planners))
 
+    /// A new secret feed URL for the agent's calendar (the old one stops working).
+    public static let createFeed = endpoint("POST", "/v1/calendar/agents/{id}/feed", .roles(planners))
+    /// The agent's appointments as an iCalendar feed, for calendar apps: public, the token in the path is the key.
+    public static let feed = endpoint("GET", "/v1/calendar/feeds/{token}.ics", .public)
+
     /// Free slots of an agent for a duration in a period, in the asker's time zone.
     public static let availability = endpoint("GET", "/v1/availability", .roles(readers))
     public static let getRules = endpoint("GET", "/v1/availability/rules", .roles(readers))
@@ -36,6 +41,8 @@ public enum CalendarAPI {
     /// Books a slot (`status` `pending` holds it for a while, until confirmed); a taken slot is 409 with the next free ones.
     public static let createAppointment = endpoint("POST", "/v1/appointments", .roles(schedulers))
     public static let getAppointment = endpoint("GET", "/v1/appointments/{id}", .roles(readers))
+    /// One appointment as an `.ics` file (the one a confirmation attaches).
+    public static let appointmentICS = endpoint("GET", "/v1/appointments/{id}.ics", .roles(readers))
     /// Title, notes, contact, location, meeting URL, payment and metadata (not the time: reschedule).
     public static let updateAppointment = endpoint("PATCH", "/v1/appointments/{id}", .roles(schedulers))
     public static let confirmAppointment = endpoint("POST", "/v1/appointments/{id}/confirm", .roles(schedulers))
@@ -45,8 +52,8 @@ public enum CalendarAPI {
     public static let noShowAppointment = endpoint("POST", "/v1/appointments/{id}/no-show", .roles(schedulers))
 
     public static let all: [Endpoint] = [
-        listAgents, createAgent, getAgent, updateAgent, availability, getRules, putRules, listBlocks, createBlock, deleteBlock,
-        listAppointments, createAppointment, getAppointment, updateAppointment, confirmAppointment, cancelAppointment, rescheduleAppointment,
+        listAgents, createAgent, getAgent, updateAgent, createFeed, feed, availability, getRules, putRules, listBlocks, createBlock, deleteBlock,
+        listAppointments, createAppointment, getAppointment, appointmentICS, updateAppointment, confirmAppointment, cancelAppointment, rescheduleAppointment,
         completeAppointment, noShowAppointment,
     ]
 }

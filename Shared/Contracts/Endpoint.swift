@@ -34,14 +34,21 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         return endpoint
     }
 
-    /// Whether a request's method and path are this endpoint's (`{name}` matches one non-empty segment).
+    /// Whether a request's method and path are this endpoint's (`{name}` matches one non-empty segment,
+    /// `{name}.ics` one that ends in `.ics` after something).
     public func matches(method: String, path: String) -> Bool {
-        guard method == self.method else { return false }
+        method == self.method && self.matches(path: path)
+    }
+
+    /// Whether a path is this endpoint's, whatever the method.
+    public func matches(path: String) -> Bool {
         let template = self.path.split(separator: "/", omittingEmptySubsequences: false)
         let given = path.split(separator: "/", omittingEmptySubsequences: false)
         guard template.count == given.count else { return false }
         return zip(template, given).allSatisfy { pattern, segment in
-            pattern.hasPrefix("{") && pattern.hasSuffix("}") ? !segment.isEmpty : pattern == segment
+            guard pattern.hasPrefix("{"), let close = pattern.firstIndex(of: "}") else { return pattern == segment }
+            let suffix = pattern[pattern.index(after: close)...]
+            return segment.count > suffix.count && segment.hasSuffix(suffix)
         }
     }
 

@@ -72,7 +72,8 @@ import Testing
                     ("/v1/leads", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
                     // services move money too (Shared/Contracts/WalletAPI.swift)
                     ("/v1/wallet", staffRead.union([.tenantAdmin, .service]), [.superAdmin, .tenantAdmin, .service]),
-                    ("/v1/appointments", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
+                    // agent-core's booking tools book too (Shared/Contracts/CalendarAPI.swift)
+                    ("/v1/appointments", staffRead.union([.tenantAdmin, .agent, .service]), [.superAdmin, .support, .tenantAdmin, .agent, .service]),
                 ]
                 table.append(("/v1/auth/me", Set(Role.allCases), []))
                 for role in Role.allCases {

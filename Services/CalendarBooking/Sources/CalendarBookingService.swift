@@ -10,6 +10,7 @@ import ServiceLifecycle
 /// Its own settings, besides ServiceKit's:
 /// - `calendar.holdSweepIntervalMs` [`CALENDAR_HOLD_SWEEP_INTERVAL_MS`], default 5000: how often holds whose time ran
 ///   out are expired.
+/// - `calendar.publicUrl` [`CALENDAR_PUBLIC_URL`], default the gateway URL: the base of the agents' feed URLs.
 public struct CalendarBookingService: ServiceModule {
     public static let name = ServiceName.calendarBooking
     public static var openAPIDocument: Data? {
@@ -19,6 +20,7 @@ public struct CalendarBookingService: ServiceModule {
     let agents: AgentsStore
     let appointments: AppointmentsStore
     let sweepInterval: Duration
+    let publicURL: String
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -26,6 +28,9 @@ public struct CalendarBookingService: ServiceModule {
         self.appointments = AppointmentsStore(postgres: environment.postgres, audit: environment.audit)
         self.sweepInterval = .milliseconds(
             try environment.settings.settings.int("calendar.holdSweepIntervalMs", default: 5_000, range: 10...86_400_000))
+        var publicURL = environment.settings.settings.string("calendar.publicUrl") ?? environment.settings.serviceURLs[.gateway]!.absoluteString
+        while publicURL.hasSuffix("/") { publicURL.removeLast() }
+        self.publicURL = publicURL
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
@@ -34,6 +39,7 @@ public struct CalendarBookingService: ServiceModule {
         AvailabilityController(agents: self.agents, slots: slots).addRoutes(to: router)
         AppointmentsController(appointments: self.appointments, agents: self.agents, slots: slots, idempotency: self.environment.idempotency)
             .addRoutes(to: router)
+        FeedsController(agents: self.agents, appointments: self.appointments, publicURL: self.publicURL).addRoutes(to: router)
     }
 
     public var backgroundServices: [any Service] {

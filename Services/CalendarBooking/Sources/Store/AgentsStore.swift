@@ -111,6 +111,38 @@ struct AgentsStore: Sendable {
         }
     }
 
+    // MARK: feeds
+
+    /// Keeps the hash of a new feed token (the old token stops working), with an audit row that holds no token.
+    func setFeedToken(_ id: CalendarAgentID, hash: String, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> Bool {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            let updated = try await connection.query(
+                """
+                UPDATE calendar.agents SET feed_token_hash = \(hash), updated_at = now()
+                WHERE id = \(id.rawValue) AND tenant_id = \(tenant.rawValue) RETURNING id
+                """, logger: logger
+            ).first(as: UUID.self)
+            guard updated != nil else { return false }
+            struct Feed: Encodable { var feed: String }
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "calendar_agent.feed", table: "agents", targetID: id.description,
+                before: nil as Feed?, after: Feed(feed: "new secret URL"), requestID: requestID, logger: logger)
+            return true
+        }
+    }
+
+    /// The agent whose feed token hashes to `hash`, with its tenant.
+    func agent(feedHash hash: String, logger: Logger) async throws -> (agent: CalendarAgentDTO, tenant: TenantID)? {
+        guard
+            let (tenant, row) = try await self.postgres.query(
+                "SELECT tenant_id, \(unescaped: Self.columns) FROM calendar.agents WHERE feed_token_hash = \(hash)", logger: logger
+            ).first(as: (UUID, UUID, String, String, UUID?, UUID?, String?, String, String, Bool, Date, Date).self).map({
+                (TenantID($0.0), Row($0.1, $0.2, $0.3, $0.4, $0.5, $0.6, $0.7, $0.8, $0.9, $0.10, $0.11))
+            })
+        else { return nil }
+        return (try Self.agent(row), tenant)
+    }
+
     // MARK: schedules
 
     /// The agent's zone and its schedule as stored (JSON the code validated; `{}`: no rules yet).

@@ -81,8 +81,18 @@ enum RouteTable {
             GatewayRoute(prefix: "/v1/\($0.rawValue)", service: $0, read: everyone, write: everyone)
         }
 
-    /// The longest prefix that matches whole path segments.
+    /// Declared public endpoints (signed links, secret feed URLs) under prefixes whose other endpoints need a token.
+    static let publicUnderPrivatePrefixes: [Endpoint] = {
+        let publicPrefixes = Set(routes.filter(\.isPublic).map(\.prefix))
+        return declared.filter { $0.isPublic && !publicPrefixes.contains($0.prefix) }
+    }()
+
+    /// A public endpoint's own path first (its service checks what the link carries), else the longest prefix that
+    /// matches whole path segments.
     static func match(_ path: String) -> GatewayRoute? {
-        self.routes.filter { path == $0.prefix || path.hasPrefix($0.prefix + "/") }.max { $0.prefix.count < $1.prefix.count }
+        if let endpoint = self.publicUnderPrivatePrefixes.first(where: { $0.matches(path: path) }) {
+            return GatewayRoute(prefix: endpoint.path, service: endpoint.service, isPublic: true)
+        }
+        return self.routes.filter { path == $0.prefix || path.hasPrefix($0.prefix + "/") }.max { $0.prefix.count < $1.prefix.count }
     }
 }
