@@ -170,7 +170,7 @@ var targets: [Target] = [
     .testTarget(
         name: "CalendarBookingTests",
         dependencies: [
-            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "CalendarBooking", "Gateway", hummingbird, postgres,
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "CalendarBooking", "Gateway", "Messaging", hummingbird, postgres,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ] + nio,
         path: "Tests/CalendarBookingTests",

@@ -28,6 +28,10 @@ public enum CalendarAPI {
     /// The agent's appointments as an iCalendar feed, for calendar apps: public, the token in the path is the key.
     public static let feed = endpoint("GET", "/v1/calendar/feeds/{token}.ics", .public)
 
+    /// Which reminders appointments get (minutes before the start) and whether bookings are confirmed.
+    public static let getSettings = endpoint("GET", "/v1/calendar/settings", .roles(readers))
+    public static let putSettings = endpoint("PUT", "/v1/calendar/settings", .roles(planners))
+
     /// Free slots of an agent for a duration in a period, in the asker's time zone.
     public static let availability = endpoint("GET", "/v1/availability", .roles(readers))
     public static let getRules = endpoint("GET", "/v1/availability/rules", .roles(readers))
@@ -43,6 +47,8 @@ public enum CalendarAPI {
     public static let getAppointment = endpoint("GET", "/v1/appointments/{id}", .roles(readers))
     /// One appointment as an `.ics` file (the one a confirmation attaches).
     public static let appointmentICS = endpoint("GET", "/v1/appointments/{id}.ics", .roles(readers))
+    /// The notices the appointment is owed or was sent (confirmation, reminders, a move), with their state.
+    public static let appointmentReminders = endpoint("GET", "/v1/appointments/{id}/reminders", .roles(readers))
     /// Title, notes, contact, location, meeting URL, payment and metadata (not the time: reschedule).
     public static let updateAppointment = endpoint("PATCH", "/v1/appointments/{id}", .roles(schedulers))
     public static let confirmAppointment = endpoint("POST", "/v1/appointments/{id}/confirm", .roles(schedulers))
@@ -52,8 +58,10 @@ public enum CalendarAPI {
     public static let noShowAppointment = endpoint("POST", "/v1/appointments/{id}/no-show", .roles(schedulers))
 
     public static let all: [Endpoint] = [
-        listAgents, createAgent, getAgent, updateAgent, createFeed, feed, availability, getRules, putRules, listBlocks, createBlock, deleteBlock,
-        listAppointments, createAppointment, getAppointment, appointmentICS, updateAppointment, confirmAppointment, cancelAppointment, rescheduleAppointment,
+        listAgents, createAgent, getAgent, updateAgent, createFeed, feed, getSettings, putSettings, availability, getRules, putRules, listBlocks, createBlock,
+        deleteBlock,
+        listAppointments, createAppointment, getAppointment, appointmentICS, appointmentReminders, updateAppointment, confirmAppointment, cancelAppointment,
+        rescheduleAppointment,
         completeAppointment, noShowAppointment,
     ]
 }

@@ -85,12 +85,20 @@ public enum MessagingAPI {
         public var insurer: String?
         public var coverType: String?
         public var comment: String?
+        /// `appointment_confirmation`, `appointment_reminder`, `appointment_rescheduled`: what it is, when (as the
+        /// customer reads it: `2027-03-28 09:00 (Europe/Malta)`), and where.
+        public var title: String?
+        public var when: String?
+        public var location: String?
 
         public init(
             kind: String, msisdn: String, voucherId: String? = nil, code: String? = nil, amount: String? = nil, currency: String? = nil,
             stationId: String? = nil, mediaUrl: String? = nil, callback: Callback? = nil, quoteId: String? = nil, insurer: String? = nil,
-            coverType: String? = nil, comment: String? = nil
+            coverType: String? = nil, comment: String? = nil, title: String? = nil, when: String? = nil, location: String? = nil
         ) {
+            self.title = title
+            self.when = when
+            self.location = location
             self.kind = kind
             self.msisdn = msisdn
             self.voucherId = voucherId

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Hummingbird
 import ServiceKit
@@ -10,6 +11,7 @@ import ServiceLifecycle
 /// Its own settings, besides ServiceKit's:
 /// - `calendar.holdSweepIntervalMs` [`CALENDAR_HOLD_SWEEP_INTERVAL_MS`], default 5000: how often holds whose time ran
 ///   out are expired.
+/// - `calendar.reminderIntervalMs` [`CALENDAR_REMINDER_INTERVAL_MS`], default 5000: how often due reminders are sent.
 /// - `calendar.publicUrl` [`CALENDAR_PUBLIC_URL`], default the gateway URL: the base of the agents' feed URLs.
 public struct CalendarBookingService: ServiceModule {
     public static let name = ServiceName.calendarBooking
@@ -19,13 +21,18 @@ public struct CalendarBookingService: ServiceModule {
     let environment: ServiceEnvironment
     let agents: AgentsStore
     let appointments: AppointmentsStore
+    let reminders: RemindersStore
+    let reminderInterval: Duration
     let sweepInterval: Duration
     let publicURL: String
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
-        self.appointments = AppointmentsStore(postgres: environment.postgres, audit: environment.audit)
+        self.reminders = RemindersStore(postgres: environment.postgres, audit: environment.audit)
+        self.appointments = AppointmentsStore(postgres: environment.postgres, audit: environment.audit, reminders: self.reminders)
+        self.reminderInterval = .milliseconds(
+            try environment.settings.settings.int("calendar.reminderIntervalMs", default: 5_000, range: 10...86_400_000))
         self.sweepInterval = .milliseconds(
             try environment.settings.settings.int("calendar.holdSweepIntervalMs", default: 5_000, range: 10...86_400_000))
         var publicURL = environment.settings.settings.string("calendar.publicUrl") ?? environment.settings.serviceURLs[.gateway]!.absoluteString
@@ -40,9 +47,16 @@ public struct CalendarBookingService: ServiceModule {
         AppointmentsController(appointments: self.appointments, agents: self.agents, slots: slots, idempotency: self.environment.idempotency)
             .addRoutes(to: router)
         FeedsController(agents: self.agents, appointments: self.appointments, publicURL: self.publicURL).addRoutes(to: router)
+        RemindersController(reminders: self.reminders, appointments: self.appointments).addRoutes(to: router)
     }
 
     public var backgroundServices: [any Service] {
-        [HoldSweeper(appointments: self.appointments, interval: self.sweepInterval, logger: self.environment.logger)]
+        [
+            HoldSweeper(appointments: self.appointments, interval: self.sweepInterval, logger: self.environment.logger),
+            ReminderSender(
+                reminders: self.reminders, messaging: { [environment] in MessagingClient(environment.client(.messaging)) },
+                callContext: { [environment] tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+                interval: self.reminderInterval, logger: self.environment.logger),
+        ]
     }
 }

@@ -11,6 +11,8 @@ import ServiceKit
 struct AppointmentsStore: Sendable {
     let postgres: PostgresClient
     let audit: AuditLog
+    /// The notices an appointment is owed, planned in the same transaction as what changed it.
+    let reminders: RemindersStore
 
     static let slotTaken = APIError.conflict("slot_taken", "The agent already has an appointment at that time.")
     static let errors = ConstraintErrors(
@@ -120,6 +122,7 @@ struct AppointmentsStore: Sendable {
             ).collect().first
             guard let row else { throw CorruptRow("the appointment insert returned no row") }
             let appointment = try Self.appointment(row)
+            try await self.reminders.plan(appointment, .booked, tenant: tenant, on: connection, logger: logger)
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "appointment.booked", table: "appointments", targetID: appointment.id.description,
                 before: nil as AppointmentDTO?, after: appointment, requestID: requestID, logger: logger)
@@ -231,6 +234,16 @@ struct AppointmentsStore: Sendable {
                 ).collect().first
                 guard let row else { return nil }
                 let after = try Self.appointment(row)
+                switch (before.status, after.status) {
+                case (_, .cancelled), (_, .completed), (_, .noShow):
+                    try await self.reminders.cancelPending(id, on: connection, logger: logger)
+                case (.pending, .scheduled), (.pending, .confirmed):
+                    try await self.reminders.plan(after, .booked, tenant: tenant, on: connection, logger: logger)
+                case (_, .scheduled),
+                    (_, .confirmed) where new.start != nil:
+                    try await self.reminders.plan(after, .moved, tenant: tenant, on: connection, logger: logger)
+                default: break
+                }
                 try await self.audit.record(
                     on: connection, tenantID: tenant, actor: actor, action: "appointment.\(action)", table: "appointments", targetID: id.description,
                     before: before, after: after, requestID: requestID, logger: logger)

@@ -153,6 +153,9 @@ struct MessagesController: Sendable {
     @Sendable func notify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(MessagingAPI.Notification.self, context: context)
+        try TextRules.check(body.title, field: "title", length: 1...200)
+        try TextRules.check(body.when, field: "when", length: 1...100)
+        try TextRules.check(body.location, field: "location", length: 1...500)
         guard let text = Notices.text(body) else { throw APIError.unprocessable("unknown_kind", "No notice of kind \(body.kind).") }
         var media: MediaAttachment?
         if let link = body.mediaUrl {
@@ -192,7 +195,10 @@ struct MessagesController: Sendable {
 
 /// The words of the notices other services ask for.
 enum Notices {
-    static let kinds: Set<String> = ["voucher_issued", "voucher_redeemed", "insurance_quote_approved", "insurance_quote_needs_changes"]
+    static let kinds: Set<String> = [
+        "voucher_issued", "voucher_redeemed", "insurance_quote_approved", "insurance_quote_needs_changes", "appointment_confirmation",
+        "appointment_reminder", "appointment_rescheduled",
+    ]
 
     /// A template's body variables: the code, then the amount with its currency (insurance: the insurer, then the
     /// premium or the reviewer's comment).
@@ -201,6 +207,7 @@ enum Notices {
         switch notice.kind {
         case "insurance_quote_approved": return [notice.insurer ?? "", amount]
         case "insurance_quote_needs_changes": return [notice.insurer ?? "", notice.comment ?? ""]
+        case "appointment_confirmation", "appointment_reminder", "appointment_rescheduled": return [notice.title ?? "", notice.when ?? ""]
         default: return [notice.code ?? "", amount]
         }
     }
@@ -221,6 +228,14 @@ enum Notices {
             let cover = notice.coverType.map { "\($0) " } ?? ""
             return "Your \(cover)insurance quote from \(notice.insurer ?? "the insurer") needs changes: \(notice.comment ?? ""). "
                 + "Please send the corrected documents."
+        case "appointment_confirmation", "appointment_reminder", "appointment_rescheduled":
+            guard let title = notice.title, let when = notice.when else { return nil }
+            let place = notice.location.map { " at \($0)" } ?? ""
+            switch notice.kind {
+            case "appointment_confirmation": return "Booked: \(title) on \(when)\(place). Reply to this message to change it."
+            case "appointment_rescheduled": return "Moved: \(title) is now on \(when)\(place)."
+            default: return "Reminder: \(title) on \(when)\(place)."
+            }
         default:
             return nil
         }

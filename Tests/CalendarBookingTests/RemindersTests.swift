@@ -1,0 +1,143 @@
+import Contracts
+import Foundation
+import Messaging
+import Models
+import PostgresNIO
+import ServiceKit
+import TestSupport
+import Testing
+
+@testable import CalendarBooking
+
+/// Reminders sent through messaging for real (the sandbox channel's outbox): a confirmation at booking, reminders
+/// before the start moved by a reschedule and cancelled with the appointment, each sent once even by two
+/// calendar-booking replicas, and held by quiet hours rather than dropped.
+@Suite struct RemindersTests {
+    static let fast = ["CALENDAR_REMINDER_INTERVAL_MS": "50"]
+
+    static func with(_ body: (AppointmentsTests.Desk) async throws -> Void) async throws {
+        try await TestServices.with(
+            [.gateway, .calendarBooking, .messaging], settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"], .calendarBooking: Self.fast]
+        ) { platform in
+            let tenant = try await platform.createTenant()
+            let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+            try await body(
+                AppointmentsTests.Desk(
+                    gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.calendarBooking).postgres,
+                    platform: platform))
+        }
+    }
+
+    static func reminders(_ desk: AppointmentsTests.Desk, _ id: AppointmentID) async throws -> [ReminderDTO] {
+        try await desk.get("/v1/appointments/\(id)/reminders").json(Page<ReminderDTO>.self).items
+    }
+
+    static func outbox(_ desk: AppointmentsTests.Desk) async throws -> [OutboxEntry] {
+        try await desk.get("/v1/sandbox/outbox?limit=200").json(Page<OutboxEntry>.self).items
+    }
+
+    @Test func aBookingIsConfirmedAndItsRemindersMoveWithItAndEndWithIt() async throws {
+        try await Self.with { desk in
+            let agent = try await desk.agent()
+            let booked = try await desk.book(agent, AppointmentsTests.tomorrow(6)).json(AppointmentDTO.self)
+            let confirmed = try await TestWait.until(timeout: .seconds(20), every: .milliseconds(50)) {
+                try await Self.reminders(desk, booked.id).first { $0.kind == "confirmation" }?.status == "sent"
+            }
+            #expect(confirmed)
+            let planned = try await Self.reminders(desk, booked.id)
+            #expect(planned.map(\.kind) == ["confirmation", "reminder", "reminder"], "\(planned)")
+            #expect(Set(planned.filter { $0.kind == "reminder" }.map { booked.startsAt.timeIntervalSince($0.dueAt) }) == [86_400, 3_600])
+            let outbox = try await Self.outbox(desk)
+            let confirmation = try #require(outbox.first { $0.to == "+254712345678" })
+            #expect(confirmation.body == "Booked: Viewing on \(booked.localStart.prefix(10)) 09:00 (Africa/Nairobi). Reply to this message to change it.")
+
+            // moved: the pending reminders are replaced at the new time, and the customer is told
+            let moved = try await desk.post("/v1/appointments/\(booked.id)/reschedule", #"{"startsAt":"\#(AppointmentsTests.tomorrow(10))"}"#)
+                .json(AppointmentDTO.self)
+            let told = try await TestWait.until(timeout: .seconds(20), every: .milliseconds(50)) {
+                try await Self.reminders(desk, booked.id).first { $0.kind == "rescheduled" }?.status == "sent"
+            }
+            #expect(told)
+            let after = try await Self.reminders(desk, booked.id)
+            #expect(after.filter { $0.kind == "reminder" && $0.status == "cancelled" }.count == 2)
+            #expect(
+                Set(after.filter { $0.kind == "reminder" && $0.status == "pending" }.map { moved.startsAt.timeIntervalSince($0.dueAt) })
+                    == [86_400, 3_600])
+            #expect(try await Self.outbox(desk).contains { $0.body?.hasPrefix("Moved: Viewing is now on ") == true && $0.body?.contains("13:00") == true })
+
+            // cancelled: nothing more is owed
+            _ = try await desk.post("/v1/appointments/\(booked.id)/cancel", "")
+            #expect(try await Self.reminders(desk, booked.id).filter { $0.status == "pending" }.isEmpty)
+
+            // a hold owes nothing until it is confirmed; a tenant without confirmations gets only reminders
+            let settings = try await desk.put("/v1/calendar/settings", #"{"reminderOffsets":[120],"sendConfirmation":false}"#)
+            #expect(settings.status == 200, "\(settings.text)")
+            let hold = try await desk.book(agent, AppointmentsTests.tomorrow(7), status: "pending").json(AppointmentDTO.self)
+            #expect(try await Self.reminders(desk, hold.id).isEmpty)
+            _ = try await desk.post("/v1/appointments/\(hold.id)/confirm", "")
+            #expect(try await Self.reminders(desk, hold.id).map(\.kind) == ["reminder"])
+            #expect(try await desk.count("SELECT count(*)::int FROM calendar.audit_log WHERE action = 'calendar_settings.updated'") == 1)
+            let bad = try await desk.put("/v1/calendar/settings", #"{"reminderOffsets":[0]}"#)
+            #expect(bad.status == 422 && bad.errorCode == "invalid_reminderOffsets")
+        }
+    }
+
+    @Test func twoReplicasSendEachReminderOnce() async throws {
+        try await Self.with { desk in
+            let agent = try await desk.agent()
+            var ids: [AppointmentID] = []
+            for hour in 6..<14 {
+                ids.append(try await desk.book(agent, AppointmentsTests.tomorrow(hour)).json(AppointmentDTO.self).id)
+            }
+            // a second calendar-booking on the same database, its sender polling beside the first's
+            try await TestServices.with([.calendarBooking], database: desk.platform.database, overrides: Self.fast) { _ in
+                // every reminder falls due at once
+                try await desk.postgres.query("UPDATE calendar.reminders SET due_at = now() WHERE status = 'pending'", logger: TestLog.quiet)
+                let done = try await TestWait.until(timeout: .seconds(30), every: .milliseconds(100)) {
+                    try await desk.count("SELECT count(*)::int FROM calendar.reminders WHERE status <> 'sent'") == 0
+                }
+                #expect(done)
+            }
+            #expect(try await desk.count("SELECT count(*)::int FROM calendar.reminders") == ids.count * 3)
+            #expect(try await desk.count("SELECT count(DISTINCT message_id)::int FROM calendar.reminders") == ids.count * 3)
+            // messaging holds exactly one message per reminder
+            let sentToCustomer = try await Self.outbox(desk).filter { $0.to == "+254712345678" }
+            #expect(sentToCustomer.count == ids.count * 3, "\(sentToCustomer.count)")
+        }
+    }
+
+    @Test func quietHoursDelayAReminderRatherThanDropIt() async throws {
+        try await Self.with { desk in
+            // quiet hours in Kenya from this minute to the next
+            // (at least 20 s of this minute left: the hold ends when it turns)
+            let second = Int(Date().timeIntervalSince1970) % 60
+            if 60 - second < 20 { try await Task.sleep(for: .seconds(60 - second + 1)) }
+            var nairobi = Calendar(identifier: .gregorian)
+            nairobi.timeZone = TimeZone(identifier: "Africa/Nairobi")!
+            let local = nairobi.dateComponents([.hour, .minute], from: Date())
+            let start = local.hour! * 60 + local.minute!
+            func hhmm(_ minute: Int) -> String { String(format: "%02d:%02d", minute / 60 % 24, minute % 60) }
+            var quiet = MessagingSettings.defaults
+            quiet.quietHours = ["KE": .init(start: hhmm(start), end: hhmm(start + 1))]
+            let put = try await TestHTTP.request(.PUT, "\(desk.gateway)/v1/messaging/settings", token: desk.admin, body: try JSONEncoder.sokoni.encode(quiet))
+            #expect(put.status == 200, "\(put.text)")
+
+            let agent = try await desk.agent()
+            let booked = try await desk.book(agent, AppointmentsTests.tomorrow(6)).json(AppointmentDTO.self)
+            var messageID: String?
+            let handedOver = try await TestWait.until(timeout: .seconds(20), every: .milliseconds(50)) {
+                messageID = try await Self.reminders(desk, booked.id).first { $0.kind == "confirmation" && $0.status == "sent" }?.messageId
+                return messageID != nil
+            }
+            #expect(handedOver)
+            let id = try #require(messageID)
+            let held = try await desk.get("/v1/messages/\(id)").json(MessageDTO.self)
+            #expect(held.status == .queuedThrottled && held.statusReason?.contains("Quiet hours") == true, "\(held)")
+            // when the quiet minute ends it goes out
+            let released = try await TestWait.until(timeout: .seconds(90), every: .milliseconds(250)) {
+                try await desk.get("/v1/messages/\(id)").json(MessageDTO.self).status == .sent
+            }
+            #expect(released)
+        }
+    }
+}
