@@ -1,6 +1,7 @@
 import Contracts
 import Foundation
 import Hummingbird
+import Logging
 import ServiceKit
 import ServiceLifecycle
 
@@ -25,6 +26,16 @@ public struct CalendarBookingService: ServiceModule {
     let reminderInterval: Duration
     let sweepInterval: Duration
     let publicURL: String
+
+    /// `calendar-booking seed-demo`: migrates, then gives the demo tenant its calendars (run by `./Deploy/local`;
+    /// running it again changes nothing).
+    public static func runCommand(_ name: String, arguments: [String], settings: ServiceSettings, logger: Logger) async throws -> Bool {
+        guard name == "seed-demo" else { return false }
+        try await ServiceMain.withMigratedClient(settings: settings, logger: logger) { postgres in
+            try await DemoSeed.run(postgres: postgres, logger: logger)
+        }
+        return true
+    }
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
