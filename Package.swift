@@ -152,7 +152,8 @@ var targets: [Target] = [
     .testTarget(
         name: "AgentCoreTests",
         dependencies: [
-            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "AgentCore", "Messaging", "Gateway", "Vouchers", hummingbird, postgres,
+            "Models", "ServiceKit", "ServiceClient", "Contracts", "TestSupport", "AgentCore", "Messaging", "Gateway", "Vouchers", "CalendarBooking",
+            hummingbird, postgres,
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ] + nio,
         path: "Tests/AgentCoreTests",

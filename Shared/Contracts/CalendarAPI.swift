@@ -64,4 +64,104 @@ public enum CalendarAPI {
         rescheduleAppointment,
         completeAppointment, noShowAppointment,
     ]
+
+    // MARK: views, as the service answers them (what a client reads)
+
+    /// A calendar: a person or resource, with its zone and the minutes each service type takes.
+    public struct AgentView: Codable, Sendable, Equatable {
+        public var id: CalendarAgentID
+        public var name: String
+        public var kind: String
+        public var timeZone: String
+        public var serviceDurations: [String: Int]
+        public var active: Bool
+    }
+
+    /// A free slot, as instants and in the asker's zone.
+    public struct Slot: Codable, Sendable, Equatable {
+        public var startsAt: Date
+        public var endsAt: Date
+        public var localStart: String
+        public var localEnd: String
+    }
+
+    /// `GET /v1/availability`: one agent's free slots of one length.
+    public struct SlotsView: Codable, Sendable, Equatable {
+        public var agentId: CalendarAgentID
+        public var timeZone: String
+        public var durationMinutes: Int
+        public var slots: [Slot]
+    }
+
+    /// An appointment (the fields a client needs; the service answers more).
+    public struct AppointmentView: Codable, Sendable, Equatable {
+        public var id: AppointmentID
+        public var agentId: CalendarAgentID
+        public var status: String
+        public var startsAt: Date
+        public var endsAt: Date
+        public var timeZone: String
+        public var localStart: String
+        public var localEnd: String
+        public var title: String
+        public var serviceType: String?
+        public var contactName: String?
+        public var contactPhone: String?
+        public var source: String
+        public var conversationId: ConversationID?
+        public var holdExpiresAt: Date?
+    }
+
+    /// `POST /v1/appointments`: `status` `pending` (a hold), `scheduled` or `confirmed`; `source` `whatsapp`, `sms`,
+    /// `web`, `voice`, `agent` or `manual`. Without `durationMinutes`, the agent's duration for `serviceType`.
+    public struct NewAppointment: Codable, Sendable, Equatable {
+        public var agentId: String
+        public var startsAt: Date
+        public var durationMinutes: Int?
+        public var serviceType: String?
+        public var title: String?
+        public var status: String?
+        public var holdMinutes: Int?
+        public var contactName: String?
+        public var contactPhone: String?
+        public var source: String?
+        public var conversationId: String?
+
+        public init(
+            agentId: String, startsAt: Date, durationMinutes: Int? = nil, serviceType: String? = nil, title: String? = nil, status: String? = nil,
+            holdMinutes: Int? = nil, contactName: String? = nil, contactPhone: String? = nil, source: String? = nil, conversationId: String? = nil
+        ) {
+            self.agentId = agentId
+            self.startsAt = startsAt
+            self.durationMinutes = durationMinutes
+            self.serviceType = serviceType
+            self.title = title
+            self.status = status
+            self.holdMinutes = holdMinutes
+            self.contactName = contactName
+            self.contactPhone = contactPhone
+            self.source = source
+            self.conversationId = conversationId
+        }
+    }
+
+    /// `POST /v1/appointments/{id}/reschedule`.
+    public struct Reschedule: Codable, Sendable, Equatable {
+        public var startsAt: Date
+        public var reason: String?
+
+        public init(startsAt: Date, reason: String? = nil) {
+            self.startsAt = startsAt
+            self.reason = reason
+        }
+    }
+
+    /// `POST /v1/appointments/{id}/cancel` (and the other actions).
+    public struct Action: Codable, Sendable, Equatable {
+        public var reason: String?
+
+        public init(reason: String? = nil) {
+            self.reason = reason
+        }
+    }
 }

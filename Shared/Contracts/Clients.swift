@@ -151,3 +151,82 @@ public struct WalletClient: Sendable {
 
     struct EmptyBody: Codable, Sendable {}
 }
+
+/// Typed calls to calendar-booking: calendars, their free slots, and appointments booked, confirmed, cancelled, moved.
+public struct CalendarClient: Sendable {
+    public let client: ServiceClient
+
+    public init(_ client: ServiceClient) {
+        self.client = client
+    }
+
+    /// The tenant's calendars (the first page: up to `limit`).
+    public func agents(limit: Int = 50, context: CallContext) async throws -> [CalendarAPI.AgentView] {
+        let page: Page<CalendarAPI.AgentView> = try await self.client.get(CalendarAPI.listAgents.path, query: ["limit": String(limit)], context: context)
+        return page.items
+    }
+
+    /// The agent's free slots between `from` and `to` (the service's defaults: now and a week later), `duration`
+    /// minutes long (or the agent's duration for `serviceType`), shown in `tz` (the agent's zone when nil).
+    public func slots(
+        agentId: CalendarAgentID, from: Date? = nil, to: Date? = nil, duration: Int? = nil, serviceType: String? = nil, tz: String? = nil,
+        context: CallContext
+    ) async throws -> CalendarAPI.SlotsView {
+        var query = ["agentId": agentId.description]
+        if let from { query["from"] = ISO8601.format(from) }
+        if let to { query["to"] = ISO8601.format(to) }
+        if let duration { query["duration"] = String(duration) }
+        if let serviceType { query["serviceType"] = serviceType }
+        if let tz { query["tz"] = tz }
+        return try await self.client.get(CalendarAPI.availability.path, query: query, context: context)
+    }
+
+    /// Books a slot; the same key books once. A taken slot is a 409 `slot_taken`, a time the agent does not offer a
+    /// 409 `outside_availability`.
+    public func book(_ appointment: CalendarAPI.NewAppointment, idempotencyKey: String, context: CallContext) async throws -> CalendarAPI.AppointmentView {
+        try await self.client.post(CalendarAPI.createAppointment.path, body: appointment, idempotencyKey: idempotencyKey, context: context)
+    }
+
+    /// The appointment, or nil.
+    public func appointment(_ id: AppointmentID, context: CallContext) async throws -> CalendarAPI.AppointmentView? {
+        try await self.client.find(CalendarAPI.getAppointment.path(["id": id.description]), context: context)
+    }
+
+    /// Appointments by the list's filters (`agentId`, `status`, `source`, `serviceType`, `from`, `to`), by start.
+    public func appointments(
+        agentId: CalendarAgentID? = nil, status: String? = nil, source: String? = nil, serviceType: String? = nil, from: Date? = nil, to: Date? = nil,
+        limit: Int = 100, context: CallContext
+    ) async throws -> [CalendarAPI.AppointmentView] {
+        var query = ["limit": String(limit)]
+        if let agentId { query["agentId"] = agentId.description }
+        if let status { query["status"] = status }
+        if let source { query["source"] = source }
+        if let serviceType { query["serviceType"] = serviceType }
+        if let from { query["from"] = ISO8601.format(from) }
+        if let to { query["to"] = ISO8601.format(to) }
+        let page: Page<CalendarAPI.AppointmentView> = try await self.client.get(CalendarAPI.listAppointments.path, query: query, context: context)
+        return page.items
+    }
+
+    public func confirm(_ id: AppointmentID, idempotencyKey: String? = nil, context: CallContext) async throws -> CalendarAPI.AppointmentView {
+        try await self.client.post(
+            CalendarAPI.confirmAppointment.path(["id": id.description]), body: CalendarAPI.Action(), idempotencyKey: idempotencyKey, context: context)
+    }
+
+    public func cancel(_ id: AppointmentID, reason: String? = nil, idempotencyKey: String? = nil, context: CallContext) async throws
+        -> CalendarAPI.AppointmentView
+    {
+        try await self.client.post(
+            CalendarAPI.cancelAppointment.path(["id": id.description]), body: CalendarAPI.Action(reason: reason), idempotencyKey: idempotencyKey,
+            context: context)
+    }
+
+    /// Moves the appointment (same length) to `startsAt`; a taken time is a 409 `slot_taken`.
+    public func reschedule(_ id: AppointmentID, to startsAt: Date, reason: String? = nil, idempotencyKey: String? = nil, context: CallContext) async throws
+        -> CalendarAPI.AppointmentView
+    {
+        try await self.client.post(
+            CalendarAPI.rescheduleAppointment.path(["id": id.description]), body: CalendarAPI.Reschedule(startsAt: startsAt, reason: reason),
+            idempotencyKey: idempotencyKey, context: context)
+    }
+}

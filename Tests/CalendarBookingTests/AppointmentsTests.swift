@@ -299,6 +299,44 @@ import Testing
         }
     }
 
+    @Test func retriesEditsAndZonesBehaveAsAUserExpects() async throws {
+        try await Self.with { desk in
+            let agent = try await desk.agent()
+            // a customer's booking retried with its key gets the first answer, not "taken" by itself
+            let body =
+                #"{"agentId":"\#(agent.id)","title":"Viewing","startsAt":"\#(Self.tomorrow(6))","durationMinutes":30,"source":"web","contactName":"Wanjiru","contactPhone":"+254712345678","notes":"Gate B"}"#
+            let first = try await desk.post("/v1/appointments", body, key: "web-1")
+            let again = try await desk.post("/v1/appointments", body, key: "web-1")
+            #expect(first.status == 201 && again.status == 201, "\(again.text)")
+            let booked = try first.json(AppointmentDTO.self)
+            #expect(try again.json(AppointmentDTO.self).id == booked.id)
+            #expect(try await desk.count("SELECT count(*)::int FROM calendar.appointments") == 1)
+            // null clears a field; a contact field left out keeps its value
+            let patched = try await TestHTTP.request(
+                .PATCH, "\(desk.gateway)/v1/appointments/\(booked.id)", token: desk.admin, body: Data(#"{"notes":null,"contactPhone":"+254700000001"}"#.utf8))
+            let after = try patched.json(AppointmentDTO.self)
+            #expect(after.notes == nil && after.contactPhone == "+254700000001" && after.contactName == "Wanjiru", "\(patched.text)")
+            // UTC is a zone; abbreviations are not
+            #expect(try await desk.post("/v1/calendar/agents", #"{"name":"U","timeZone":"UTC"}"#).json(CalendarAgentDTO.self).timeZone == "UTC")
+            #expect(try await desk.post("/v1/calendar/agents", #"{"name":"G","timeZone":"GMT+5"}"#).errorCode == "invalid_timeZone")
+            let rules = try await desk.put(
+                "/v1/availability/rules", #"{"agentId":"\#(agent.id)","schedule":{"timeZone":"EST","weekly":[],"overrides":[]}}"#)
+            #expect(rules.status == 422 && rules.errorCode == "invalid_schedule")
+            // far-off years are refused, as are cursors no list gave and bookings shorter than five minutes
+            #expect(try await desk.get("/v1/availability?agentId=\(agent.id)&duration=30&from=9999-12-30T00:00:00Z").status == 400)
+            let forged = Data(#"["9223372036854775807","\#(UUID())"]"#.utf8).base64EncodedString()
+            #expect(try await desk.get("/v1/appointments?cursor=\(forged)").status == 400)
+            let short = try await desk.post(
+                "/v1/appointments", #"{"agentId":"\#(agent.id)","startsAt":"2027-01-05T10:00:00Z","endsAt":"2027-01-05T10:00:10Z"}"#)
+            #expect(short.status == 422 && short.errorCode == "invalid_time")
+            // a block retried with its key is made once
+            let block = #"{"agentId":"\#(agent.id)","startsAt":"2027-02-01T08:00:00Z","endsAt":"2027-02-01T09:00:00Z"}"#
+            #expect(try await desk.post("/v1/availability/blocks", block, key: "b-1").status == 201)
+            #expect(try await desk.post("/v1/availability/blocks", block, key: "b-1").status == 201)
+            #expect(try await desk.count("SELECT count(*)::int FROM calendar.blocks") == 1)
+        }
+    }
+
     @Test func rolesAndTenants() async throws {
         try await Self.with { desk in
             let agent = try await desk.agent()

@@ -93,7 +93,13 @@ public struct AgentCoreService: ServiceModule {
                     client.maxRetries = 1
                     return WalletClient(client)
                 },
-                tenantCurrency: { tenant, logger in try await environment.tenants.tenant(tenant, logger: logger)?.currency }),
+                tenantCurrency: { tenant, logger in try await environment.tenants.tenant(tenant, logger: logger)?.currency },
+                calendar: {
+                    var client = environment.client(.calendarBooking)
+                    client.timeout = .seconds(3)
+                    client.maxRetries = 1
+                    return CalendarClient(client)
+                }),
             models: ReplyModels(
                 platform: platform,
                 chains: ProviderChains(

@@ -54,7 +54,7 @@ public struct CalendarBookingService: ServiceModule {
     public func addRoutes(to router: Router<AppRequestContext>) {
         let slots = SlotFinder(agents: self.agents, appointments: self.appointments)
         AgentsController(agents: self.agents, idempotency: self.environment.idempotency).addRoutes(to: router)
-        AvailabilityController(agents: self.agents, slots: slots).addRoutes(to: router)
+        AvailabilityController(agents: self.agents, slots: slots, idempotency: self.environment.idempotency).addRoutes(to: router)
         AppointmentsController(appointments: self.appointments, agents: self.agents, slots: slots, idempotency: self.environment.idempotency)
             .addRoutes(to: router)
         FeedsController(agents: self.agents, appointments: self.appointments, publicURL: self.publicURL).addRoutes(to: router)

@@ -20,8 +20,13 @@ public enum ToolName: String, Codable, Sendable, CaseIterable {
     case createIntent = "create_intent"
     case listQuotes = "list_quotes"
     case acceptQuote = "accept_quote"
+    /// The calendar (calendar-booking): free slots, and the customer's own appointments booked, cancelled, moved.
+    case findSlots = "find_slots"
+    case bookAppointment = "book_appointment"
+    case cancelAppointment = "cancel_appointment"
+    case rescheduleAppointment = "reschedule_appointment"
 
-    /// What a new agent may use unless told: selling through the marketplace is chosen per agent.
+    /// What a new agent may use unless told: selling through the marketplace and booking are chosen per agent.
     public static let defaults: [ToolName] = [.voucherStatus, .faqLookup, .handoff]
 }
 

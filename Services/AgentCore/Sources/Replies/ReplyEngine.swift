@@ -16,6 +16,8 @@ struct Tools: Sendable {
     var wallet: (@Sendable () -> WalletClient)? = nil
     /// The tenant's currency (a new buyer's wallet is opened in it).
     var tenantCurrency: (@Sendable (TenantID, Logger) async throws -> String?)? = nil
+    /// calendar-booking, for the booking tools; nil: they answer "unavailable".
+    var calendar: (@Sendable () -> CalendarClient)? = nil
 
     /// Passages of the tenant's knowledge base for a question, best first; none when it has none or the search
     /// fails (a reply never fails for want of them).

@@ -57,7 +57,7 @@ struct AgentTool: Sendable {
     }
 }
 
-/// Every tool an agent may be allowed, in one place: later issues add theirs here (calendar, leads). A tool whose
+/// Every tool an agent may be allowed, in one place: later issues add theirs here (leads). A tool whose
 /// service is down, or that takes longer than its timeout, answers `{"status":"unavailable"}`: the model says so,
 /// the reply never fails for it.
 enum ToolRegistry {
@@ -150,6 +150,37 @@ enum ToolRegistry {
                 ToolOutcome(
                     result: await call.tools.acceptQuote(arguments, request: call.request, tenant: call.tenant, requestID: call.requestID, logger: call.logger))
             }),
+        AgentTool(
+            name: ToolName.findSlots.rawValue, permission: .findSlots,
+            description:
+                "The next free appointment slots (up to 6) of the business's calendars; each has an agentId and startsAt to pass to book_appointment.",
+            parameters: [
+                ("serviceType", "The kind of appointment, e.g. pickup or viewing, if the customer said."), ("durationMinutes", "How long, in minutes."),
+                ("date", "A day, yyyy-MM-dd, if the customer asked for one."), ("agentName", "Whose calendar, if the customer named someone."),
+            ], required: [], timeout: .seconds(6), offered: { _ in true },
+            handler: { call, arguments in ToolOutcome(result: await call.tools.findSlots(arguments, call: call)) }),
+        AgentTool(
+            name: ToolName.bookAppointment.rawValue, permission: .bookAppointment,
+            description:
+                "Book a slot find_slots answered for the customer, once they have agreed to it; hold \"true\" only holds it for a few minutes. A taken slot answers the next free ones.",
+            parameters: [
+                ("agentId", "The agentId of the slot."), ("startsAt", "The startsAt of the slot, exactly as find_slots answered."),
+                ("durationMinutes", "How long, in minutes, if not the service's usual length."), ("serviceType", "The kind of appointment."),
+                ("title", "A short title, e.g. Flat viewing."), ("hold", "\"true\" to hold the slot while the customer decides."),
+            ], required: ["agentId", "startsAt"], timeout: .seconds(8), offered: { _ in true },
+            handler: { call, arguments in ToolOutcome(result: await call.tools.bookAppointment(arguments, call: call)) }),
+        AgentTool(
+            name: ToolName.cancelAppointment.rawValue, permission: .cancelAppointment,
+            description: "Cancel the customer's own appointment when they ask to.",
+            parameters: [("appointmentId", "The appointmentId book_appointment answered."), ("reason", "Why, in a few words.")],
+            required: ["appointmentId"], timeout: .seconds(6), offered: { _ in true },
+            handler: { call, arguments in ToolOutcome(result: await call.tools.cancelAppointment(arguments, call: call)) }),
+        AgentTool(
+            name: ToolName.rescheduleAppointment.rawValue, permission: .rescheduleAppointment,
+            description: "Move the customer's own appointment to a free slot find_slots answered. A taken slot answers the next free ones.",
+            parameters: [("appointmentId", "The appointmentId book_appointment answered."), ("startsAt", "The new startsAt, exactly as find_slots answered.")],
+            required: ["appointmentId", "startsAt"], timeout: .seconds(8), offered: { _ in true },
+            handler: { call, arguments in ToolOutcome(result: await call.tools.rescheduleAppointment(arguments, call: call)) }),
     ]
 
     /// The tools offered to an agent: those its settings allow (and that apply to this reply).

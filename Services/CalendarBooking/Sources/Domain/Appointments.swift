@@ -145,7 +145,7 @@ enum AppointmentRules {
             throw APIError.notFound("not_found", "No such action.")
         }
         guard allowed.contains(status) else {
-            throw APIError.conflict("invalid_transition", "A \(status.rawValue) appointment cannot be \(Self.pastTense[action] ?? action).")
+            throw APIError.conflict("invalid_transition", "This appointment is \(status.rawValue): it cannot be \(Self.pastTense[action] ?? action).")
         }
         if to == .noShow && now < startsAt {
             throw APIError.conflict("not_started", "A no-show is recorded only after the appointment's start.")
@@ -162,13 +162,35 @@ enum AppointmentRules {
 
     /// A time zone the zone database knows.
     static func timeZone(_ identifier: String?, field: String) throws -> TimeZone {
+        let identifier = try Self.zoneIdentifier(identifier, field: field)
+        guard let zone = TimeZone(identifier: identifier) else {
+            throw APIError.unprocessable("invalid_\(field)", "\(field) must be an IANA zone such as Africa/Nairobi.")
+        }
+        return zone
+    }
+
+    /// The zone database's names (and `UTC`): `GMT+5`, `EST` and other abbreviations Foundation also takes are not
+    /// IANA zones, and would be stored as something else than asked.
+    static let ianaZones: Set<String> = Set(TimeZone.knownTimeZoneIdentifiers).union(["UTC"])
+
+    /// An IANA zone name, as given.
+    static func zoneIdentifier(_ identifier: String?, field: String) throws -> String {
         guard let identifier, !identifier.isEmpty else {
             throw APIError.unprocessable("invalid_\(field)", "\(field) is required: an IANA zone such as Africa/Nairobi.")
         }
-        guard identifier.count <= 64, let zone = TimeZone(identifier: identifier), zone.identifier != "GMT" || identifier == "GMT" else {
+        guard identifier.count <= 64, Self.ianaZones.contains(identifier), TimeZone(identifier: identifier) != nil else {
             throw APIError.unprocessable("invalid_\(field)", "\(field) must be an IANA zone such as Africa/Nairobi, Europe/Malta or America/Santiago.")
         }
-        return zone
+        return identifier
+    }
+
+    /// An instant a query may name: between 2000 and 2100, else 400 `invalid_<name>`.
+    static func bounded(_ instant: Date?, _ name: String) throws -> Date? {
+        guard let instant else { return nil }
+        guard instant.timeIntervalSince1970 > 946_684_800, instant.timeIntervalSince1970 < 4_102_444_800 else {
+            throw APIError.badRequest("invalid_\(name)", "The query parameter \(name) must fall between 2000 and 2100.")
+        }
+        return instant
     }
 
     /// The longest an appointment may last, and the furthest ahead or back a query may look.
@@ -177,7 +199,7 @@ enum AppointmentRules {
 
     static func interval(start: Date?, end: Date?) throws -> (Date, Date) {
         guard let start, let end else { throw APIError.unprocessable("invalid_time", "startsAt and endsAt are required (ISO 8601 instants).") }
-        guard start < end else { throw APIError.unprocessable("invalid_time", "endsAt must be after startsAt.") }
+        guard end.timeIntervalSince(start) >= 5 * 60 else { throw APIError.unprocessable("invalid_time", "endsAt must be at least 5 minutes after startsAt.") }
         guard end.timeIntervalSince(start) <= Self.maxDuration else {
             throw APIError.unprocessable("invalid_time", "An appointment lasts at most 24 hours.")
         }

@@ -55,7 +55,7 @@ struct AgentsController: Sendable {
             }
             fields.email = email
         }
-        if let zone = body.timeZone { fields.timeZone = try AppointmentRules.timeZone(zone, field: "timeZone").identifier }
+        if let zone = body.timeZone { fields.timeZone = try AppointmentRules.zoneIdentifier(zone, field: "timeZone") }
         if let durations = body.serviceDurations {
             guard durations.count <= 50,
                 durations.allSatisfy({ (1...60).contains(TextRules.length($0.key)) && !TextRules.containsNUL($0.key) && (5...1440).contains($0.value) })

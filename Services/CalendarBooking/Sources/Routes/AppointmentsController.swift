@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Hummingbird
 import Models
+import PostgresNIO
 import ServiceKit
 
 /// `GET/POST /v1/appointments`, `GET/PATCH /v1/appointments/{id}` and the actions confirm, cancel, reschedule,
@@ -32,12 +33,19 @@ struct AppointmentsController: Sendable {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<AppointmentDTO>> {
         let (_, tenant) = try context.requireTenantCaller()
         let page = try request.page(maximum: 200, cursorValues: 2)
-        let after = try page.cursor.map { (micros: try $0.int64(0), id: try $0.uuid(1)) }
+        let after = try page.cursor.map { cursor in
+            let micros = try cursor.int64(0)
+            // a start between 2000 and 2100, as every appointment's: anything else was not made by this list
+            guard (946_684_800_000_000...4_102_444_800_000_000).contains(micros) else {
+                throw APIError.badRequest("invalid_cursor", "The cursor is not one this list gave.")
+            }
+            return (micros: micros, id: try cursor.uuid(1))
+        }
         let query = request.queryValues
         let filter = AppointmentsStore.Filter(
             agent: try query.id("agentId", as: CalendarAgentID.self), status: try query.value("status", as: AppointmentStatus.self),
             source: try query.value("source", as: AppointmentSource.self), serviceType: try query.string("serviceType", maxLength: 60),
-            from: try query.instant("from"), to: try query.instant("to"))
+            from: try AppointmentRules.bounded(try query.instant("from"), "from"), to: try AppointmentRules.bounded(try query.instant("to"), "to"))
         let items = try await self.appointments.appointments(tenant: tenant, filter: filter, after: after, limit: page.limit, logger: context.logger)
         return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String($0.startsAt.micros), $0.id.description] }))
     }
@@ -80,6 +88,11 @@ struct AppointmentsController: Sendable {
         var metadata: [String: JSONValue]?
     }
 
+    /// A booking the schedule does not offer, found inside the idempotent write.
+    struct Refused: Error {
+        var error: APIError
+    }
+
     /// A 409 `slot_taken` (or `outside_availability`) with the agent's next free slots of the same length.
     struct SlotRefusal: Encodable {
         var error: APIErrorBody.Detail
@@ -118,7 +131,7 @@ struct AppointmentsController: Sendable {
         guard holdMinutes == nil || status == .pending else {
             throw APIError.unprocessable("invalid_holdMinutes", "holdMinutes is for a pending appointment (a hold).")
         }
-        let zone = try body.timeZone.map { try AppointmentRules.timeZone($0, field: "timeZone").identifier } ?? agent.timeZone
+        let zone = try body.timeZone.map { try AppointmentRules.zoneIdentifier($0, field: "timeZone") } ?? agent.timeZone
         let title = body.title ?? serviceType ?? "Appointment"
         try TextRules.check(title, field: "title", length: 1...200)
         try TextRules.check(body.notes, field: "notes", length: 0...2000)
@@ -129,23 +142,6 @@ struct AppointmentsController: Sendable {
         let payment = try Self.payment(body.payment)
         let schedule = try await self.slots.schedule(agentID, tenant: tenant, logger: context.logger)
         let minutes = Int((endsAt.timeIntervalSince(startsAt) / 60).rounded())
-        // a customer or an agent books what the schedule offers; staff booking by hand may book any free time
-        if source != .manual {
-            let offered = try await self.slots.slots(
-                agent: agentID, tenant: tenant, from: startsAt, to: endsAt, durationMinutes: minutes, logger: context.logger)
-            guard offered.contains(DateInterval(start: startsAt, end: endsAt)) else {
-                // a time the schedule offers but someone holds is taken; any other was never offered
-                let scheduled = try await self.slots.slots(
-                    agent: agentID, tenant: tenant, from: startsAt, to: endsAt, durationMinutes: minutes, countingBooked: false, logger: context.logger)
-                let refused =
-                    scheduled.contains(DateInterval(start: startsAt, end: endsAt))
-                    ? AppointmentsStore.slotTaken
-                    : APIError.conflict("outside_availability", "The agent does not offer this time; book one of its free slots.")
-                return try await self.refusal(
-                    refused, agent: agentID,
-                    tenant: tenant, after: startsAt, minutes: minutes, zone: zone, request: request, context: context)
-            }
-        }
         let leadID = try Self.uuid(body.leadId, "leadId")
         let contactID = try Self.uuid(body.contactId, "contactId").map { ContactID(rawValue: $0) }
         let conversationID = try Self.uuid(body.conversationId, "conversationId").map { ConversationID(rawValue: $0) }
@@ -170,15 +166,33 @@ struct AppointmentsController: Sendable {
         new.metadata = metadata
         do {
             return try await self.idempotency.write(request, context: context, postgres: self.appointments.postgres) { connection in
-                JSONResponse(
+                // a customer or an agent books what the schedule offers; staff booking by hand may book any free time
+                // (checked here, after the Idempotency-Key: a retry of a booking that went through gets its answer)
+                if source != .manual {
+                    let asked = DateInterval(start: startsAt, end: endsAt)
+                    let offered = try await self.slots.slots(
+                        agent: agentID, tenant: tenant, from: startsAt, to: endsAt, durationMinutes: minutes, on: connection, logger: context.logger)
+                    if !offered.contains(asked) {
+                        // a time the schedule offers but someone holds is taken; any other was never offered
+                        let scheduled = try await self.slots.slots(
+                            agent: agentID, tenant: tenant, from: startsAt, to: endsAt, durationMinutes: minutes, countingBooked: false,
+                            on: connection, logger: context.logger)
+                        throw Refused(
+                            error: scheduled.contains(asked)
+                                ? AppointmentsStore.slotTaken
+                                : APIError.conflict("outside_availability", "The agent does not offer this time; book one of its free slots."))
+                    }
+                }
+                return JSONResponse(
                     .created,
                     try await self.appointments.book(
                         new, tenant: tenant, actor: caller.subject, requestID: context.requestID, on: connection, logger: context.logger))
             }
         } catch {
             // the refusal arrives wrapped in the transaction's error
-            let answer = APIError.from(error)
-            guard answer.code == AppointmentsStore.slotTaken.code else { throw error }
+            let answer =
+                ((error as? PostgresTransactionError)?.closureError as? Refused)?.error ?? (error as? Refused)?.error ?? APIError.from(error)
+            guard answer.code == AppointmentsStore.slotTaken.code || answer.code == "outside_availability" else { throw error }
             return try await self.refusal(
                 answer, agent: agentID, tenant: tenant, after: startsAt, minutes: minutes, zone: zone, request: request, context: context)
         }
@@ -194,6 +208,7 @@ struct AppointmentsController: Sendable {
         return try JSONResponse(error.status, body).response(from: request, context: context)
     }
 
+    /// A field set to `null` is cleared; one left out is kept.
     struct UpdateBody: Decodable {
         var title: String?
         var notes: String??
@@ -205,6 +220,28 @@ struct AppointmentsController: Sendable {
         var participants: [Participant]?
         var paymentStatus: String?
         var metadata: [String: JSONValue]?
+
+        enum CodingKeys: String, CodingKey {
+            case title, notes, contactName, contactPhone, contactEmail, location, meetingUrl, participants, paymentStatus, metadata
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            func clearable(_ key: CodingKeys) throws -> String?? {
+                guard container.contains(key) else { return nil }
+                return try container.decodeNil(forKey: key) ? .some(nil) : .some(try container.decode(String.self, forKey: key))
+            }
+            self.title = try container.decodeIfPresent(String.self, forKey: .title)
+            self.notes = try clearable(.notes)
+            self.contactName = try clearable(.contactName)
+            self.contactPhone = try clearable(.contactPhone)
+            self.contactEmail = try clearable(.contactEmail)
+            self.location = try clearable(.location)
+            self.meetingUrl = try clearable(.meetingUrl)
+            self.participants = try container.decodeIfPresent([Participant].self, forKey: .participants)
+            self.paymentStatus = try container.decodeIfPresent(String.self, forKey: .paymentStatus)
+            self.metadata = try container.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
+        }
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<AppointmentDTO> {
@@ -221,11 +258,9 @@ struct AppointmentsController: Sendable {
             change.setNotes = true
             change.notes = notes
         }
-        if body.contactName != nil || body.contactPhone != nil || body.contactEmail != nil {
-            let contact = try Self.contact(name: body.contactName ?? nil, phone: body.contactPhone ?? nil, email: body.contactEmail ?? nil)
-            change.setContact = true
-            (change.contactName, change.contactPhone, change.contactEmail) = (contact.name, contact.phone, contact.email)
-        }
+        // the contact's fields given are checked now and set below; those left out keep their value
+        let contactGiven = body.contactName != nil || body.contactPhone != nil || body.contactEmail != nil
+        let contact = try Self.contact(name: body.contactName ?? nil, phone: body.contactPhone ?? nil, email: body.contactEmail ?? nil)
         if let location = body.location {
             try TextRules.check(location, field: "location", length: 0...500)
             change.setLocation = true
@@ -246,7 +281,14 @@ struct AppointmentsController: Sendable {
                     if planned.paymentStatus != nil && before.payment == nil {
                         throw APIError.unprocessable("no_payment", "This appointment has no payment to update.")
                     }
-                    return planned
+                    var change = planned
+                    if contactGiven {
+                        change.setContact = true
+                        change.contactName = body.contactName == nil ? before.contactName : contact.name
+                        change.contactPhone = body.contactPhone == nil ? before.contactPhone : contact.phone
+                        change.contactEmail = body.contactEmail == nil ? before.contactEmail : contact.email
+                    }
+                    return change
                 })
         else { throw Self.notFound }
         return JSONResponse(.ok, appointment)
@@ -295,7 +337,7 @@ struct AppointmentsController: Sendable {
         guard let current = try await self.appointments.appointment(id, tenant: tenant, logger: context.logger) else { throw Self.notFound }
         let length = current.endsAt.timeIntervalSince(current.startsAt)
         let (start, end) = try AppointmentRules.interval(start: body.startsAt, end: body.endsAt ?? body.startsAt?.addingTimeInterval(length))
-        let zone = try body.timeZone.map { try AppointmentRules.timeZone($0, field: "timeZone").identifier }
+        let zone = try body.timeZone.map { try AppointmentRules.zoneIdentifier($0, field: "timeZone") }
         let schedule = try await self.slots.schedule(current.agentId, tenant: tenant, logger: context.logger)
         let now = Date()
         do {

@@ -10,6 +10,8 @@ import ServiceKit
 struct AvailabilityController: Sendable {
     let agents: AgentsStore
     let slots: SlotFinder
+    /// A block is made once per `Idempotency-Key`.
+    let idempotency: Idempotency
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(CalendarAPI.availability, use: self.availability)
@@ -39,8 +41,8 @@ struct AvailabilityController: Sendable {
         let query = request.queryValues
         let agentID = try Self.agentID(request)
         guard let agent = try await self.agents.agent(agentID, tenant: tenant, logger: context.logger) else { throw AgentsController.notFound }
-        let from = try query.instant("from") ?? Date()
-        let to = try query.instant("to") ?? from.addingTimeInterval(7 * 24 * 3600)
+        let from = try AppointmentRules.bounded(try query.instant("from"), "from") ?? Date()
+        let to = try AppointmentRules.bounded(try query.instant("to"), "to") ?? from.addingTimeInterval(7 * 24 * 3600)
         guard from < to, to.timeIntervalSince(from) <= AppointmentRules.maxQuerySpan else {
             throw APIError.badRequest("invalid_to", "to must be after from, at most 62 days later.")
         }
@@ -94,6 +96,9 @@ struct AvailabilityController: Sendable {
             throw APIError.unprocessable("invalid_schedule", "schedule is required: {timeZone, weekly, overrides, bufferBeforeMinutes, …}.")
         }
         do { try schedule.validate() } catch { throw APIError.unprocessable("invalid_schedule", error.message) }
+        do { _ = try AppointmentRules.zoneIdentifier(schedule.timeZone, field: "timeZone") } catch {
+            throw APIError.unprocessable("invalid_schedule", "timeZone: must be an IANA zone such as Africa/Nairobi.")
+        }
         let json = try JSONEncoder.canonical.encodeString(schedule)
         guard
             try await self.agents.setSchedule(
@@ -107,8 +112,8 @@ struct AvailabilityController: Sendable {
         let (_, tenant) = try context.requireTenantCaller()
         let agentID = try Self.agentID(request)
         let query = request.queryValues
-        let from = try query.instant("from") ?? Date()
-        let to = try query.instant("to") ?? from.addingTimeInterval(31 * 24 * 3600)
+        let from = try AppointmentRules.bounded(try query.instant("from"), "from") ?? Date()
+        let to = try AppointmentRules.bounded(try query.instant("to"), "to") ?? from.addingTimeInterval(31 * 24 * 3600)
         guard from < to, to.timeIntervalSince(from) <= 366 * 24 * 3600 else {
             throw APIError.badRequest("invalid_to", "to must be after from, at most a year later.")
         }
@@ -123,7 +128,7 @@ struct AvailabilityController: Sendable {
         var reason: String?
     }
 
-    @Sendable func createBlock(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<BlockDTO> {
+    @Sendable func createBlock(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(BlockBody.self, context: context)
         guard let agentText = body.agentId, let agentID = CalendarAgentID(agentText) else {
@@ -136,10 +141,13 @@ struct AvailabilityController: Sendable {
             throw APIError.unprocessable("invalid_time", "A block lasts at most a year, between 2000 and 2100.")
         }
         try TextRules.check(body.reason, field: "reason", length: 1...500)
-        let block = try await self.agents.createBlock(
-            agent: agentID, start: start, end: end, reason: body.reason, tenant: tenant, actor: caller.subject, requestID: context.requestID,
-            logger: context.logger)
-        return JSONResponse(.created, block)
+        return try await self.idempotency.write(request, context: context, postgres: self.agents.postgres) { connection in
+            JSONResponse(
+                .created,
+                try await self.agents.createBlock(
+                    agent: agentID, start: start, end: end, reason: body.reason, tenant: tenant, actor: caller.subject, requestID: context.requestID,
+                    on: connection, logger: context.logger))
+        }
     }
 
     @Sendable func deleteBlock(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Models
+import PostgresNIO
 import ServiceKit
 
 /// An agent's free slots: its schedule, its appointments and its blocks read from the stores, then the engine
@@ -11,8 +12,10 @@ struct SlotFinder: Sendable {
     let appointments: AppointmentsStore
 
     /// The agent's schedule as stored, with its zone; nil when it has no rules yet (then it has no slots).
-    func schedule(_ agent: CalendarAgentID, tenant: TenantID, logger: Logger) async throws -> AvailabilitySchedule? {
-        guard let (zone, json) = try await self.agents.schedule(agent, tenant: tenant, logger: logger) else { return nil }
+    func schedule(_ agent: CalendarAgentID, tenant: TenantID, on connection: PostgresConnection? = nil, logger: Logger) async throws
+        -> AvailabilitySchedule?
+    {
+        guard let (zone, json) = try await self.agents.schedule(agent, tenant: tenant, on: connection, logger: logger) else { return nil }
         guard json != "{}" else { return nil }
         var schedule = try CorruptRow.decode(AvailabilitySchedule.self, json)
         schedule.timeZone = zone
@@ -22,16 +25,18 @@ struct SlotFinder: Sendable {
     /// `countingBooked` false: what the schedule offers whatever is booked (to tell a taken slot from one never offered).
     func slots(
         agent: CalendarAgentID, tenant: TenantID, from: Date, to: Date, durationMinutes: Int, countingBooked: Bool = true, now: Date = Date(),
-        logger: Logger
+        on connection: PostgresConnection? = nil, logger: Logger
     ) async throws -> [DateInterval] {
-        guard let schedule = try await self.schedule(agent, tenant: tenant, logger: logger) else { return [] }
+        guard let schedule = try await self.schedule(agent, tenant: tenant, on: connection, logger: logger) else { return [] }
         // what may touch the period: a day either side covers the widest buffers
         let margin: TimeInterval = 24 * 3600
         let booked =
             !countingBooked
-            ? [] : try await self.appointments.booked(agent: agent, from: from.addingTimeInterval(-margin), to: to.addingTimeInterval(margin), logger: logger)
+            ? []
+            : try await self.appointments.booked(
+                agent: agent, from: from.addingTimeInterval(-margin), to: to.addingTimeInterval(margin), on: connection, logger: logger)
         let blocks = try await self.agents.blocks(
-            agent: agent, tenant: tenant, from: from.addingTimeInterval(-margin), to: to.addingTimeInterval(margin), logger: logger)
+            agent: agent, tenant: tenant, from: from.addingTimeInterval(-margin), to: to.addingTimeInterval(margin), on: connection, logger: logger)
         return Availability.freeSlots(
             schedule: schedule,
             booked: booked.map { Booked(start: $0.start, end: $0.end, bufferBeforeMinutes: $0.before, bufferAfterMinutes: $0.after) },

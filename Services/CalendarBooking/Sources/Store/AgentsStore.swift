@@ -146,10 +146,21 @@ struct AgentsStore: Sendable {
     // MARK: schedules
 
     /// The agent's zone and its schedule as stored (JSON the code validated; `{}`: no rules yet).
-    func schedule(_ id: CalendarAgentID, tenant: TenantID, logger: Logger) async throws -> (timeZone: String, schedule: String)? {
-        try await self.postgres.query(
-            "SELECT time_zone, schedule::text FROM calendar.agents WHERE id = \(id.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
-        ).first(as: (String, String).self).map { ($0.0, $0.1) }
+    func schedule(_ id: CalendarAgentID, tenant: TenantID, on connection: PostgresConnection? = nil, logger: Logger) async throws
+        -> (timeZone: String, schedule: String)?
+    {
+        try await self.on(connection) { connection in
+            try await connection.query(
+                "SELECT time_zone, schedule::text FROM calendar.agents WHERE id = \(id.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
+            ).first(as: (String, String).self).map { ($0.0, $0.1) }
+        }
+    }
+
+    /// Runs `body` on the caller's connection (inside its transaction: a request holding one must not wait for a
+    /// second from the pool, which concurrent requests may have emptied), or on a pooled one.
+    func on<Result: Sendable>(_ connection: PostgresConnection?, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        if let connection { return try await body(connection) }
+        return try await self.postgres.withConnection(body)
     }
 
     /// Replaces the schedule (and the zone its rules are in), with the old and new in the audit row.
@@ -191,25 +202,25 @@ struct AgentsStore: Sendable {
             createdAt: row.6)
     }
 
+    /// On the caller's transaction (the idempotency one).
     func createBlock(
-        agent: CalendarAgentID, start: Date, end: Date, reason: String?, tenant: TenantID, actor: String, requestID: String, logger: Logger
+        agent: CalendarAgentID, start: Date, end: Date, reason: String?, tenant: TenantID, actor: String, requestID: String,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> BlockDTO {
         try await Self.errors.map {
-            try await self.postgres.withTransaction(logger: logger) { connection in
-                let row = try await connection.query(
-                    """
-                    INSERT INTO calendar.blocks (id, tenant_id, agent_id, starts_at, ends_at, reason, created_by)
-                    VALUES (\(UUID()), \(tenant.rawValue), \(agent.rawValue), \(start), \(end), \(reason), \(actor))
-                    RETURNING \(unescaped: Self.blockColumns)
-                    """, logger: logger
-                ).first(as: BlockRow.self)
-                guard let row else { throw CorruptRow("the block insert returned no row") }
-                let block = Self.block(row)
-                try await self.audit.record(
-                    on: connection, tenantID: tenant, actor: actor, action: "calendar_block.created", table: "blocks", targetID: block.id.description,
-                    before: nil as BlockDTO?, after: block, requestID: requestID, logger: logger)
-                return block
-            }
+            let row = try await connection.query(
+                """
+                INSERT INTO calendar.blocks (id, tenant_id, agent_id, starts_at, ends_at, reason, created_by)
+                VALUES (\(UUID()), \(tenant.rawValue), \(agent.rawValue), \(start), \(end), \(reason), \(actor))
+                RETURNING \(unescaped: Self.blockColumns)
+                """, logger: logger
+            ).first(as: BlockRow.self)
+            guard let row else { throw CorruptRow("the block insert returned no row") }
+            let block = Self.block(row)
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "calendar_block.created", table: "blocks", targetID: block.id.description,
+                before: nil as BlockDTO?, after: block, requestID: requestID, logger: logger)
+            return block
         }
     }
 
@@ -230,8 +241,16 @@ struct AgentsStore: Sendable {
     }
 
     /// The agent's blocks that overlap [from, to).
-    func blocks(agent: CalendarAgentID, tenant: TenantID, from: Date, to: Date, logger: Logger) async throws -> [BlockDTO] {
-        try await self.postgres.query(
+    func blocks(agent: CalendarAgentID, tenant: TenantID, from: Date, to: Date, on connection: PostgresConnection? = nil, logger: Logger)
+        async throws -> [BlockDTO]
+    {
+        try await self.on(connection) { connection in try await self.blocks(agent: agent, tenant: tenant, from: from, to: to, connection, logger) }
+    }
+
+    private func blocks(agent: CalendarAgentID, tenant: TenantID, from: Date, to: Date, _ connection: PostgresConnection, _ logger: Logger)
+        async throws -> [BlockDTO]
+    {
+        try await connection.query(
             """
             SELECT \(unescaped: Self.blockColumns) FROM calendar.blocks
             WHERE agent_id = \(agent.rawValue) AND tenant_id = \(tenant.rawValue) AND starts_at < \(to) AND ends_at > \(from)

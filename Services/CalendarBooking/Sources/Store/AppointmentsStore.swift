@@ -165,8 +165,17 @@ struct AppointmentsStore: Sendable {
 
     /// What an agent's calendar holds in [from, to) for the availability: active appointments (a hold past its time
     /// no longer counts) with the buffers they were booked with.
-    func booked(agent: CalendarAgentID, from: Date, to: Date, logger: Logger) async throws -> [(start: Date, end: Date, before: Int, after: Int)] {
-        try await self.postgres.query(
+    func booked(agent: CalendarAgentID, from: Date, to: Date, on connection: PostgresConnection? = nil, logger: Logger) async throws
+        -> [(start: Date, end: Date, before: Int, after: Int)]
+    {
+        if let connection { return try await self.booked(agent: agent, from: from, to: to, connection, logger) }
+        return try await self.postgres.withConnection { try await self.booked(agent: agent, from: from, to: to, $0, logger) }
+    }
+
+    private func booked(agent: CalendarAgentID, from: Date, to: Date, _ connection: PostgresConnection, _ logger: Logger) async throws
+        -> [(start: Date, end: Date, before: Int, after: Int)]
+    {
+        try await connection.query(
             """
             SELECT starts_at, ends_at, buffer_before_minutes, buffer_after_minutes FROM calendar.appointments
             WHERE agent_id = \(agent.rawValue) AND occupies && tstzrange(\(from), \(to), '[)')
