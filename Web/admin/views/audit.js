@@ -1,5 +1,6 @@
-// Audit: who changed what and when in the tenant, per service (GET /v1/gateway/audit, GET /v1/vouchers/audit),
-// filterable by target type and id and by actor, newest first, with each change's before/after.
+// Audit: who changed what and when in the tenant, per service (GET /v1/gateway/audit, GET /v1/vouchers/audit,
+// GET /v1/calendar-booking/audit), filterable by target type and id and by actor, newest first, with each change's
+// before/after.
 import { h, clear } from '../lib/dom.js';
 import { dateTime, number } from '../lib/format.js';
 import { pageHeader, field, button, statusLine, say, errorText, select } from '../lib/ui.js';
@@ -9,6 +10,7 @@ import { personSpan } from './people-cache.js';
 const SERVICES = {
   gateway: ['tenants', 'users', 'user_roles', 'api_keys'],
   vouchers: ['stations', 'vouchers'],
+  'calendar-booking': ['agents', 'blocks', 'appointments'],
 };
 
 const show = (value) => (value === undefined ? '' : value === null ? '∅' : typeof value === 'object' ? JSON.stringify(value) : String(value));
@@ -91,6 +93,7 @@ export async function render(ctx) {
     const id = entry.targetId;
     if (entry.targetType === 'vouchers' && can('GET /v1/vouchers/{id}')) return h('a', { href: `#/vouchers/${encodeURIComponent(id)}`, class: 'mono' }, id);
     if (entry.targetType === 'stations' && can('GET /v1/stations/{id}')) return h('a', { href: `#/stations/${encodeURIComponent(id)}`, class: 'mono' }, id);
+    if (entry.targetType === 'appointments' && can('GET /v1/appointments/{id}')) return h('a', { href: `#/calendar/${encodeURIComponent(id)}`, class: 'mono' }, id);
     return h('span', { class: 'mono' }, id);
   }
 
