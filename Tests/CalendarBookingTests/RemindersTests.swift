@@ -93,7 +93,7 @@ import Testing
             try await TestServices.with([.calendarBooking], database: desk.platform.database, overrides: Self.fast) { _ in
                 // every reminder falls due at once
                 try await desk.postgres.query("UPDATE calendar.reminders SET due_at = now() WHERE status = 'pending'", logger: TestLog.quiet)
-                let done = try await TestWait.until(timeout: .seconds(30), every: .milliseconds(100)) {
+                let done = try await TestWait.until(timeout: .seconds(90), every: .milliseconds(100)) {
                     try await desk.count("SELECT count(*)::int FROM calendar.reminders WHERE status <> 'sent'") == 0
                 }
                 #expect(done)
@@ -102,7 +102,7 @@ import Testing
             #expect(try await desk.count("SELECT count(DISTINCT message_id)::int FROM calendar.reminders") == ids.count * 3)
             // messaging sends exactly one message per reminder (its own workers send them a moment later)
             var sentToCustomer = 0
-            _ = try await TestWait.until(timeout: .seconds(20), every: .milliseconds(100)) {
+            _ = try await TestWait.until(timeout: .seconds(60), every: .milliseconds(100)) {
                 sentToCustomer = try await Self.outbox(desk).filter { $0.to == "+254712345678" }.count
                 return sentToCustomer >= ids.count * 3
             }

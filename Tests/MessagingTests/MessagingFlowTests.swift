@@ -30,10 +30,10 @@ import Testing
             try await TestHTTP.get("\(self.gateway)\(path)", token: token ?? self.admin)
         }
 
-        /// Polls until `condition` holds (jobs run in the background), failing after 30 s (time for one provider call to
-        /// time out, at 15 s, and be retried).
+        /// Polls until `condition` holds (jobs run in the background), failing after 60 s (time for one provider call to
+        /// time out, at 15 s, and be retried, on a runner loaded with the whole suite).
         func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-            if try await TestWait.until(condition) { return }
+            if try await TestWait.until(timeout: .seconds(60), condition) { return }
             let errors = try await self.postgres.query(
                 "SELECT kind || ': ' || coalesce(last_error, '') FROM messaging.jobs WHERE last_error IS NOT NULL", logger: TestLog.quiet
             ).all(as: String.self)

@@ -24,33 +24,51 @@ struct ReminderSender: Service {
         await PeriodicWork.run("reminder send", every: self.interval, logger: self.logger) { try await self.send() }
     }
 
+    /// How many notices a pass hands to messaging at once.
+    static let concurrency = 8
+
     /// One pass: the reminders sent.
     @discardableResult
     func send() async throws -> Int {
-        var sent = 0
-        for due in try await self.reminders.claimDue(limit: Self.batch, lease: Self.lease, logger: self.logger) {
-            // an appointment that ended or went back to a hold meanwhile owes nothing
-            guard let phone = due.phone, due.status == "scheduled" || due.status == "confirmed" else {
-                try await self.reminders.markCancelled(due.id, logger: self.logger)
-                continue
+        let due = try await self.reminders.claimDue(limit: Self.batch, lease: Self.lease, logger: self.logger)
+        return try await withThrowingTaskGroup(of: Bool.self) { group in
+            var sent = 0
+            var next = due.makeIterator()
+            for _ in 0..<Self.concurrency {
+                guard let reminder = next.next() else { break }
+                group.addTask { try await self.send(reminder) }
             }
-            let notice = MessagingAPI.Notification(
-                kind: "appointment_\(due.kind)", msisdn: phone, title: due.title, when: Self.when(due.startsAt, zone: due.timeZone), location: due.location)
-            do {
-                let context = try await self.callContext(due.tenant, nil)
-                let receipt = try await self.messaging().notify(notice, idempotencyKey: "reminder/\(due.id.uuidString.lowercased())", context: context)
-                try await self.reminders.markSent(due.id, messageID: receipt.id, logger: self.logger)
-                sent += 1
-            } catch {
-                let last = due.attempts >= Self.attempts
-                self.logger.warning(
-                    "reminder not sent", metadata: ["reminder": "\(due.id)", "attempt": "\(due.attempts)", "error": "\(error)", "final": "\(last)"])
-                // backoff 30 s, 1 min, 2 min … up to an hour
-                let backoff = Duration.seconds(min(3600, 30 * (1 << min(due.attempts - 1, 7))))
-                try await self.reminders.markFailed(due.id, error: "\(error)", retryAfter: last ? nil : backoff, logger: self.logger)
+            while let one = try await group.next() {
+                if one { sent += 1 }
+                if let reminder = next.next() { group.addTask { try await self.send(reminder) } }
             }
+            return sent
         }
-        return sent
+    }
+
+    /// Sends one claimed reminder; false when it was not sent (ended meanwhile, or failed and tried again later).
+    func send(_ due: RemindersStore.Due) async throws -> Bool {
+        // an appointment that ended or went back to a hold meanwhile owes nothing
+        guard let phone = due.phone, due.status == "scheduled" || due.status == "confirmed" else {
+            try await self.reminders.markCancelled(due.id, logger: self.logger)
+            return false
+        }
+        let notice = MessagingAPI.Notification(
+            kind: "appointment_\(due.kind)", msisdn: phone, title: due.title, when: Self.when(due.startsAt, zone: due.timeZone), location: due.location)
+        do {
+            let context = try await self.callContext(due.tenant, nil)
+            let receipt = try await self.messaging().notify(notice, idempotencyKey: "reminder/\(due.id.uuidString.lowercased())", context: context)
+            try await self.reminders.markSent(due.id, messageID: receipt.id, logger: self.logger)
+            return true
+        } catch {
+            let last = due.attempts >= Self.attempts
+            self.logger.warning(
+                "reminder not sent", metadata: ["reminder": "\(due.id)", "attempt": "\(due.attempts)", "error": "\(error)", "final": "\(last)"])
+            // backoff 30 s, 1 min, 2 min … up to an hour
+            let backoff = Duration.seconds(min(3600, 30 * (1 << min(due.attempts - 1, 7))))
+            try await self.reminders.markFailed(due.id, error: "\(error)", retryAfter: last ? nil : backoff, logger: self.logger)
+            return false
+        }
     }
 
     /// The appointment's time as its customer reads it: `2027-03-28 09:00 (Europe/Malta)`.

@@ -55,12 +55,16 @@ enum SubscriptionJobs {
             _ = try await confirmation.confirm(
                 id, checkoutRequestID: checkout, requestedAt: payment.requestedAt, actor: "mpesa:callback", requestID: job.requestID, logger: logger)
         }
-        // a callback that came before its payment row was committed: recorded once the row is there (until then the
-        // job fails and is retried with backoff)
-        registry.register(SubscriptionsStore.earlyCallbackJob, as: STKCallback.self) { callback, job, logger in
-            if case .early = try await confirmation.store.recordCallback(callback, deferIfEarly: false, requestID: job.requestID, logger: logger) {
-                throw PaymentNotYetWritten(checkout: callback.checkoutRequestID)
+        // a callback that came before its payment row was committed: recorded once the row is there (until then tried
+        // again every half second, for a minute)
+        registry.register(SubscriptionsStore.earlyCallbackJob, as: SubscriptionsStore.EarlyCallback.self) { early, job, logger in
+            let record = try await confirmation.store.recordCallback(early.callback, deferIfEarly: false, requestID: job.requestID, logger: logger)
+            guard case .early = record else { return }
+            guard early.tries + 1 < SubscriptionsStore.earlyCallbackTries else {
+                logger.warning("an early mpesa callback found no payment in time", metadata: ["checkout": "\(early.callback.checkoutRequestID)"])
+                return
             }
+            try await confirmation.store.deferEarly(early.callback, tries: early.tries + 1, requestID: job.requestID, logger: logger)
         }
         // a paid subscription's plan becomes the tenant's plan in the gateway (its rate limits)
         registry.register(SubscriptionsStore.planJob, as: SubscriptionsStore.PlanPayload.self) { payload, job, logger in
@@ -119,10 +123,4 @@ extension PaymentConfirmation {
             store: SubscriptionsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs),
             mpesa: Mpesa.express(configuration: settings.daraja, http: environment.httpClient), settings: settings)
     }
-}
-
-/// The early callback's payment row is not there yet: the job is tried again later.
-struct PaymentNotYetWritten: Error, CustomStringConvertible {
-    var checkout: String
-    var description: String { "no payment row yet for checkout \(self.checkout)" }
 }

@@ -231,6 +231,29 @@ struct SubscriptionsStore: Sendable {
 
     // MARK: callbacks
 
+    /// A callback that came before its payment row, and how many times it was tried.
+    struct EarlyCallback: Codable, Sendable {
+        var callback: STKCallback
+        var tries: Int
+    }
+
+    /// How many half-second tries an early callback gets (a minute) before the journal's adoption takes over.
+    static let earlyCallbackTries = 120
+
+    /// Queues the early callback's next try half a second from now (a fixed pace, not the job queue's backoff: the
+    /// row it waits for is a commit away).
+    func deferEarly(_ callback: STKCallback, tries: Int, on connection: PostgresConnection? = nil, requestID: String?, logger: Logger) async throws {
+        let payload = EarlyCallback(callback: callback, tries: tries)
+        let runAt = Date().addingTimeInterval(0.5)
+        if let connection {
+            try await self.jobs.enqueue(Self.earlyCallbackJob, payload: payload, on: connection, runAt: runAt, requestID: requestID, logger: logger)
+        } else {
+            try await self.postgres.withTransaction(logger: logger) { connection in
+                try await self.jobs.enqueue(Self.earlyCallbackJob, payload: payload, on: connection, runAt: runAt, requestID: requestID, logger: logger)
+            }
+        }
+    }
+
     enum CallbackRecord: Equatable {
         /// No payment has this checkout request id.
         case unknown
@@ -273,11 +296,9 @@ struct SubscriptionsStore: Sendable {
                 ).first(as: Int.self)
                 guard pushed != nil else { return .unknown }
                 if deferIfEarly {
-                    // retried with backoff until the start commits its row (or, if it never does, the push is adopted
-                    // and its query settles it)
-                    try await self.jobs.enqueue(
-                        Self.earlyCallbackJob, payload: callback, on: connection, runAt: Date().addingTimeInterval(0.5), maxAttempts: 15,
-                        requestID: requestID, logger: logger)
+                    // recorded again every half second until the start commits its row (or, if it never does, the push
+                    // is adopted and its query settles it)
+                    try await self.deferEarly(callback, tries: 0, on: connection, requestID: requestID, logger: logger)
                 }
                 return .early(deferred: deferIfEarly)
             }
