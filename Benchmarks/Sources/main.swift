@@ -9,6 +9,7 @@ let scenarios: [String: () async throws -> Void] = [
     "replies": RepliesBenchmark.run,
     "retrieval": RetrievalBenchmark.run,
     "ledger": LedgerBenchmark.run,
+    "booking": BookingBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {

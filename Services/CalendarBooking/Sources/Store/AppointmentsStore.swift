@@ -20,7 +20,10 @@ struct AppointmentsStore: Sendable {
             "appointments_no_overlap": slotTaken,
             "appointments_agent_fkey": .unprocessable("unknown_agent", "No such calendar agent in this tenant."),
             "appointments_order": .unprocessable("invalid_time", "endsAt must be after startsAt."),
-        ])
+        ],
+        // concurrent inserts checked by one exclusion constraint can deadlock each other (each waits for the other's
+        // overlapping row); PostgreSQL lets one through and aborts the other, whose slot was just taken
+        byState: ["40P01": slotTaken])
 
     static let columns = """
         id, agent_id, lead_id, contact_id, contact_name, contact_phone, contact_email, type, service_type, title, notes, status, hold_expires_at,
