@@ -318,7 +318,9 @@ import Testing
             #expect(after.notes == nil && after.contactPhone == "+254700000001" && after.contactName == "Wanjiru", "\(patched.text)")
             // UTC is a zone; abbreviations are not
             #expect(try await desk.post("/v1/calendar/agents", #"{"name":"U","timeZone":"UTC"}"#).json(CalendarAgentDTO.self).timeZone == "UTC")
+            #expect(try await desk.post("/v1/calendar/agents", #"{"name":"E","timeZone":"Etc/UTC"}"#).json(CalendarAgentDTO.self).timeZone == "Etc/UTC")
             #expect(try await desk.post("/v1/calendar/agents", #"{"name":"G","timeZone":"GMT+5"}"#).errorCode == "invalid_timeZone")
+            #expect(try await desk.post("/v1/calendar/agents", #"{"name":"M","timeZone":"Mars/Olympus"}"#).errorCode == "invalid_timeZone")
             let rules = try await desk.put(
                 "/v1/availability/rules", #"{"agentId":"\#(agent.id)","schedule":{"timeZone":"EST","weekly":[],"overrides":[]}}"#)
             #expect(rules.status == 422 && rules.errorCode == "invalid_schedule")

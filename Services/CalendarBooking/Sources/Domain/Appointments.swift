@@ -178,7 +178,9 @@ enum AppointmentRules {
         guard let identifier, !identifier.isEmpty else {
             throw APIError.unprocessable("invalid_\(field)", "\(field) is required: an IANA zone such as Africa/Nairobi.")
         }
-        guard identifier.count <= 64, Self.ianaZones.contains(identifier), TimeZone(identifier: identifier) != nil else {
+        // the zone list Foundation knows, or an Area/Location name it resolves (`Etc/UTC`, which the list may omit)
+        let named = Self.ianaZones.contains(identifier) || (identifier.contains("/") && !identifier.hasPrefix("/") && !identifier.hasSuffix("/"))
+        guard identifier.count <= 64, named, TimeZone(identifier: identifier) != nil else {
             throw APIError.unprocessable("invalid_\(field)", "\(field) must be an IANA zone such as Africa/Nairobi, Europe/Malta or America/Santiago.")
         }
         return identifier
