@@ -3,6 +3,7 @@ import Foundation
 import Messaging
 import Models
 import PostgresNIO
+import ServiceClient
 import ServiceKit
 import TestSupport
 import Testing
@@ -15,9 +16,9 @@ import Testing
 @Suite struct RemindersTests {
     static let fast = ["CALENDAR_REMINDER_INTERVAL_MS": "50"]
 
-    static func with(_ body: (AppointmentsTests.Desk) async throws -> Void) async throws {
+    static func with(calendar: [String: String] = Self.fast, _ body: (AppointmentsTests.Desk) async throws -> Void) async throws {
         try await TestServices.with(
-            [.gateway, .calendarBooking, .messaging], settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"], .calendarBooking: Self.fast]
+            [.gateway, .calendarBooking, .messaging], settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"], .calendarBooking: calendar]
         ) { platform in
             let tenant = try await platform.createTenant()
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
@@ -91,8 +92,10 @@ import Testing
             }
             // a second calendar-booking on the same database, its sender polling beside the first's
             try await TestServices.with([.calendarBooking], database: desk.platform.database, overrides: Self.fast) { _ in
-                // every reminder falls due at once
-                try await desk.postgres.query("UPDATE calendar.reminders SET due_at = now() WHERE status = 'pending'", logger: TestLog.quiet)
+                // every reminder falls due at once (not the confirmations: one the first replica holds under its lease
+                // stays its own)
+                try await desk.postgres.query(
+                    "UPDATE calendar.reminders SET due_at = now() WHERE status = 'pending' AND kind = 'reminder'", logger: TestLog.quiet)
                 let done = try await TestWait.until(timeout: .seconds(90), every: .milliseconds(100)) {
                     try await desk.count("SELECT count(*)::int FROM calendar.reminders WHERE status <> 'sent'") == 0
                 }
@@ -108,6 +111,57 @@ import Testing
             }
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await Self.outbox(desk).filter { $0.to == "+254712345678" }.count == ids.count * 3, "\(sentToCustomer)")
+        }
+    }
+
+    @Test func aReminderMessagingCouldNotTakeIsTriedAgainLaterThenSentOrGivenUp() async throws {
+        // the service's own sender idles: this test drives two of its own, one against a messaging that is down
+        try await Self.with(calendar: ["CALENDAR_REMINDER_INTERVAL_MS": "86400000"]) { desk in
+            let environment = desk.platform.environment(.calendarBooking)
+            let store = RemindersStore(postgres: environment.postgres, audit: environment.audit)
+            func sender(_ messaging: ServiceClient) -> ReminderSender {
+                ReminderSender(
+                    reminders: store, messaging: { MessagingClient(messaging) },
+                    callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+                    interval: .seconds(3600), retryBase: .seconds(2), logger: TestLog.quiet)
+            }
+            let down = sender(
+                ServiceClient(
+                    service: "messaging", baseURL: URL(string: "http://127.0.0.1:9")!, httpClient: environment.httpClient, logger: TestLog.quiet,
+                    timeout: .seconds(2), maxRetries: 0))
+            let up = sender(environment.client(.messaging))
+            #expect(down.backoff(after: 1) == .seconds(2) && down.backoff(after: 2) == .seconds(4) && down.backoff(after: 40) == .seconds(3600))
+
+            let agent = try await desk.agent()
+            let booked = try await desk.book(agent, AppointmentsTests.tomorrow(6)).json(AppointmentDTO.self)
+            #expect(try await down.send() == 0)
+            var confirmation = try #require(try await Self.reminders(desk, booked.id).first { $0.kind == "confirmation" })
+            #expect(confirmation.status == "pending" && confirmation.attempts == 1 && confirmation.messageId == nil, "\(confirmation)")
+            #expect(confirmation.lastError?.contains("messaging unavailable") == true, "\(confirmation)")
+            // not due again before its backoff: a pass right away leaves it alone
+            #expect(confirmation.dueAt.timeIntervalSinceNow > 1)
+            #expect(try await up.send() == 0)
+            #expect(try await Self.outbox(desk).isEmpty)
+
+            // messaging is back when it falls due again
+            try await Task.sleep(for: .seconds(2))
+            #expect(try await up.send() == 1)
+            confirmation = try #require(try await Self.reminders(desk, booked.id).first { $0.kind == "confirmation" })
+            #expect(confirmation.status == "sent" && confirmation.attempts == 2 && confirmation.lastError == nil && confirmation.messageId != nil)
+            let outbox = try await TestWait.until(timeout: .seconds(20), every: .milliseconds(50)) {
+                try await Self.outbox(desk).count == 1
+            }
+            #expect(outbox)
+
+            // the last allowed try fails: given up as failed, never tried again
+            try await desk.postgres.query(
+                "UPDATE calendar.reminders SET due_at = now(), attempts = \(ReminderSender.attempts - 1) WHERE status = 'pending' AND kind = 'reminder' AND offset_minutes = 60",
+                logger: TestLog.quiet)
+            #expect(try await down.send() == 0)
+            let reminder = try #require(try await Self.reminders(desk, booked.id).first { $0.offsetMinutes == 60 })
+            #expect(reminder.status == "failed" && reminder.attempts == ReminderSender.attempts && reminder.lastError != nil, "\(reminder)")
+            try await desk.postgres.query("UPDATE calendar.reminders SET due_at = now() WHERE status = 'failed'", logger: TestLog.quiet)
+            #expect(try await up.send() == 0)
         }
     }
 

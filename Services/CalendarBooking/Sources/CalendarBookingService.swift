@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// - `calendar.holdSweepIntervalMs` [`CALENDAR_HOLD_SWEEP_INTERVAL_MS`], default 5000: how often holds whose time ran
 ///   out are expired.
 /// - `calendar.reminderIntervalMs` [`CALENDAR_REMINDER_INTERVAL_MS`], default 5000: how often due reminders are sent.
+/// - `calendar.reminderRetryBaseMs` [`CALENDAR_REMINDER_RETRY_BASE_MS`], default 5000: the first wait after messaging
+///   could not take a reminder (doubled on each later try, up to an hour).
 /// - `calendar.publicUrl` [`CALENDAR_PUBLIC_URL`], default the gateway URL: the base of the agents' feed URLs.
 public struct CalendarBookingService: ServiceModule {
     public static let name = ServiceName.calendarBooking
@@ -24,6 +26,7 @@ public struct CalendarBookingService: ServiceModule {
     let appointments: AppointmentsStore
     let reminders: RemindersStore
     let reminderInterval: Duration
+    let reminderRetryBase: Duration
     let sweepInterval: Duration
     let publicURL: String
 
@@ -44,6 +47,8 @@ public struct CalendarBookingService: ServiceModule {
         self.appointments = AppointmentsStore(postgres: environment.postgres, audit: environment.audit, reminders: self.reminders)
         self.reminderInterval = .milliseconds(
             try environment.settings.settings.int("calendar.reminderIntervalMs", default: 5_000, range: 10...86_400_000))
+        self.reminderRetryBase = .milliseconds(
+            try environment.settings.settings.int("calendar.reminderRetryBaseMs", default: 5_000, range: 10...3_600_000))
         self.sweepInterval = .milliseconds(
             try environment.settings.settings.int("calendar.holdSweepIntervalMs", default: 5_000, range: 10...86_400_000))
         var publicURL = environment.settings.settings.string("calendar.publicUrl") ?? environment.settings.serviceURLs[.gateway]!.absoluteString
@@ -67,7 +72,7 @@ public struct CalendarBookingService: ServiceModule {
             ReminderSender(
                 reminders: self.reminders, messaging: { [environment] in MessagingClient(environment.client(.messaging)) },
                 callContext: { [environment] tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
-                interval: self.reminderInterval, logger: self.environment.logger),
+                interval: self.reminderInterval, retryBase: self.reminderRetryBase, logger: self.environment.logger),
         ]
     }
 }

@@ -15,10 +15,13 @@ struct ReminderSender: Service {
     let messaging: @Sendable () -> MessagingClient
     let callContext: @Sendable (TenantID, String?) async throws -> CallContext
     let interval: Duration
+    /// The first wait after messaging could not take a notice; each later one doubles it, up to an hour.
+    let retryBase: Duration
     let logger: Logger
     static let batch = 100
     static let lease: Duration = .seconds(60)
-    static let attempts = 8
+    /// Tries before a reminder is given up as `failed` (5 s base: about 10 minutes of trying, then hourly ones).
+    static let attempts = 12
 
     func run() async throws {
         await PeriodicWork.run("reminder send", every: self.interval, logger: self.logger) { try await self.send() }
@@ -64,11 +67,15 @@ struct ReminderSender: Service {
             let last = due.attempts >= Self.attempts
             self.logger.warning(
                 "reminder not sent", metadata: ["reminder": "\(due.id)", "attempt": "\(due.attempts)", "error": "\(error)", "final": "\(last)"])
-            // backoff 30 s, 1 min, 2 min … up to an hour
-            let backoff = Duration.seconds(min(3600, 30 * (1 << min(due.attempts - 1, 7))))
-            try await self.reminders.markFailed(due.id, error: "\(error)", retryAfter: last ? nil : backoff, logger: self.logger)
+            try await self.reminders.markFailed(due.id, error: "\(error)", retryAfter: last ? nil : self.backoff(after: due.attempts), logger: self.logger)
             return false
         }
+    }
+
+    /// The wait after a failed try: short first (a messaging replica restarting, a timeout under load), doubling up
+    /// to an hour so a long outage is not hammered.
+    func backoff(after attempts: Int) -> Duration {
+        min(.seconds(3600), self.retryBase * (1 << min(max(attempts - 1, 0), 20)))
     }
 
     /// The appointment's time as its customer reads it: `2027-03-28 09:00 (Europe/Malta)`.
