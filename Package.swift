@@ -203,7 +203,11 @@ let extraDependencies: [String: [Target.Dependency]] = [
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
     ],
     "MarketplaceWallet": [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
-    "CalendarBooking": [.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+    "CalendarBooking": [
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ],
     "Gateway": [
         .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
         webSocketClient,

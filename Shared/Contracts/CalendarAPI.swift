@@ -57,12 +57,32 @@ public enum CalendarAPI {
     public static let completeAppointment = endpoint("POST", "/v1/appointments/{id}/complete", .roles(schedulers))
     public static let noShowAppointment = endpoint("POST", "/v1/appointments/{id}/no-show", .roles(schedulers))
 
+    /// Google Calendar connections: the answer to a new one carries Google's consent URL; Google sends the admin's
+    /// browser back to the callback (public: the one-use state it carries is checked).
+    public static let listConnections = endpoint("GET", "/v1/calendar/connections", .roles(readers))
+    public static let createConnection = endpoint("POST", "/v1/calendar/connections", .roles(planners))
+    public static let deleteConnection = endpoint("DELETE", "/v1/calendar/connections/{id}", .roles(planners))
+    public static let syncConnection = endpoint("POST", "/v1/calendar/connections/{id}/sync", .roles(planners))
+    /// Google's free/busy for the connected calendar, read live.
+    public static let connectionBusy = endpoint("GET", "/v1/calendar/connections/{id}/busy", .roles(readers))
+    public static let googleCallback = endpoint("GET", "/v1/calendar/oauth/google/callback", .public)
+
+    /// A reminder's signed link (public: the token is the key): the appointment, its free slots to move to, its
+    /// `.ics`, and confirm, cancel, reschedule.
+    public static let manage = endpoint("GET", "/v1/calendar/manage/{token}", .public)
+    public static let manageSlots = endpoint("GET", "/v1/calendar/manage/{token}/slots", .public)
+    public static let manageICS = endpoint("GET", "/v1/calendar/manage/{token}/appointment.ics", .public)
+    public static let manageConfirm = endpoint("POST", "/v1/calendar/manage/{token}/confirm", .public)
+    public static let manageCancel = endpoint("POST", "/v1/calendar/manage/{token}/cancel", .public)
+    public static let manageReschedule = endpoint("POST", "/v1/calendar/manage/{token}/reschedule", .public)
+
     public static let all: [Endpoint] = [
         listAgents, createAgent, getAgent, updateAgent, createFeed, feed, getSettings, putSettings, availability, getRules, putRules, listBlocks, createBlock,
         deleteBlock,
         listAppointments, createAppointment, getAppointment, appointmentICS, appointmentReminders, updateAppointment, confirmAppointment, cancelAppointment,
         rescheduleAppointment,
-        completeAppointment, noShowAppointment,
+        completeAppointment, noShowAppointment, listConnections, createConnection, deleteConnection, syncConnection, connectionBusy, googleCallback,
+        manage, manageSlots, manageICS, manageConfirm, manageCancel, manageReschedule,
     ]
 
     // MARK: views, as the service answers them (what a client reads)

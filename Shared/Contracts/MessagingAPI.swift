@@ -67,7 +67,8 @@ public enum MessagingAPI {
     ]
 
     public struct Notification: Codable, Sendable, Equatable {
-        /// `voucher_redeemed`, …
+        /// `voucher_redeemed`, …; `calendar_connection_broken` (to the tenant's alert phone: `title` the calendar,
+        /// `comment` Google's reason).
         public var kind: String
         public var msisdn: String
         public var voucherId: String?
@@ -90,12 +91,21 @@ public enum MessagingAPI {
         public var title: String?
         public var when: String?
         public var location: String?
+        /// Appointment notices: the customer's link to confirm, cancel or move it.
+        public var link: String?
+        /// A file sent with the notice as a document (the confirmation's `.ics`), a link the provider can fetch.
+        public var attachmentUrl: String?
+        public var attachmentFilename: String?
 
         public init(
             kind: String, msisdn: String, voucherId: String? = nil, code: String? = nil, amount: String? = nil, currency: String? = nil,
             stationId: String? = nil, mediaUrl: String? = nil, callback: Callback? = nil, quoteId: String? = nil, insurer: String? = nil,
-            coverType: String? = nil, comment: String? = nil, title: String? = nil, when: String? = nil, location: String? = nil
+            coverType: String? = nil, comment: String? = nil, title: String? = nil, when: String? = nil, location: String? = nil,
+            link: String? = nil, attachmentUrl: String? = nil, attachmentFilename: String? = nil
         ) {
+            self.link = link
+            self.attachmentUrl = attachmentUrl
+            self.attachmentFilename = attachmentFilename
             self.title = title
             self.when = when
             self.location = location

@@ -123,7 +123,8 @@ import Testing
                 ReminderSender(
                     reminders: store, messaging: { MessagingClient(messaging) },
                     callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
-                    interval: .seconds(3600), retryBase: .seconds(2), logger: TestLog.quiet)
+                    links: ManageLink(secret: "test"), publicURL: "http://127.0.0.1", interval: .seconds(3600), retryBase: .seconds(2),
+                    logger: TestLog.quiet)
             }
             let down = sender(
                 ServiceClient(

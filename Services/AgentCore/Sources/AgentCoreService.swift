@@ -117,12 +117,9 @@ public struct AgentCoreService: ServiceModule {
                     metrics: environment.metrics)))
     }
 
-    /// The sealing key when `AGENT_SECRET_KEYS` is not set: HKDF-SHA256 of the service key (a secret every instance
-    /// of the service already holds), as `AGENT_SECRET_KEYS` would name it.
+    /// The sealing key when `AGENT_SECRET_KEYS` is not set, as `AGENT_SECRET_KEYS` would name it.
     static func derivedSecretKeys(serviceKey: String) -> String {
-        let derived = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: Data(serviceKey.utf8)), info: Data("sokoni agent-core provider keys".utf8), outputByteCount: 32)
-        return "svc-derived:" + derived.withUnsafeBytes { Data($0).base64EncodedString() }
+        SecretBox.derivedConfiguration(serviceKey: serviceKey, purpose: "sokoni agent-core provider keys")
     }
 
     /// `agent-core seed-demo`: migrates, then creates the demo tenant's draft agent and FAQs (run by `./Deploy/local`;

@@ -88,7 +88,13 @@ public enum Base64URL {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// A random URL-safe secret (a feed token, an OAuth state).
+    public static func random(bytes count: Int = 32) -> String {
+        Self.encode((0..<count).map { _ in UInt8.random(in: 0...255) })
+    }
+
     public static func decode(_ text: some StringProtocol) -> Data? {
+        guard text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         return Data(base64Encoded: base64)

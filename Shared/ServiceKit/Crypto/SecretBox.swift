@@ -87,4 +87,15 @@ public struct SecretBox: Sendable {
     public func open<Value: Decodable>(_ sealed: Sealed, as type: Value.Type) throws -> Value {
         try JSONDecoder.sokoni.decode(Value.self, from: Data(try self.open(sealed)))
     }
+
+    /// A key configuration (`id:base64`) derived from the service key when a service's own keys are not set:
+    /// HKDF-SHA256 of a secret every instance of the service already holds, separated by `purpose`.
+    public static func derivedConfiguration(serviceKey: String, purpose: String) -> String {
+        "svc-derived:" + Self.derivedKey(serviceKey: serviceKey, purpose: purpose).withUnsafeBytes { Data($0).base64EncodedString() }
+    }
+
+    /// A 32-byte key for `purpose` (a box, an HMAC) derived from the service key.
+    public static func derivedKey(serviceKey: String, purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: Data(serviceKey.utf8)), info: Data(purpose.utf8), outputByteCount: 32)
+    }
 }

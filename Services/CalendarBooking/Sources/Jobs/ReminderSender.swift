@@ -14,6 +14,9 @@ struct ReminderSender: Service {
     let reminders: RemindersStore
     let messaging: @Sendable () -> MessagingClient
     let callContext: @Sendable (TenantID, String?) async throws -> CallContext
+    /// Each notice carries the customer's signed link (valid until the start) to the gateway's `/booking/` page.
+    let links: ManageLink
+    let publicURL: String
     let interval: Duration
     /// The first wait after messaging could not take a notice; each later one doubles it, up to an hour.
     let retryBase: Duration
@@ -56,8 +59,15 @@ struct ReminderSender: Service {
             try await self.reminders.markCancelled(due.id, logger: self.logger)
             return false
         }
-        let notice = MessagingAPI.Notification(
-            kind: "appointment_\(due.kind)", msisdn: phone, title: due.title, when: Self.when(due.startsAt, zone: due.timeZone), location: due.location)
+        let token = self.links.token(due.appointment, expires: due.startsAt)
+        var notice = MessagingAPI.Notification(
+            kind: "appointment_\(due.kind)", msisdn: phone, title: due.title, when: Self.when(due.startsAt, zone: due.timeZone), location: due.location,
+            link: "\(self.publicURL)/booking/#\(token)")
+        // the confirmation brings the appointment as a calendar file
+        if due.kind == "confirmation" {
+            notice.attachmentUrl = "\(self.publicURL)\(CalendarAPI.manageICS.path(["token": token]))"
+            notice.attachmentFilename = "appointment.ics"
+        }
         do {
             let context = try await self.callContext(due.tenant, nil)
             let receipt = try await self.messaging().notify(notice, idempotencyKey: "reminder/\(due.id.uuidString.lowercased())", context: context)

@@ -302,19 +302,26 @@ struct AppointmentsController: Sendable {
         let (caller, tenant) = try context.requireTenantCaller()
         let id = try context.idParameter("id", as: AppointmentID.self)
         let body = try await request.decodeJSON(ActionBody.self, context: context, orIfEmpty: ActionBody()) ?? ActionBody()
-        try TextRules.check(body.reason, field: "reason", length: 1...500)
+        return JSONResponse(.ok, try await self.transition(action, id: id, tenant: tenant, reason: body.reason, actor: caller.subject, context: context))
+    }
+
+    /// Confirms, cancels, completes or marks a no-show, as the rules allow (also for a customer's signed link).
+    func transition(_ action: String, id: AppointmentID, tenant: TenantID, reason: String?, actor: String, context: AppRequestContext) async throws
+        -> AppointmentDTO
+    {
+        try TextRules.check(reason, field: "reason", length: 1...500)
         let now = Date()
         guard
             let appointment = try await self.appointments.change(
-                id, tenant: tenant, action: Self.auditName(action), actor: caller.subject, requestID: context.requestID, logger: context.logger,
+                id, tenant: tenant, action: Self.auditName(action), actor: actor, requestID: context.requestID, logger: context.logger,
                 { before in
                     var change = AppointmentsStore.Change()
                     change.status = try AppointmentRules.check(action, from: before.status, startsAt: before.startsAt, now: now)
-                    if change.status == .cancelled { change.cancellationReason = body.reason }
+                    if change.status == .cancelled { change.cancellationReason = reason }
                     return change
                 })
         else { throw Self.notFound }
-        return JSONResponse(.ok, appointment)
+        return appointment
     }
 
     static func auditName(_ action: String) -> String {
@@ -333,17 +340,35 @@ struct AppointmentsController: Sendable {
         let (caller, tenant) = try context.requireTenantCaller()
         let id = try context.idParameter("id", as: AppointmentID.self)
         let body = try await request.decodeJSON(RescheduleBody.self, context: context)
+        return try await self.move(id, tenant: tenant, body, actor: caller.subject, offeredOnly: false, request: request, context: context)
+    }
+
+    /// Moves an appointment; `offeredOnly` (a customer's signed link): only to a slot the schedule offers, as a
+    /// customer's booking.
+    func move(
+        _ id: AppointmentID, tenant: TenantID, _ body: RescheduleBody, actor: String, offeredOnly: Bool, request: Request, context: AppRequestContext
+    ) async throws -> Response {
         try TextRules.check(body.reason, field: "reason", length: 1...500)
         guard let current = try await self.appointments.appointment(id, tenant: tenant, logger: context.logger) else { throw Self.notFound }
         let length = current.endsAt.timeIntervalSince(current.startsAt)
         let (start, end) = try AppointmentRules.interval(start: body.startsAt, end: body.endsAt ?? body.startsAt?.addingTimeInterval(length))
         let zone = try body.timeZone.map { try AppointmentRules.zoneIdentifier($0, field: "timeZone") }
         let schedule = try await self.slots.schedule(current.agentId, tenant: tenant, logger: context.logger)
+        let minutes = Int((end.timeIntervalSince(start) / 60).rounded())
         let now = Date()
         do {
+            if offeredOnly {
+                let asked = DateInterval(start: start, end: end)
+                // its own time does not count against it (a move by a few minutes within its own slot)
+                let offered = try await self.slots.slots(
+                    agent: current.agentId, tenant: tenant, from: start, to: end, durationMinutes: minutes, ignoring: id, logger: context.logger)
+                guard offered.contains(asked) else {
+                    throw APIError.conflict("outside_availability", "The agent does not offer this time; pick one of its free slots.")
+                }
+            }
             guard
                 let moved = try await self.appointments.change(
-                    id, tenant: tenant, action: "rescheduled", actor: caller.subject, requestID: context.requestID, logger: context.logger,
+                    id, tenant: tenant, action: "rescheduled", actor: actor, requestID: context.requestID, logger: context.logger,
                     { before in
                         var change = AppointmentsStore.Change()
                         change.status = try AppointmentRules.check("reschedule", from: before.status, startsAt: before.startsAt, now: now)
@@ -353,16 +378,14 @@ struct AppointmentsController: Sendable {
                         change.bufferAfter = schedule?.bufferAfterMinutes
                         change.timeZone = zone
                         change.reschedules =
-                            before.reschedules + [
-                                Reschedule(startsAt: before.startsAt, endsAt: before.endsAt, at: now, by: caller.subject, reason: body.reason)
-                            ]
+                            before.reschedules + [Reschedule(startsAt: before.startsAt, endsAt: before.endsAt, at: now, by: actor, reason: body.reason)]
                         return change
                     })
             else { throw Self.notFound }
             return try JSONResponse(.ok, moved).response(from: request, context: context)
         } catch {
             let answer = APIError.from(error)
-            guard answer.code == AppointmentsStore.slotTaken.code else { throw error }
+            guard answer.code == AppointmentsStore.slotTaken.code || answer.code == "outside_availability" else { throw error }
             return try await self.refusal(
                 answer, agent: current.agentId, tenant: tenant, after: start, minutes: Int((length / 60).rounded()), zone: zone ?? current.timeZone,
                 request: request, context: context)

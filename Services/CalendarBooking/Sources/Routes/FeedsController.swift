@@ -32,8 +32,7 @@ struct FeedsController: Sendable {
     @Sendable func createFeed(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<FeedView> {
         let (caller, tenant) = try context.requireTenantCaller()
         let id = try context.idParameter("id", as: CalendarAgentID.self)
-        let token = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let token = Base64URL.random()
         guard
             try await self.agents.setFeedToken(
                 id, hash: sha256Hex(Data(token.utf8)), tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)

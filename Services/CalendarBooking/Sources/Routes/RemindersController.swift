@@ -24,6 +24,8 @@ struct RemindersController: Sendable {
     struct SettingsBody: Decodable {
         var reminderOffsets: [Int]?
         var sendConfirmation: Bool?
+        /// E.164; an empty string clears it.
+        var alertPhone: String?
     }
 
     @Sendable func putSettings(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<RemindersStore.Settings> {
@@ -38,6 +40,16 @@ struct RemindersController: Sendable {
             settings.reminderOffsets = offsets.sorted(by: >)
         }
         if let confirm = body.sendConfirmation { settings.sendConfirmation = confirm }
+        if let phone = body.alertPhone {
+            if phone.isEmpty {
+                settings.alertPhone = nil
+            } else {
+                guard let number = try? PhoneNumber(parsing: phone), phone.hasPrefix("+") else {
+                    throw APIError.unprocessable("invalid_alertPhone", "alertPhone is a phone number in E.164 form (+254712345678), or empty to clear it.")
+                }
+                settings.alertPhone = number.e164
+            }
+        }
         return JSONResponse(
             .ok,
             try await self.reminders.putSettings(

@@ -13,6 +13,8 @@ struct AppointmentsStore: Sendable {
     let audit: AuditLog
     /// The notices an appointment is owed, planned in the same transaction as what changed it.
     let reminders: RemindersStore
+    /// Its event in a connected Google Calendar, pushed by a job queued in the same transaction.
+    let connections: ConnectionsStore
 
     static let slotTaken = APIError.conflict("slot_taken", "The agent already has an appointment at that time.")
     static let errors = ConstraintErrors(
@@ -126,6 +128,9 @@ struct AppointmentsStore: Sendable {
             guard let row else { throw CorruptRow("the appointment insert returned no row") }
             let appointment = try Self.appointment(row)
             try await self.reminders.plan(appointment, .booked, tenant: tenant, on: connection, logger: logger)
+            if appointment.status != .pending {
+                try await self.connections.queuePush(appointment, tenant: tenant, requestID: requestID, on: connection, logger: logger)
+            }
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "appointment.booked", table: "appointments", targetID: appointment.id.description,
                 before: nil as AppointmentDTO?, after: appointment, requestID: requestID, logger: logger)
@@ -137,6 +142,16 @@ struct AppointmentsStore: Sendable {
         try await self.postgres.query(
             "SELECT \(unescaped: Self.columns) FROM calendar.appointments WHERE id = \(id.rawValue) AND tenant_id = \(tenant.rawValue)", logger: logger
         ).collect().first.map(Self.appointment)
+    }
+
+    /// An appointment and its tenant, found by id alone (a signed link or a job names only the appointment).
+    func located(_ id: AppointmentID, logger: Logger) async throws -> (AppointmentDTO, TenantID)? {
+        guard
+            let row = try await self.postgres.query(
+                "SELECT \(unescaped: Self.columns), tenant_id FROM calendar.appointments WHERE id = \(id.rawValue)", logger: logger
+            ).collect().first
+        else { return nil }
+        return (try Self.appointment(row), TenantID(try row.makeRandomAccess()["tenant_id"].decode(UUID.self)))
     }
 
     struct Filter: Sendable {
@@ -168,20 +183,20 @@ struct AppointmentsStore: Sendable {
 
     /// What an agent's calendar holds in [from, to) for the availability: active appointments (a hold past its time
     /// no longer counts) with the buffers they were booked with.
-    func booked(agent: CalendarAgentID, from: Date, to: Date, on connection: PostgresConnection? = nil, logger: Logger) async throws
-        -> [(start: Date, end: Date, before: Int, after: Int)]
-    {
-        if let connection { return try await self.booked(agent: agent, from: from, to: to, connection, logger) }
-        return try await self.postgres.withConnection { try await self.booked(agent: agent, from: from, to: to, $0, logger) }
+    func booked(
+        agent: CalendarAgentID, from: Date, to: Date, ignoring: AppointmentID? = nil, on connection: PostgresConnection? = nil, logger: Logger
+    ) async throws -> [(start: Date, end: Date, before: Int, after: Int)] {
+        if let connection { return try await self.booked(agent: agent, from: from, to: to, ignoring: ignoring, connection, logger) }
+        return try await self.postgres.withConnection { try await self.booked(agent: agent, from: from, to: to, ignoring: ignoring, $0, logger) }
     }
 
-    private func booked(agent: CalendarAgentID, from: Date, to: Date, _ connection: PostgresConnection, _ logger: Logger) async throws
-        -> [(start: Date, end: Date, before: Int, after: Int)]
+    private func booked(agent: CalendarAgentID, from: Date, to: Date, ignoring: AppointmentID?, _ connection: PostgresConnection, _ logger: Logger)
+        async throws -> [(start: Date, end: Date, before: Int, after: Int)]
     {
         try await connection.query(
             """
             SELECT starts_at, ends_at, buffer_before_minutes, buffer_after_minutes FROM calendar.appointments
-            WHERE agent_id = \(agent.rawValue) AND occupies && tstzrange(\(from), \(to), '[)')
+            WHERE agent_id = \(agent.rawValue) AND occupies && tstzrange(\(from), \(to), '[)') AND id <> \(ignoring?.rawValue ?? UUID())
               AND (status IN ('scheduled', 'confirmed') OR (status = 'pending' AND hold_expires_at > now()))
             ORDER BY starts_at
             """, logger: logger
@@ -256,11 +271,33 @@ struct AppointmentsStore: Sendable {
                     try await self.reminders.plan(after, .moved, tenant: tenant, on: connection, logger: logger)
                 default: break
                 }
+                // a hold is not in Google until it is booked for good; anything else that changed is pushed
+                if before.status != .pending || after.status != .pending {
+                    try await self.connections.queuePush(after, tenant: tenant, requestID: requestID, on: connection, logger: logger)
+                }
                 try await self.audit.record(
                     on: connection, tenantID: tenant, actor: actor, action: "appointment.\(action)", table: "appointments", targetID: id.description,
                     before: before, after: after, requestID: requestID, logger: logger)
                 return after
             }
+        }
+    }
+
+    /// A Meet link Google made for the appointment's event, unless it has a meeting URL already.
+    func setMeetingLink(_ id: AppointmentID, tenant: TenantID, url: String, logger: Logger) async throws {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            guard
+                try await connection.query(
+                    """
+                    UPDATE calendar.appointments SET meeting_url = \(url), updated_at = now()
+                    WHERE id = \(id.rawValue) AND tenant_id = \(tenant.rawValue) AND meeting_url IS NULL RETURNING id
+                    """, logger: logger
+                ).first(as: UUID.self) != nil
+            else { return }
+            struct Link: Encodable { var meetingUrl: String? }
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: "calendar:google", action: "appointment.meet_link", table: "appointments",
+                targetID: id.description, before: Link(meetingUrl: nil), after: Link(meetingUrl: url), requestID: nil, logger: logger)
         }
     }
 

@@ -14,19 +14,21 @@ struct RemindersStore: Sendable {
         /// Minutes before the start, one reminder each.
         var reminderOffsets: [Int]
         var sendConfirmation: Bool
+        /// Who is told (through messaging) when a Google connection breaks, besides the alert in the console.
+        var alertPhone: String?
 
-        static let defaults = Settings(reminderOffsets: [1440, 60], sendConfirmation: true)
+        static let defaults = Settings(reminderOffsets: [1440, 60], sendConfirmation: true, alertPhone: nil)
     }
 
     func settings(tenant: TenantID, on connection: PostgresConnection? = nil, logger: Logger) async throws -> Settings {
-        let query: PostgresQuery = "SELECT reminder_offsets, send_confirmation FROM calendar.settings WHERE tenant_id = \(tenant.rawValue)"
+        let query: PostgresQuery = "SELECT reminder_offsets, send_confirmation, alert_phone FROM calendar.settings WHERE tenant_id = \(tenant.rawValue)"
         let row =
             if let connection {
-                try await connection.query(query, logger: logger).first(as: ([Int], Bool).self)
+                try await connection.query(query, logger: logger).first(as: ([Int], Bool, String?).self)
             } else {
-                try await self.postgres.query(query, logger: logger).first(as: ([Int], Bool).self)
+                try await self.postgres.query(query, logger: logger).first(as: ([Int], Bool, String?).self)
             }
-        return row.map { Settings(reminderOffsets: $0.0, sendConfirmation: $0.1) } ?? .defaults
+        return row.map { Settings(reminderOffsets: $0.0, sendConfirmation: $0.1, alertPhone: $0.2) } ?? .defaults
     }
 
     func putSettings(_ settings: Settings, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> Settings {
@@ -34,10 +36,10 @@ struct RemindersStore: Sendable {
             let before = try await self.settings(tenant: tenant, on: connection, logger: logger)
             try await connection.query(
                 """
-                INSERT INTO calendar.settings (tenant_id, reminder_offsets, send_confirmation)
-                VALUES (\(tenant.rawValue), \(settings.reminderOffsets), \(settings.sendConfirmation))
+                INSERT INTO calendar.settings (tenant_id, reminder_offsets, send_confirmation, alert_phone)
+                VALUES (\(tenant.rawValue), \(settings.reminderOffsets), \(settings.sendConfirmation), \(settings.alertPhone))
                 ON CONFLICT (tenant_id) DO UPDATE SET reminder_offsets = excluded.reminder_offsets, send_confirmation = excluded.send_confirmation,
-                    updated_at = now()
+                    alert_phone = excluded.alert_phone, updated_at = now()
                 """, logger: logger)
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "calendar_settings.updated", table: "settings", targetID: tenant.description,

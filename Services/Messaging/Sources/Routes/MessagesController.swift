@@ -164,6 +164,16 @@ struct MessagesController: Sendable {
             }
             media = MediaAttachment(type: "image", url: link, caption: text)
         }
+        if let link = body.attachmentUrl {
+            guard media == nil, let url = URL(string: link), ["https", "http"].contains(url.scheme ?? ""), url.host != nil, link.count <= 2048 else {
+                throw APIError.unprocessable("invalid_attachment", "attachmentUrl must be a link the provider can fetch, and not beside mediaUrl.")
+            }
+            let filename = body.attachmentFilename ?? "attachment"
+            try TextRules.check(filename, field: "attachmentFilename", length: 1...100)
+            media = MediaAttachment(
+                type: "document", url: link, mimeType: filename.hasSuffix(".ics") ? "text/calendar" : nil, caption: text, filename: filename)
+        }
+        try TextRules.check(body.link, field: "link", length: 1...2048)
         var callback: JSONValue?
         if let asked = body.callback {
             guard MessagingAPI.deliveryReportEndpoint(asked.service) != nil else {
@@ -197,7 +207,7 @@ struct MessagesController: Sendable {
 enum Notices {
     static let kinds: Set<String> = [
         "voucher_issued", "voucher_redeemed", "insurance_quote_approved", "insurance_quote_needs_changes", "appointment_confirmation",
-        "appointment_reminder", "appointment_rescheduled",
+        "appointment_reminder", "appointment_rescheduled", "calendar_connection_broken",
     ]
 
     /// A template's body variables: the code, then the amount with its currency (insurance: the insurer, then the
@@ -207,7 +217,9 @@ enum Notices {
         switch notice.kind {
         case "insurance_quote_approved": return [notice.insurer ?? "", amount]
         case "insurance_quote_needs_changes": return [notice.insurer ?? "", notice.comment ?? ""]
-        case "appointment_confirmation", "appointment_reminder", "appointment_rescheduled": return [notice.title ?? "", notice.when ?? ""]
+        case "appointment_confirmation", "appointment_reminder", "appointment_rescheduled":
+            return [notice.title ?? "", notice.when ?? ""] + (notice.link.map { [$0] } ?? [])
+        case "calendar_connection_broken": return [notice.title ?? "", notice.comment ?? ""]
         default: return [notice.code ?? "", amount]
         }
     }
@@ -231,11 +243,16 @@ enum Notices {
         case "appointment_confirmation", "appointment_reminder", "appointment_rescheduled":
             guard let title = notice.title, let when = notice.when else { return nil }
             let place = notice.location.map { " at \($0)" } ?? ""
+            // with a link, the customer confirms, cancels or moves it there; without one, by replying
+            let change = notice.link.map { " Confirm, cancel or change it: \($0)" }
             switch notice.kind {
-            case "appointment_confirmation": return "Booked: \(title) on \(when)\(place). Reply to this message to change it."
-            case "appointment_rescheduled": return "Moved: \(title) is now on \(when)\(place)."
-            default: return "Reminder: \(title) on \(when)\(place)."
+            case "appointment_confirmation": return "Booked: \(title) on \(when)\(place)." + (change ?? " Reply to this message to change it.")
+            case "appointment_rescheduled": return "Moved: \(title) is now on \(when)\(place)." + (change ?? "")
+            default: return "Reminder: \(title) on \(when)\(place)." + (change ?? "")
             }
+        case "calendar_connection_broken":
+            return "Sokoni: the Google Calendar of \(notice.title ?? "a calendar") stopped syncing (\(notice.comment ?? "access refused")). "
+                + "Reconnect it under Calendar → Connections."
         default:
             return nil
         }

@@ -24,8 +24,7 @@ struct WebChatStore: Sendable {
 
     /// A random URL-safe secret of 32 bytes.
     static func newToken() -> String {
-        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        Base64URL.random()
     }
 
     /// The visitor holding this token on this channel; a token of another channel opens nothing.
