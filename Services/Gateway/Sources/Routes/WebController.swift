@@ -4,7 +4,8 @@ import Hummingbird
 import NIOCore
 import ServiceKit
 
-/// Serves the web apps: `/admin/`, `/station/` (their `index.html`, never cached), the Station app's service worker
+/// Serves the web apps: `/admin/`, `/station/`, `/booking/` (a reminder's link: the customer's page for one
+/// appointment) (their `index.html`, never cached), the Station app's service worker
 /// and manifest (which must live under `/station/` to control it), the web-chat widget at `/webchat/widget.js`, and `/assets/[<version>/]<path>` for everything
 /// else, cached for a year when the version is the current one. Every answer carries the security headers.
 struct WebController: Sendable {
@@ -26,7 +27,7 @@ struct WebController: Sendable {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/") { request, _ in self.serve("index.html", cache: Self.noCache, request: request) }
-        for app in ["admin", "station"] {
+        for app in ["admin", "station", "booking"] {
             // the router matches `/admin` and `/admin/` alike; the app lives at the slash form (the service worker's scope)
             router.get(RouterPath(app)) { request, _ in
                 guard request.uri.path.hasSuffix("/") else {
