@@ -58,6 +58,7 @@ const ROUTES = [
   { path: 'calendar/:id', needs: ['GET /v1/appointments/{id}'], view: () => import('./views/appointment.js') },
   { path: 'availability', nav: 'nav.availability', needs: ['GET /v1/calendar/agents'], view: () => import('./views/availability.js') },
   { path: 'bookings', nav: 'nav.bookings', needs: ['GET /v1/appointments'], view: () => import('./views/bookings.js') },
+  { path: 'connections', nav: 'nav.connections', needs: ['GET /v1/calendar/connections'], view: () => import('./views/connections.js') },
   { path: 'users', nav: 'nav.users', needs: ['GET /v1/users'], view: () => import('./views/users.js') },
   { path: 'api-keys', nav: 'nav.apiKeys', needs: ['GET /v1/api-keys'], view: () => import('./views/apikeys.js') },
   { path: 'tenants', nav: 'nav.tenants', needs: ['GET /v1/tenants'], tenant: false, view: () => import('./views/tenants.js') },

@@ -8,7 +8,10 @@ import { pageHeader, field, button, statusLine, say, errorText, table, badge, di
 export const KINDS = ['broker', 'support', 'sales', 'marketing'];
 export const LANGUAGES = ['en', 'sw', 'rw', 'fr', 'sheng'];
 export const TONES = ['mtaa', 'rafiki', 'kazi', 'sana', 'neutral'];
-export const TOOLS = ['voucher_status', 'faq_lookup', 'handoff', 'product_search', 'create_intent', 'list_quotes', 'accept_quote'];
+export const TOOLS = [
+  'voucher_status', 'faq_lookup', 'handoff', 'product_search', 'create_intent', 'list_quotes', 'accept_quote',
+  'find_slots', 'book_appointment', 'cancel_appointment', 'reschedule_appointment',
+];
 // what a new agent starts with (as the API does): selling through the marketplace is chosen per agent
 const DEFAULT_TOOLS = ['voucher_status', 'faq_lookup', 'handoff'];
 
