@@ -30,7 +30,7 @@ public struct TestResponse: Sendable {
 public enum TestHTTP {
     public static func request(
         _ method: HTTPMethod, _ url: String, token: String? = nil, headers: [String: String] = [:], body: Data? = nil,
-        timeout: TimeAmount = .seconds(120)
+        timeout: TimeAmount = .seconds(120), followRedirects: Bool = true
     ) async throws -> TestResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -40,10 +40,14 @@ public enum TestHTTP {
             if request.headers["Content-Type"].isEmpty { request.headers.add(name: "Content-Type", value: "application/json") }
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let response = try await (followRedirects ? HTTPClient.shared : Self.notFollowing).execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return TestResponse(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
     }
+
+    /// A client that answers a redirect as it is (to look at its Location).
+    static let notFollowing = HTTPClient(
+        eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
 
     public static func get(_ url: String, token: String? = nil, headers: [String: String] = [:]) async throws -> TestResponse {
         try await request(.GET, url, token: token, headers: headers)
