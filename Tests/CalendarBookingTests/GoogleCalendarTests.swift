@@ -49,14 +49,16 @@ import Testing
         }
     }
 
-    static func with(messaging: Bool = false, _ body: (Setup) async throws -> Void) async throws {
+    static func with(messaging: Bool = false, calendar: [String: String] = ["CALENDAR_GOOGLE_SYNC_TICK_MS": "3600000"], _ body: (Setup) async throws -> Void)
+        async throws
+    {
         let google = FakeGoogle()
         try await TestUpstream.with(google.router) { url in
             try await TestServices.with(
                 [.gateway, .calendarBooking] + (messaging ? [.messaging] : []),
                 settings: [
                     .gateway: ["RATE_LIMIT_ENABLED": "false"],
-                    .calendarBooking: google.settings(url: url).merging(["CALENDAR_GOOGLE_SYNC_TICK_MS": "3600000"]) { $1 },
+                    .calendarBooking: google.settings(url: url).merging(calendar) { $1 },
                 ]
             ) { platform in
                 let tenant = try await platform.createTenant()
@@ -163,6 +165,24 @@ import Testing
             setup.google.addEvent(start: Date(), end: Date(), summary: "Holiday", allDay: day)
             _ = try await setup.sync(id)
             #expect(try await setup.freeStarts(agent).isEmpty)
+        }
+    }
+
+    @Test func theSyncerKeepsBusyTimesCurrentOnItsOwn() async throws {
+        try await Self.with(calendar: ["CALENDAR_GOOGLE_SYNC_TICK_MS": "50", "CALENDAR_GOOGLE_SYNC_INTERVAL_MS": "200"]) { setup in
+            let agent = try await setup.desk.agent()
+            let id = try await setup.connect(agent)
+            setup.google.addEvent(start: Self.nairobi(10), end: Self.nairobi(11))
+            let excluded = try await TestWait.until(timeout: .seconds(20)) { !(try await setup.freeStarts(agent).contains("10:00")) }
+            #expect(excluded)
+            let event = setup.google.addEvent(start: Self.nairobi(12), end: Self.nairobi(13))
+            #expect(try await TestWait.until(timeout: .seconds(20)) { !(try await setup.freeStarts(agent).contains("12:00")) })
+            setup.google.deleteEvent(event)
+            #expect(try await TestWait.until(timeout: .seconds(20)) { try await setup.freeStarts(agent).contains("12:00") })
+            // after the first, every sync was incremental
+            let lists = setup.google.requests.filter { $0.hasPrefix("GET") && $0.hasSuffix("/events") }.count
+            #expect(lists >= 3)
+            #expect(try await setup.connection(id).syncedAt != nil)
         }
     }
 
