@@ -319,7 +319,8 @@ export async function render(ctx) {
 
   if (await load()) draw();
   if (outcome) {
-    const c = items.find((x) => x.id === outcomeFor);
+    // the callback names it in lower case; the API may spell a UUID in capitals
+    const c = items.find((x) => String(x.id).toLowerCase() === outcomeFor.toLowerCase());
     const name = c ? (names.get(c.agentId) || '') : '';
     const words = t(`connections.outcome.${outcome}`, { name: name || t('connections.theCalendar') });
     clear(outcomeBox).append(h('p', {
