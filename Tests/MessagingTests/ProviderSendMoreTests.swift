@@ -187,6 +187,36 @@ import Testing
         }
     }
 
+    struct SendMedia: Encodable {
+        var channelId: String
+        var to: String
+        var text: String
+        var media: MediaAttachment
+    }
+
+    @Test func anSMSCarriesAPictureAsMMSAndADocumentAsItsLink() async throws {
+        let calls = Calls()
+        try await TestUpstream.with(Self.providers(calls)) { fake in
+            try await MessagingFlowTests.with(agent: fake) { p in
+                let channel = try await p.post("/v1/channels", SMSChannel()).json(ChannelDTO.self)
+                let picture = MediaAttachment(type: "image", url: "https://cdn.example.com/card.png")
+                let calendar = MediaAttachment(
+                    type: "document", url: "https://sokoni.example.com/v1/calendar/manage/x/appointment.ics", filename: "appointment.ics")
+                for (to, media) in [("+250788000001", picture), ("+250788000006", calendar)] {
+                    let sent = try await p.post("/v1/messages", SendMedia(channelId: channel.id.description, to: to, text: "Booked", media: media))
+                    #expect(sent.status == 202, "\(sent.text)")
+                }
+                try await p.eventually("both sent") { calls.twilioAttempts(to: "+250788000001") == 1 && calls.twilioAttempts(to: "+250788000006") == 1 }
+                let mms = try #require(calls.twilio.withLock { $0.first { $0.form["To"] == "+250788000001" } })
+                #expect(mms.form["MediaUrl"] == "https://cdn.example.com/card.png" && mms.form["Body"] == "Booked")
+                // Twilio's MMS takes no calendar file (nor reaches most countries): the link goes in the text
+                let document = try #require(calls.twilio.withLock { $0.first { $0.form["To"] == "+250788000006" } })
+                #expect(document.form["MediaUrl"] == nil)
+                #expect(document.form["Body"] == "Booked\nhttps://sokoni.example.com/v1/calendar/manage/x/appointment.ics")
+            }
+        }
+    }
+
     @Test func telegramSendsAreAcceptedRetriedOrFailedAsTheBotAPISays() async throws {
         let calls = Calls()
         try await TestUpstream.with(Self.providers(calls)) { fake in

@@ -140,13 +140,16 @@ struct TwilioAdapter: ProviderAdapter {
             return .failed(.permanent(code: "not_configured", reason: "The channel has no account SID or auth token."))
         }
         // SMS has no buttons: the choices are numbered lines, answered with their number
-        var form: [(String, String)] = [("To", message.to), ("Body", ReplyOptions.numbered(message.text ?? message.media?.caption, message.options) ?? "")]
+        var text = ReplyOptions.numbered(message.text ?? message.media?.caption, message.options) ?? ""
+        // MMS carries pictures, sound and video, and not in every country: a document (a calendar file) goes as its link
+        if let media = message.media, media.type == "document", let url = media.url { text += (text.isEmpty ? "" : "\n") + url }
+        var form: [(String, String)] = [("To", message.to), ("Body", text)]
         if let from = channel.config.fromNumber {
             form.append(("From", from))
         } else if let service = channel.config.messagingServiceSid {
             form.append(("MessagingServiceSid", service))
         }
-        if let url = message.media?.url { form.append(("MediaUrl", url)) }
+        if let media = message.media, media.type != "document", let url = media.url { form.append(("MediaUrl", url)) }
         if let callback = self.statusCallback(channel) { form.append(("StatusCallback", callback)) }
         var request = HTTPClientRequest(url: "\(self.baseURL)/2010-04-01/Accounts/\(sid)/Messages.json")
         request.method = .POST
