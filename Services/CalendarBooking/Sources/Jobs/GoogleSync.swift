@@ -104,7 +104,7 @@ struct GoogleSync: Service {
     /// Reads the calendar's changes since the last sync (all events from a week ago on, for a full one) and keeps its
     /// busy times; a sync token Google no longer honours (410) starts a full sync.
     func sync(_ id: UUID) async throws -> SyncResult {
-        guard let credentials = try await self.connections.credentials(id, logger: self.logger), credentials.status == "active" else {
+        guard let credentials = try await self.connections.credentials(id, logger: self.logger), credentials.status == .active else {
             return SyncResult(full: false, busy: 0, removed: 0)
         }
         do {

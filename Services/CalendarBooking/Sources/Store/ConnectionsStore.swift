@@ -230,7 +230,7 @@ struct ConnectionsStore: Sendable {
         var id: UUID
         var tenant: TenantID
         var agent: CalendarAgentID
-        var status: String
+        var status: ConnectionStatus
         var calendarID: String
         var createMeetLinks: Bool
         var accessToken: String?
@@ -252,7 +252,7 @@ struct ConnectionsStore: Sendable {
             String(decoding: try self.box.open(.init(bytes: Array(buffer: bytes), keyID: row.8)), as: UTF8.self)
         }
         return Credentials(
-            id: row.0, tenant: TenantID(row.1), agent: CalendarAgentID(row.2), status: row.3, calendarID: row.4, createMeetLinks: row.5,
+            id: row.0, tenant: TenantID(row.1), agent: CalendarAgentID(row.2), status: try CorruptRow.known(row.3), calendarID: row.4, createMeetLinks: row.5,
             accessToken: try row.6.map(open), refreshToken: try open(row.7), expiresAt: row.9, syncToken: row.10)
     }
 
