@@ -119,14 +119,17 @@ def test_a_busy_time_in_google_is_synced_listed_and_kept_out_of_the_free_slots(b
     agent = tenant.agent(unique("Chege"), hours=(("00:00", "24:00"),))
     email = account_email()
     connection = connect(tenant, google, agent, email)
-    # the dentist, tomorrow 10:00–11:00 UTC, in the account's Google Calendar
-    start = (datetime.datetime.now(UTC) + datetime.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    end = start + datetime.timedelta(hours=1)
-    google.add_busy(email, start, end)
+    # synced once now (an empty calendar): the background syncer then leaves it alone for minutes
+    status, first = tenant.call("POST", f"/v1/calendar/connections/{connection['id']}/sync")
+    assert status == 200 and first["result"]["busy"] == 0, first
     driver = browser("desktop")
     connections_page(driver, base_url, tenant)
     box = card_status(driver, agent, "active")
     assert box.find_element(By.CSS_SELECTOR, ".conn-busy-count").get_attribute("data-count") == "0"
+    # the dentist, tomorrow 10:00–11:00 UTC, in the account's Google Calendar
+    start = (datetime.datetime.now(UTC) + datetime.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    end = start + datetime.timedelta(hours=1)
+    google.add_busy(email, start, end)
     click(driver, box.find_element(By.CSS_SELECTOR, "button.conn-sync"))
     line = card_line(driver, agent)
     wait(driver).until(lambda d: "Synced" in card(d, agent).find_element(By.CSS_SELECTOR, ".conn-line").text)
