@@ -159,7 +159,6 @@ export async function render(ctx) {
         return;
       }
       // to Google's consent; Google sends the browser back to this page
-      cardLine.dataset.authorizationUrl = result.data.authorizationUrl;
       window.location.assign(result.data.authorizationUrl);
     });
     return form;
