@@ -73,3 +73,9 @@ public typealias CalendarAgentID = Identifier<CalendarAgentTag>
 public typealias AppointmentID = Identifier<AppointmentTag>
 /// Time off (or other unavailability) of a calendar agent.
 public typealias CalendarBlockID = Identifier<CalendarBlockTag>
+
+public enum LeadTag {}
+public enum ExtractionTag {}
+/// A lead: one per tenant and phone (agent-core's CRM).
+public typealias LeadID = Identifier<LeadTag>
+public typealias ExtractionID = Identifier<ExtractionTag>

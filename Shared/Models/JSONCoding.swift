@@ -8,6 +8,18 @@
 /// services) and the tests: ISO 8601 dates with milliseconds (either form accepted on input), keys as the Swift
 /// properties are named (camelCase), sorted keys and unescaped slashes for stable bodies.
 extension JSONEncoder {
+    /// Sorted keys, so that equal values are equal text (JSON stored in columns, audit diffs); ISO 8601 dates.
+    nonisolated(unsafe) public static let canonical: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    public func encodeString(_ value: some Encodable) throws -> String {
+        String(decoding: try self.encode(value), as: UTF8.self)
+    }
+
     /// One shared instance: encoding does not change it.
     nonisolated(unsafe) public static let sokoni: JSONEncoder = {
         let encoder = JSONEncoder()

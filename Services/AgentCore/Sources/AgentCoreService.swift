@@ -35,6 +35,7 @@ public struct AgentCoreService: ServiceModule {
     let environment: ServiceEnvironment
     let agents: AgentsStore
     let faqs: FaqsStore
+    let leads: LeadsStore
     let sessions: SessionsStore
     let costs: CostsStore
     let providers: ProvidersStore
@@ -72,6 +73,7 @@ public struct AgentCoreService: ServiceModule {
         self.knowledgeSearch = KnowledgeSearch(store: self.knowledge, embedder: embedder, index: KnowledgeIndex())
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
+        self.leads = LeadsStore(postgres: environment.postgres, audit: environment.audit)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
         self.costs = CostsStore(postgres: environment.postgres, audit: environment.audit)
         self.providers = ProvidersStore(postgres: environment.postgres, audit: environment.audit, secrets: box)
@@ -135,6 +137,7 @@ public struct AgentCoreService: ServiceModule {
     public func addRoutes(to router: Router<AppRequestContext>) {
         AgentsController(agents: self.agents).addRoutes(to: router)
         FaqsController(faqs: self.faqs).addRoutes(to: router)
+        LeadsController(leads: self.leads).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
         SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
         CostsController(costs: self.costs).addRoutes(to: router)

@@ -227,10 +227,7 @@ struct AppointmentsController: Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            func clearable(_ key: CodingKeys) throws -> String?? {
-                guard container.contains(key) else { return nil }
-                return try container.decodeNil(forKey: key) ? .some(nil) : .some(try container.decode(String.self, forKey: key))
-            }
+            func clearable(_ key: CodingKeys) throws -> String?? { try container.decodeClearable(String.self, forKey: key) }
             self.title = try container.decodeIfPresent(String.self, forKey: .title)
             self.notes = try clearable(.notes)
             self.contactName = try clearable(.contactName)

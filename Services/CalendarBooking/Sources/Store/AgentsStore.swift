@@ -259,17 +259,3 @@ struct AgentsStore: Sendable {
         ).all(as: BlockRow.self).map(Self.block)
     }
 }
-
-extension JSONEncoder {
-    /// Sorted keys, so that equal values are equal text (stored JSON, audit diffs).
-    static let canonical: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    func encodeString(_ value: some Encodable) throws -> String {
-        String(decoding: try self.encode(value), as: UTF8.self)
-    }
-}

@@ -48,7 +48,7 @@ enum RouteTable {
     /// Endpoints declared in `Shared/Contracts`, by service.
     static let declared: [Endpoint] =
         VouchersAPI.all + MessagingAPI.all + AgentAPI.all + WalletAPI.all + WalletInsuranceAPI.all + WalletBillingAPI.all
-        + CalendarAPI.all
+        + CalendarAPI.all + CRMAPI.all
 
     /// Each service's whoami and audit whose prefix a declared endpoint also has (`/v1/messaging/settings`): that
     /// derived prefix shadows the catch-all for the service's extras, so they join its roles.
@@ -71,9 +71,6 @@ enum RouteTable {
             GatewayRoute(
                 prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
                 write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-
-            // agents, leads
-            GatewayRoute(prefix: "/v1/leads", service: .agentCore, read: tenantRead, write: [.superAdmin, .support, .tenantAdmin, .agent]),
 
         ]
         // each service's own extras under /v1/<service>/…: any signed-in user; the service decides

@@ -58,7 +58,7 @@ struct Posting: Sendable {
     var fingerprint: String {
         let canonical = CanonicalPosting(
             type: self.type.rawValue, currency: self.currency.code, legs: self.legs, reason: self.reason, metadata: self.metadata)
-        return sha256Hex((try? JSONEncoder.canonical.encode(canonical)) ?? Data())
+        return sha256Hex((try? JSONEncoder.hashing.encode(canonical)) ?? Data())
     }
 
     struct CanonicalPosting: Encodable {
@@ -71,8 +71,8 @@ struct Posting: Sendable {
 }
 
 extension JSONEncoder {
-    /// Sorted keys, for hashing.
-    static let canonical: JSONEncoder = {
+    /// Sorted keys, for hashing (dates as JSONEncoder's default: hashes already stored must not change).
+    static let hashing: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -144,7 +144,7 @@ enum LedgerRules {
 
     static func metadata(_ value: [String: JSONValue]?) throws -> [String: JSONValue] {
         guard let value else { return [:] }
-        guard value.count <= 50, let bytes = try? JSONEncoder.canonical.encode(value), bytes.count <= 8192 else {
+        guard value.count <= 50, let bytes = try? JSONEncoder.hashing.encode(value), bytes.count <= 8192 else {
             throw APIError.unprocessable("invalid_metadata", "metadata is at most 50 keys and 8 KiB.")
         }
         guard !TextRules.jsonContainsNUL(bytes) else { throw APIError.unprocessable("invalid_metadata", "metadata may not contain NUL.") }

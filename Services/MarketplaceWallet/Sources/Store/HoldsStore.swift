@@ -44,8 +44,8 @@ extension LedgerStore {
         }
         try Self.check(posting, accounts: accounts, released: [:], reserving: true)
         let id = WalletHoldID()
-        let legs = String(decoding: try JSONEncoder.canonical.encode(posting.legs), as: UTF8.self)
-        let metadata = String(decoding: try JSONEncoder.canonical.encode(posting.metadata), as: UTF8.self)
+        let legs = String(decoding: try JSONEncoder.hashing.encode(posting.legs), as: UTF8.self)
+        let metadata = String(decoding: try JSONEncoder.hashing.encode(posting.metadata), as: UTF8.self)
         let inserted = try await connection.query(
             """
             INSERT INTO wallet.holds (id, tenant_id, type, reference, request_hash, currency, legs, expires_at, reason, metadata, created_by)

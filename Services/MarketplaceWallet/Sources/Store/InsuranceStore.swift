@@ -90,7 +90,7 @@ struct InsuranceStore: Sendable {
                 phone = phone ?? buyerPhone
                 name = name ?? buyerName
             }
-            let metadata = String(decoding: try JSONEncoder.canonical.encode(new.metadata), as: UTF8.self)
+            let metadata = String(decoding: try JSONEncoder.hashing.encode(new.metadata), as: UTF8.self)
             let id = InsuranceQuoteID()
             let row = try await connection.query(
                 """

@@ -122,7 +122,7 @@ extension LedgerStore {
                 accounts[leg.from]!.locked.balance -= leg.amount
                 accounts[leg.to]!.locked.balance += leg.amount
             }
-            let metadata = String(decoding: try JSONEncoder.canonical.encode(posting.metadata), as: UTF8.self)
+            let metadata = String(decoding: try JSONEncoder.hashing.encode(posting.metadata), as: UTF8.self)
             acceptedByKey[key] = accepted.count
             accepted.append(Accepted(index: index, id: WalletTransactionID(), posting: posting, fingerprint: fingerprints[index], metadata: metadata))
         }

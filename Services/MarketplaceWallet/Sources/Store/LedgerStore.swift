@@ -257,7 +257,7 @@ struct LedgerStore: Sendable {
         }
         try Self.check(posting, accounts: accounts, released: released)
         let id = WalletTransactionID()
-        let metadata = String(decoding: try JSONEncoder.canonical.encode(posting.metadata), as: UTF8.self)
+        let metadata = String(decoding: try JSONEncoder.hashing.encode(posting.metadata), as: UTF8.self)
         let inserted = try await connection.query(
             """
             INSERT INTO wallet.transactions (id, tenant_id, type, reference, request_hash, reverses, hold_id, reason, metadata, created_by)

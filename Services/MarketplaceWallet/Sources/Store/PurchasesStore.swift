@@ -56,7 +56,7 @@ struct PurchasesStore: Sendable {
         async throws -> IntentDTO
     {
         try await Self.errors.map {
-            let payload = String(decoding: try JSONEncoder.canonical.encode(fields.payload), as: UTF8.self)
+            let payload = String(decoding: try JSONEncoder.hashing.encode(fields.payload), as: UTF8.self)
             let row = try await connection.query(
                 """
                 INSERT INTO wallet.intents (id, tenant_id, buyer_id, channel, category, region, product_id, description, payload, expires_at,

@@ -246,7 +246,7 @@ struct VendorsStore: Sendable {
         -> ProductDTO
     {
         try await Self.errors.map {
-            let metadata = String(decoding: try JSONEncoder.canonical.encode(fields.metadata), as: UTF8.self)
+            let metadata = String(decoding: try JSONEncoder.hashing.encode(fields.metadata), as: UTF8.self)
             let row = try await connection.query(
                 """
                 INSERT INTO wallet.products (id, tenant_id, vendor_id, name, description, category, price, currency, available, metadata)
@@ -277,7 +277,7 @@ struct VendorsStore: Sendable {
                 name: before.name, description: before.description, category: before.category, price: before.price.minorUnits,
                 currency: before.price.currency, available: before.available, metadata: before.metadata)
             try change(&fields)
-            let metadata = String(decoding: try JSONEncoder.canonical.encode(fields.metadata), as: UTF8.self)
+            let metadata = String(decoding: try JSONEncoder.hashing.encode(fields.metadata), as: UTF8.self)
             let row = try await connection.query(
                 """
                 UPDATE wallet.products SET name = \(fields.name), description = \(fields.description), category = \(fields.category?.lowercased()),
@@ -306,7 +306,7 @@ struct VendorsStore: Sendable {
         tenant: TenantID, search: String?, metadata: [String: JSONValue]?, vendor: VendorID?, category: String?, available: Bool?,
         after: (String, UUID)?, limit: Int, logger: Logger
     ) async throws -> [ProductDTO] {
-        let containment = try metadata.map { String(decoding: try JSONEncoder.canonical.encode($0), as: UTF8.self) }
+        let containment = try metadata.map { String(decoding: try JSONEncoder.hashing.encode($0), as: UTF8.self) }
         return try await self.postgres.query(
             """
             SELECT \(unescaped: Self.productColumns) FROM wallet.products
