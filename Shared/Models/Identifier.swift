@@ -79,3 +79,6 @@ public enum ExtractionTag {}
 /// A lead: one per tenant and phone (agent-core's CRM).
 public typealias LeadID = Identifier<LeadTag>
 public typealias ExtractionID = Identifier<ExtractionTag>
+public enum CalendarConnectionTag {}
+/// A Google Calendar connected to a calendar agent.
+public typealias CalendarConnectionID = Identifier<CalendarConnectionTag>

@@ -32,7 +32,7 @@ import Testing
 
         func connection(_ id: UUID) async throws -> ConnectionDTO {
             let all = try await self.desk.get("/v1/calendar/connections?all=true").json(ConnectionsController.ConnectionsPage.self)
-            return try #require(all.items.first { $0.id == id })
+            return try #require(all.items.first { $0.id.rawValue == id })
         }
 
         func sync(_ id: UUID) async throws -> TestResponse {
@@ -98,8 +98,8 @@ import Testing
             #expect(callback.status == 303)
             #expect(
                 callback.headers["Location"].first
-                    == "\(desk.gateway)/admin/#/connections?google=connected&connection=\(view.connection.id.uuidString.lowercased())")
-            let connected = try await setup.connection(view.connection.id)
+                    == "\(desk.gateway)/admin/#/connections?google=connected&connection=\(view.connection.id.description)")
+            let connected = try await setup.connection(view.connection.id.rawValue)
             #expect(connected.status == .active && connected.account == "amina@example.com" && connected.tokenExpiresAt != nil, "\(connected)")
             #expect(setup.google.refusals.isEmpty, "\(setup.google.refusals)")
             // at rest: sealed bytes with their key id, never the token Google issued
@@ -121,7 +121,7 @@ import Testing
             let second = try await desk.post("/v1/calendar/connections", #"{"agentId":"\#(other.id)"}"#).json(ConnectionsController.Started.self)
             let denied = try await TestHTTP.request(.GET, try setup.google.consent(second.authorizationUrl, allow: false), followRedirects: false)
             #expect(denied.status == 303 && denied.headers["Location"].first?.contains("google=refused") == true)
-            #expect(try await setup.connection(second.connection.id).status == .disconnected)
+            #expect(try await setup.connection(second.connection.id.rawValue).status == .disconnected)
         }
     }
 
@@ -218,7 +218,7 @@ import Testing
             #expect(moved, "\(String(describing: event()))")
             #expect(setup.google.events().count == 1)
             let connection = try await desk.get("/v1/calendar/connections").json(ConnectionsController.ConnectionsPage.self).items[0]
-            #expect(try await setup.sync(connection.id).json(ConnectionsController.Synced.self).connection.busyEvents == 0)
+            #expect(try await setup.sync(connection.id.rawValue).json(ConnectionsController.Synced.self).connection.busyEvents == 0)
 
             // cancelled: the event is deleted
             _ = try await desk.post("/v1/appointments/\(appointment.id)/cancel", "")

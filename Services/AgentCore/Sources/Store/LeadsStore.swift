@@ -52,7 +52,8 @@ struct LeadsStore: Sendable {
             status: try CorruptRow.known(try r["status"].decode(String.self)), score: try r["score"].decode(Int.self),
             scoreComponents: try CorruptRow.decode(Scoring.Components.self, try r["score_components"].decode(String.self)),
             stage: try r["stage"].decode(String.self), stageEnteredAt: try r["stage_entered_at"].decode(Date.self),
-            assigneeId: try r["assignee_id"].decode(UUID?.self), treatment: try CorruptRow.known(try r["treatment"].decode(String.self)),
+            assigneeId: try r["assignee_id"].decode(UUID?.self).map { UserID(rawValue: $0) },
+            treatment: try CorruptRow.known(try r["treatment"].decode(String.self)),
             nextActionAt: try r["next_action_at"].decode(Date?.self), tags: try r["tags"].decode([String].self), optIn: try r["opt_in"].decode(Bool.self),
             locale: try r["locale"].decode(String?.self), lastContactAt: try r["last_contact_at"].decode(Date?.self),
             source: try CorruptRow.known(try r["source"].decode(String.self)), replies: try r["replies"].decode(Int.self),
@@ -365,7 +366,7 @@ struct LeadsStore: Sendable {
     func assign(_ id: LeadID, to assignee: UUID?, tenant: TenantID, actor: String, reason: String, requestID: String, logger: Logger) async throws -> LeadDTO {
         try await self.postgres.withTransaction(logger: logger) { connection in
             let before = try await self.lead(id, tenant: tenant, on: connection, lock: true, logger: logger)
-            guard before.assigneeId != assignee else { return before }
+            guard before.assigneeId?.rawValue != assignee else { return before }
             let row = try await connection.query(
                 "UPDATE agent.leads SET assignee_id = \(assignee), updated_at = now() WHERE id = \(before.id.rawValue) RETURNING \(unescaped: Self.columns)",
                 logger: logger
@@ -376,7 +377,7 @@ struct LeadsStore: Sendable {
                 before.id.rawValue, tenant: tenant, kind: "assigned",
                 summary: assignee.map { "Assigned to \($0.uuidString.lowercased()) (\(reason))." } ?? "Unassigned (\(reason)).",
                 data: [
-                    "from": before.assigneeId.map { .string($0.uuidString.lowercased()) } ?? .null,
+                    "from": before.assigneeId.map { .string($0.description) } ?? .null,
                     "to": assignee.map { .string($0.uuidString.lowercased()) } ?? .null,
                 ],
                 actor: actor, on: connection, logger: logger)
@@ -629,7 +630,7 @@ struct LeadDTO: Codable, Sendable, Equatable {
     var scoreComponents: Scoring.Components
     var stage: String
     var stageEnteredAt: Date
-    var assigneeId: UUID?
+    var assigneeId: UserID?
     var treatment: LeadTreatment
     var nextActionAt: Date?
     var tags: [String]

@@ -359,8 +359,14 @@ struct AppointmentsController: Sendable {
                 // its own time does not count against it (a move by a few minutes within its own slot)
                 let offered = try await self.slots.slots(
                     agent: current.agentId, tenant: tenant, from: start, to: end, durationMinutes: minutes, ignoring: id, logger: context.logger)
-                guard offered.contains(asked) else {
-                    throw APIError.conflict("outside_availability", "The agent does not offer this time; pick one of its free slots.")
+                if !offered.contains(asked) {
+                    // a time the schedule offers but someone holds is taken; any other was never offered
+                    let scheduled = try await self.slots.slots(
+                        agent: current.agentId, tenant: tenant, from: start, to: end, durationMinutes: minutes, countingBooked: false,
+                        logger: context.logger)
+                    throw scheduled.contains(asked)
+                        ? AppointmentsStore.slotTaken
+                        : APIError.conflict("outside_availability", "The agent does not offer this time; pick one of its free slots.")
                 }
             }
             guard

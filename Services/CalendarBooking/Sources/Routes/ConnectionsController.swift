@@ -154,7 +154,7 @@ struct ConnectionsController: Sendable {
             var startsAt: Date
             var endsAt: Date
         }
-        var connectionId: UUID
+        var connectionId: CalendarConnectionID
         var busy: [Interval]
     }
 
@@ -175,7 +175,7 @@ struct ConnectionsController: Sendable {
         let busy = try await Self.answering {
             try await sync.withToken(credentials) { try await sync.google.freeBusy(calendar: credentials.calendarID, from: from, to: to, token: $0) }
         }
-        return JSONResponse(.ok, BusyView(connectionId: id, busy: busy.map { .init(startsAt: $0.start, endsAt: $0.end) }))
+        return JSONResponse(.ok, BusyView(connectionId: CalendarConnectionID(id), busy: busy.map { .init(startsAt: $0.start, endsAt: $0.end) }))
     }
 
     static func notActive(_ status: ConnectionStatus) -> APIError {

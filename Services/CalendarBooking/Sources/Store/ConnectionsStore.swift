@@ -44,7 +44,8 @@ struct ConnectionsStore: Sendable {
             return ConnectionDTO.Alert(id: $0.id, kind: $0.kind, message: $0.message, createdAt: created)
         }
         return ConnectionDTO(
-            id: row.0, agentId: CalendarAgentID(row.1), provider: "google", status: try CorruptRow.known(row.2), calendarId: row.3, account: row.4,
+            id: CalendarConnectionID(row.0), agentId: CalendarAgentID(row.1), provider: "google", status: try CorruptRow.known(row.2), calendarId: row.3,
+            account: row.4,
             createMeetLinks: row.5, tokenExpiresAt: row.6, syncedAt: row.7, lastError: row.8, brokenAt: row.9, createdAt: row.10, updatedAt: row.11,
             busyEvents: row.12, alerts: alerts)
     }
@@ -458,7 +459,7 @@ struct ConnectionDTO: Codable, Sendable, Equatable {
         var createdAt: Date
     }
 
-    var id: UUID
+    var id: CalendarConnectionID
     var agentId: CalendarAgentID
     var provider: String
     var status: ConnectionStatus
