@@ -85,3 +85,18 @@ export function mapHeader(header) {
   const missing = ['msisdn', 'amount'].filter((c) => !(c in columns));
   return { columns, unknown, missing };
 }
+
+// ---------------------------------------------------------------- writing
+
+/** One CSV field: quoted when it holds a comma, a quote, a line break or edge spaces (quotes doubled). */
+export function csvField(value) {
+  const text = value === null || value === undefined ? '' : String(value);
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A whole RFC 4180 file: a header row, then a row per item; `columns` are [header, (item) => value]; CRLF line ends. */
+export function csvFile(columns, items) {
+  const lines = [columns.map(([name]) => csvField(name)).join(',')];
+  for (const item of items) lines.push(columns.map(([, value]) => csvField(value(item))).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
