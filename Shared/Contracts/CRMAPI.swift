@@ -32,8 +32,24 @@ public enum CRMAPI {
     public static let getStages = endpoint("GET", "/v1/pipeline/stages", .roles(readers))
     public static let putStages = endpoint("PUT", "/v1/pipeline/stages", .roles(managers))
 
+    /// Who new leads go to: the people on duty in turn, narrowed by language or tags.
+    public static let getAssignment = endpoint("GET", "/v1/assignment", .roles(readers))
+    public static let putAssignment = endpoint("PUT", "/v1/assignment", .roles(managers))
+
+    /// Voice calls (ingested from the provider's end-of-call report), their transcripts and dispositions.
+    public static let listCalls = endpoint("GET", "/v1/calls", .roles(readers))
+    public static let getCall = endpoint("GET", "/v1/calls/{id}", .roles(readers))
+    public static let callTranscript = endpoint("GET", "/v1/calls/{id}/transcript", .roles(readers))
+    public static let addDisposition = endpoint("POST", "/v1/calls/{id}/dispositions", .roles(workers))
+    /// The voice provider's webhook URL and secret (the secret shown once, when made).
+    public static let getVoiceSettings = endpoint("GET", "/v1/voice/settings", .roles(managers))
+    public static let rotateVoiceSecret = endpoint("POST", "/v1/voice/settings", .roles([.superAdmin, .tenantAdmin]))
+    /// Vapi's server-URL messages (public: the HMAC signature is checked); a transcript can be long.
+    public static let voiceWebhook = endpoint("POST", "/webhooks/voice/vapi/{publicId}", .public).allowingBodies(upTo: 4 << 20)
+
     public static let all: [Endpoint] = [
         listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead, leadActivity, addNote, recordExtraction, listExtractions, pipeline,
-        getStages, putStages,
+        getStages, putStages, getAssignment, putAssignment, listCalls, getCall, callTranscript, addDisposition, getVoiceSettings, rotateVoiceSecret,
+        voiceWebhook,
     ]
 }

@@ -82,3 +82,6 @@ public typealias ExtractionID = Identifier<ExtractionTag>
 public enum CalendarConnectionTag {}
 /// A Google Calendar connected to a calendar agent.
 public typealias CalendarConnectionID = Identifier<CalendarConnectionTag>
+public enum CallTag {}
+/// A voice call (agent-core's CRM).
+public typealias CallID = Identifier<CallTag>

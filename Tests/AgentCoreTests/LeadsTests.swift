@@ -247,4 +247,51 @@ import Testing
             }
         }
     }
+
+    @Test func aThousandNewLeadsAreSharedOutEvenlyAmongThoseOnDuty() async throws {
+        try await Self.with { desk in
+            let people = (0..<4).map { _ in UUID() }
+            // the fourth is off duty; a fifth takes only French-speaking leads
+            let french = UUID()
+            let members =
+                people.enumerated().map { #"{"userId":"\#($1)","onDuty":\#($0 < 3),"languages":[],"tags":[]}"# } + [
+                    #"{"userId":"\#(french)","onDuty":true,"languages":["fr"],"tags":[]}"#
+                ]
+            let put = try await desk.send(.PUT, "/v1/assignment", #"{"members":[\#(members.joined(separator: ","))]}"#)
+            #expect(put.status == 200, "\(put.text)")
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for batch in 0..<20 {
+                    group.addTask {
+                        for index in 0..<50 {
+                            let answer = try await desk.send(.POST, "/v1/leads", #"{"phone":"+2547130\#(String(format: "%05d", batch * 50 + index))"}"#)
+                            guard answer.status == 201 else { return answer.status }
+                        }
+                        return 201
+                    }
+                }
+                for try await status in group { #expect(status == 201) }
+            }
+            let counts = try await desk.postgres.query(
+                "SELECT assignee_id, count(*)::int FROM agent.leads GROUP BY assignee_id", logger: TestLog.quiet
+            ).all(as: (UUID?, Int).self)
+            let byPerson = Dictionary(uniqueKeysWithValues: counts.map { ($0.0, $0.1) })
+            // in turn: 1000 among three people, 334/333/333, nobody off duty, nobody unassigned, no French lead came
+            #expect(Set(people.prefix(3).map { byPerson[$0] ?? 0 }) == [333, 334], "\(counts)")
+            #expect(people.prefix(3).map { byPerson[$0] ?? 0 }.reduce(0, +) == 1000)
+            #expect(byPerson[people[3]] == nil && byPerson[french] == nil && byPerson[nil] == nil, "\(counts)")
+            // a French-speaking lead may go to the French speaker too; a Swahili one never does
+            var seen: Set<UUID> = []
+            for index in 0..<8 {
+                let created = try await desk.send(.POST, "/v1/leads", #"{"phone":"+25471400000\#(index)","locale":"fr-RW"}"#)
+                #expect(created.status == 201, "\(created.text)")
+                let lead = try created.json(LeadDTO.self)
+                seen.insert(try #require(lead.assigneeId?.rawValue))
+            }
+            #expect(seen.contains(french))
+            #expect(try await desk.count("SELECT count(*)::int FROM agent.lead_activity WHERE kind = 'assigned' AND actor = 'assignment'") == 1008)
+            #expect(try await desk.send(.GET, "/v1/assignment").json(LeadsController.AssignmentView.self).members.count == 5)
+            let agent = try await TestKeys.token(tenant: desk.tenant, roles: [.agent])
+            #expect(try await desk.send(.PUT, "/v1/assignment", #"{"members":[]}"#, token: agent).status == 403)
+        }
+    }
 }

@@ -69,7 +69,8 @@ import Testing
                     ("/v1/campaigns", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .dataOps, .tenantAdmin]),
                     // messaging (Shared/Contracts/MessagingAPI.swift)
                     ("/v1/channels", staffRead.union([.tenantAdmin]), [.superAdmin, .support, .tenantAdmin]),
-                    ("/v1/leads", staffRead.union([.tenantAdmin, .agent]), [.superAdmin, .support, .tenantAdmin, .agent]),
+                    // agent-core's CRM (Shared/Contracts/CRMAPI.swift): services work leads too (campaigns enrol them)
+                    ("/v1/leads", staffRead.union([.tenantAdmin, .agent, .service]), [.superAdmin, .support, .tenantAdmin, .agent, .service]),
                     // services move money too (Shared/Contracts/WalletAPI.swift)
                     ("/v1/wallet", staffRead.union([.tenantAdmin, .service]), [.superAdmin, .tenantAdmin, .service]),
                     // agent-core's booking tools book too (Shared/Contracts/CalendarAPI.swift)

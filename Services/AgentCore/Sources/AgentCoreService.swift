@@ -32,10 +32,15 @@ public struct AgentCoreService: ServiceModule {
     }
     /// Tests run fake providers on loopback.
     public static let testSettings = ["AGENT_PROVIDERS_ALLOW_PRIVATE_HOSTS": "true"]
+    /// A voice provider's report may carry a long transcript.
+    public static func bodyAllowance(_ request: Request) -> Int? {
+        Endpoint.bodyAllowance(in: CRMAPI.all, method: request.method.rawValue, path: request.uri.path)
+    }
     let environment: ServiceEnvironment
     let agents: AgentsStore
     let faqs: FaqsStore
     let leads: LeadsStore
+    let calls: CallsStore
     let sessions: SessionsStore
     let costs: CostsStore
     let providers: ProvidersStore
@@ -74,6 +79,7 @@ public struct AgentCoreService: ServiceModule {
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
         self.leads = LeadsStore(postgres: environment.postgres, audit: environment.audit)
+        self.calls = CallsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, leads: self.leads)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
         self.costs = CostsStore(postgres: environment.postgres, audit: environment.audit)
         self.providers = ProvidersStore(postgres: environment.postgres, audit: environment.audit, secrets: box)
@@ -101,7 +107,7 @@ public struct AgentCoreService: ServiceModule {
                     client.timeout = .seconds(3)
                     client.maxRetries = 1
                     return CalendarClient(client)
-                }),
+                }, leads: self.leads),
             models: ReplyModels(
                 platform: platform,
                 chains: ProviderChains(
@@ -138,6 +144,7 @@ public struct AgentCoreService: ServiceModule {
         AgentsController(agents: self.agents).addRoutes(to: router)
         FaqsController(faqs: self.faqs).addRoutes(to: router)
         LeadsController(leads: self.leads).addRoutes(to: router)
+        CallsController(calls: self.calls).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
         SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
         CostsController(costs: self.costs).addRoutes(to: router)

@@ -25,6 +25,10 @@ public enum ToolName: String, Codable, Sendable, CaseIterable {
     case bookAppointment = "book_appointment"
     case cancelAppointment = "cancel_appointment"
     case rescheduleAppointment = "reschedule_appointment"
+    /// The CRM: the customer's lead, the fields the conversation revealed, a hand-off to the lead's assignee.
+    case lookupLead = "lookup_lead"
+    case updateLead = "update_lead"
+    case handoffToAssignee = "handoff_to_assignee"
 
     /// What a new agent may use unless told: selling through the marketplace and booking are chosen per agent.
     public static let defaults: [ToolName] = [.voucherStatus, .faqLookup, .handoff]

@@ -18,6 +18,8 @@ struct Tools: Sendable {
     var tenantCurrency: (@Sendable (TenantID, Logger) async throws -> String?)? = nil
     /// calendar-booking, for the booking tools; nil: they answer "unavailable".
     var calendar: (@Sendable () -> CalendarClient)? = nil
+    /// The CRM's leads (this service's own store), for the lead tools.
+    var leads: LeadsStore? = nil
 
     /// Passages of the tenant's knowledge base for a question, best first; none when it has none or the search
     /// fails (a reply never fails for want of them).

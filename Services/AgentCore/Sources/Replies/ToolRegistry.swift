@@ -181,6 +181,31 @@ enum ToolRegistry {
             parameters: [("appointmentId", "The appointmentId book_appointment answered."), ("startsAt", "The new startsAt, exactly as find_slots answered.")],
             required: ["appointmentId", "startsAt"], timeout: .seconds(8), offered: { _ in true },
             handler: { call, arguments in ToolOutcome(result: await call.tools.rescheduleAppointment(arguments, call: call)) }),
+        AgentTool(
+            name: ToolName.lookupLead.rawValue, permission: .lookupLead,
+            description: "What the business knows of this customer: name, email, company, pipeline stage, status, whether a person follows them.",
+            parameters: [], required: [], timeout: .seconds(3), offered: { _ in true },
+            handler: { call, _ in ToolOutcome(result: await call.tools.lookupLead(call: call)) }),
+        AgentTool(
+            name: ToolName.updateLead.rawValue, permission: .updateLead,
+            description:
+                "Record what the customer revealed: name, email, company; and, once you can judge them, intent, urgency, budget, fit and engagement, each 1 (low) to 3 (high).",
+            parameters: [
+                ("name", "The customer's name."), ("email", "Their email address."), ("company", "Their company."), ("intent", "1 to 3."),
+                ("urgency", "1 to 3."), ("budget", "1 to 3."), ("fit", "1 to 3."), ("engagement", "1 to 3."),
+            ], required: [], timeout: .seconds(4), offered: { _ in true },
+            handler: { call, arguments in ToolOutcome(result: await call.tools.updateLead(arguments, call: call)) }),
+        AgentTool(
+            name: ToolName.handoffToAssignee.rawValue, permission: .handoffToAssignee,
+            description: "Hand the conversation to the person who follows this customer (or to the team when nobody does).",
+            parameters: [("reason", "Why, in a few words.")], required: [], timeout: .seconds(3), offered: { _ in true },
+            handler: { call, arguments in
+                let reason = arguments["reason"].map { String($0.prefix(60)) } ?? "model"
+                guard let assignee = await call.tools.assignee(call: call) else {
+                    return ToolOutcome(result: #"{"status":"escalated","to":"team"}"#, handoff: reason)
+                }
+                return ToolOutcome(result: #"{"status":"escalated","to":"assignee"}"#, handoff: "assignee:\(assignee.description) \(reason)")
+            }),
     ]
 
     /// The tools offered to an agent: those its settings allow (and that apply to this reply).

@@ -25,6 +25,8 @@ struct LeadsController: Sendable {
         router.on(CRMAPI.pipeline, use: self.pipeline)
         router.on(CRMAPI.getStages, use: self.getStages)
         router.on(CRMAPI.putStages, use: self.putStages)
+        router.on(CRMAPI.getAssignment, use: self.getAssignment)
+        router.on(CRMAPI.putAssignment, use: self.putAssignment)
     }
 
     // MARK: input
@@ -377,6 +379,38 @@ struct LeadsController: Sendable {
         try PipelineStage.check(stages)
         let saved = try await self.leads.putStages(stages, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)
         return JSONResponse(.ok, StagesView(stages: saved, presets: PipelineStage.presets.keys.sorted()))
+    }
+
+    // MARK: assignment
+
+    struct AssignmentView: Codable, Sendable, Equatable {
+        /// In turn, in this order; a new lead without an assignee goes to the next one on duty its language and
+        /// tags allow.
+        var members: [LeadsStore.Member]
+    }
+
+    @Sendable func getAssignment(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<AssignmentView> {
+        let (_, tenant) = try context.requireTenantCaller()
+        return JSONResponse(.ok, AssignmentView(members: try await self.leads.members(tenant: tenant, logger: context.logger)))
+    }
+
+    @Sendable func putAssignment(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<AssignmentView> {
+        let (caller, tenant) = try context.requireTenantCaller()
+        let body = try await request.decodeJSON(AssignmentView.self, context: context)
+        guard body.members.count <= 200, Set(body.members.map(\.userId)).count == body.members.count else {
+            throw APIError.unprocessable("invalid_members", "Up to 200 members, each once.")
+        }
+        for member in body.members {
+            guard member.languages.count <= 10, member.languages.allSatisfy({ $0.range(of: "^[a-z]{2,3}$", options: .regularExpression) != nil }) else {
+                throw APIError.unprocessable("invalid_members", "languages are up to 10 language codes (sw, fr, en…).")
+            }
+            _ = try Self.tags(member.tags)
+        }
+        return JSONResponse(
+            .ok,
+            AssignmentView(
+                members: try await self.leads.putMembers(
+                    body.members, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)))
     }
 
     static func known<Value: RawRepresentable>(_ raw: String, _ type: Value.Type, _ field: String) throws -> Value where Value.RawValue == String {

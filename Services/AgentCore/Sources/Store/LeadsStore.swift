@@ -173,6 +173,15 @@ struct LeadsStore: Sendable {
         }
         let stages = try await self.stages(tenant: tenant, on: connection, logger: logger)
         let stage = new.stage ?? stages.first { $0.kind == .open }!.key
+        var new = new
+        // no one named: the next person on duty, in turn
+        var turn: String? = nil
+        if new.assignee == nil,
+            let (member, reason) = try await self.nextInTurn(tenant: tenant, locale: new.locale, tags: new.tags, on: connection, logger: logger)
+        {
+            new.assignee = member
+            turn = reason
+        }
         guard stages.contains(where: { $0.key == stage }) else { throw APIError.unprocessable("unknown_stage", "No stage \(stage) in this pipeline.") }
         let id = UUID()
         let metadata = try JSONEncoder.canonical.encodeString(new.metadata)
@@ -194,6 +203,11 @@ struct LeadsStore: Sendable {
         try await self.note(
             id, tenant: tenant, kind: "created", summary: "Came in through \(new.source.rawValue), in stage \(stage).", data: [:], actor: actor,
             on: connection, logger: logger)
+        if let turn, let member = new.assignee {
+            try await self.note(
+                id, tenant: tenant, kind: "assigned", summary: "Assigned to \(member.uuidString.lowercased()) (\(turn)).",
+                data: ["to": .string(member.uuidString.lowercased())], actor: "assignment", on: connection, logger: logger)
+        }
         try await self.audit.record(
             on: connection, tenantID: tenant, actor: actor, action: "lead.created", table: "leads", targetID: lead.id.description,
             before: nil as LeadDTO?, after: lead, requestID: requestID, logger: logger)
@@ -249,6 +263,69 @@ struct LeadsStore: Sendable {
                 before: ["survivor": kept, "other": gone], after: after, requestID: requestID, logger: logger)
             return after
         }
+    }
+
+    // MARK: assignment
+
+    struct Member: Codable, Sendable, Equatable {
+        var userId: UUID
+        var onDuty: Bool
+        /// The lead's language (its locale's) must be one of these; empty: any.
+        var languages: [String]
+        /// The lead must carry one of these tags; empty: any.
+        var tags: [String]
+    }
+
+    func members(tenant: TenantID, logger: Logger) async throws -> [Member] {
+        try await self.postgres.query(
+            "SELECT user_id, on_duty, languages, tags FROM agent.assignment_members WHERE tenant_id = \(tenant.rawValue) ORDER BY position",
+            logger: logger
+        ).all(as: (UUID, Bool, [String], [String]).self).map { Member(userId: $0.0, onDuty: $0.1, languages: $0.2, tags: $0.3) }
+    }
+
+    func putMembers(_ members: [Member], tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> [Member] {
+        try await self.postgres.withTransaction(logger: logger) { connection in
+            let before = try await connection.query(
+                "SELECT user_id FROM agent.assignment_members WHERE tenant_id = \(tenant.rawValue) ORDER BY position", logger: logger
+            ).all(as: UUID.self)
+            try await connection.query("DELETE FROM agent.assignment_members WHERE tenant_id = \(tenant.rawValue)", logger: logger)
+            for (position, member) in members.enumerated() {
+                try await connection.query(
+                    """
+                    INSERT INTO agent.assignment_members (tenant_id, user_id, on_duty, languages, tags, position)
+                    VALUES (\(tenant.rawValue), \(member.userId), \(member.onDuty), \(member.languages), \(member.tags), \(position))
+                    """, logger: logger)
+            }
+            try await self.audit.record(
+                on: connection, tenantID: tenant, actor: actor, action: "assignment.members_set", table: "assignment_members", targetID: tenant.description,
+                before: before, after: members, requestID: requestID, logger: logger)
+            return members
+        }
+    }
+
+    /// The next person on duty, in turn, among those the lead's language and tags allow; nil when nobody is. The
+    /// turn is a counter moved under its row lock, so leads arriving at once are shared out evenly.
+    func nextInTurn(tenant: TenantID, locale: String?, tags: [String], on connection: PostgresConnection, logger: Logger) async throws
+        -> (UUID, String)?
+    {
+        let language = locale.map { String($0.prefix { $0 != "-" }) } ?? ""
+        let eligible = try await connection.query(
+            """
+            SELECT user_id FROM agent.assignment_members
+            WHERE tenant_id = \(tenant.rawValue) AND on_duty AND (cardinality(languages) = 0 OR \(language) = ANY(languages))
+              AND (cardinality(tags) = 0 OR tags && \(tags)::text[])
+            ORDER BY position
+            """, logger: logger
+        ).all(as: UUID.self)
+        guard !eligible.isEmpty else { return nil }
+        let turn =
+            try await connection.query(
+                """
+                INSERT INTO agent.assignment_turns (tenant_id, turn) VALUES (\(tenant.rawValue), 1)
+                ON CONFLICT (tenant_id) DO UPDATE SET turn = agent.assignment_turns.turn + 1 RETURNING turn
+                """, logger: logger
+            ).first(as: Int64.self) ?? Int64(1)
+        return (eligible[Int((turn - 1) % Int64(eligible.count))], "in turn among \(eligible.count) on duty")
     }
 
     // MARK: reading
@@ -463,6 +540,35 @@ struct LeadsStore: Sendable {
         return try rows.map {
             LeadActivityDTO(id: $0.0, kind: $0.1, summary: $0.2, data: try CorruptRow.decode([String: JSONValue].self, $0.3), actor: $0.4, createdAt: $0.5)
         }
+    }
+
+    /// The lead was in touch (a call, a message): its last contact moves, the event joins its timeline, and the
+    /// score's engagement part follows (the change explained). Answers how far the score moved.
+    func contacted(
+        _ id: LeadID, at moment: Date, kind: String, summary: String, data: [String: JSONValue], tenant: TenantID, actor: String,
+        on connection: PostgresConnection, now: Date = Date(), logger: Logger
+    ) async throws -> Int {
+        let before = try await self.lead(id, tenant: tenant, on: connection, lock: true, logger: logger)
+        let latest = try await connection.query(
+            "SELECT total FROM agent.extractions WHERE lead_id = \(before.id.rawValue) AND is_latest", logger: logger
+        ).first(as: Int16.self)
+        let contact = max(before.lastContactAt ?? moment, moment)
+        let components = Scoring.components(
+            latestTotal: latest.map(Int.init), replies: before.replies, clicks: before.clicks, bookings: before.bookings, lastContact: contact, now: now)
+        try await connection.query(
+            """
+            UPDATE agent.leads SET last_contact_at = \(contact), score = \(components.score),
+                score_components = \(try JSONEncoder.canonical.encodeString(components))::jsonb, updated_at = now()
+            WHERE id = \(before.id.rawValue)
+            """, logger: logger)
+        try await self.note(before.id.rawValue, tenant: tenant, kind: kind, summary: summary, data: data, actor: actor, on: connection, logger: logger)
+        if before.scoreComponents != components {
+            try await self.note(
+                before.id.rawValue, tenant: tenant, kind: "score_changed",
+                summary: Scoring.explain(from: before.scoreComponents, to: components, because: "\(kind) on \(ISO8601.format(moment))"),
+                data: ["from": .number(Double(before.score)), "to": .number(Double(components.score))], actor: actor, on: connection, logger: logger)
+        }
+        return components.score - before.score
     }
 
     // MARK: extractions and the score
