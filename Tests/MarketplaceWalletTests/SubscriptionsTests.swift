@@ -51,7 +51,7 @@ import Testing
         }
 
         /// Waits until the payment left `pending`.
-        func settled(_ id: SubscriptionPaymentID, timeout: Duration = .seconds(45)) async throws -> SubscriptionPaymentDTO {
+        func settled(_ id: SubscriptionPaymentID, timeout: Duration = .seconds(90)) async throws -> SubscriptionPaymentDTO {
             var last: SubscriptionPaymentDTO? = nil
             let done = try await TestWait.until(timeout: timeout, every: .milliseconds(50)) {
                 last = try await self.payment(id)
