@@ -84,6 +84,11 @@ import Testing
             #expect(try await desk.send(.POST, "/v1/calls/\(call.id)/dispositions", #"{"code":"Booked!"}"#).errorCode == "invalid_code")
             #expect(
                 try await desk.count("SELECT count(*)::int FROM agent.lead_activity WHERE summary = 'Call disposition viewing_booked: Saturday 10:00'") == 1)
+            // a later call from the same number: the same lead, and no `merged` row for a customer it already knew
+            let later = try await Self.deliver(desk, path: settings.webhookPath, body: Self.report(id: "call-8b1c"), secret: secret)
+            #expect(try later.json([String: String].self)["received"] == "recorded")
+            #expect(try await desk.count("SELECT count(*)::int FROM agent.leads") == 1)
+            #expect(try await desk.count("SELECT count(*)::int FROM agent.lead_activity WHERE kind = 'merged'") == 0)
         }
     }
 

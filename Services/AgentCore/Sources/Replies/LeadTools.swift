@@ -13,10 +13,10 @@ extension Tools {
     func lookupLead(call: ToolCallContext) async -> String {
         guard let leads = self.leads, let phone = try? PhoneNumber(parsing: call.request.contact.address) else { return Self.noLead }
         do {
-            let lead = try await leads.create(
-                .init(phone: phone.e164, name: call.request.contact.name, source: LeadSource(rawValue: call.request.channelKind) ?? .manual),
-                tenant: call.tenant, actor: "agent-tool", requestID: call.requestID ?? "agent-tool", logger: call.logger
-            ).lead
+            let lead = try await leads.lead(
+                phone: phone.e164,
+                orCreate: .init(phone: phone.e164, name: call.request.contact.name, source: LeadSource(rawValue: call.request.channelKind) ?? .manual),
+                tenant: call.tenant, actor: "agent-tool", requestID: call.requestID ?? "agent-tool", logger: call.logger)
             struct Found: Encodable {
                 var leadId: String
                 var name: String?
@@ -42,10 +42,9 @@ extension Tools {
     func updateLead(_ arguments: [String: String], call: ToolCallContext) async -> String {
         guard let leads = self.leads, let phone = try? PhoneNumber(parsing: call.request.contact.address) else { return Self.noLead }
         do {
-            let lead = try await leads.create(
-                .init(phone: phone.e164, source: LeadSource(rawValue: call.request.channelKind) ?? .manual), tenant: call.tenant, actor: "agent-tool",
-                requestID: call.requestID ?? "agent-tool", logger: call.logger
-            ).lead
+            let lead = try await leads.lead(
+                phone: phone.e164, orCreate: .init(phone: phone.e164, source: LeadSource(rawValue: call.request.channelKind) ?? .manual),
+                tenant: call.tenant, actor: "agent-tool", requestID: call.requestID ?? "agent-tool", logger: call.logger)
             var change = LeadsStore.Change()
             if let name = arguments["name"], (1...200).contains(name.count) { change.name = .some(name) }
             if let company = arguments["company"], (1...200).contains(company.count) { change.company = .some(company) }
@@ -82,9 +81,9 @@ extension Tools {
     /// The person the lead is assigned to, for a hand-off to them (nil: none).
     func assignee(call: ToolCallContext) async -> UserID? {
         guard let leads = self.leads, let phone = try? PhoneNumber(parsing: call.request.contact.address) else { return nil }
-        return try? await leads.create(
-            .init(phone: phone.e164, source: LeadSource(rawValue: call.request.channelKind) ?? .manual), tenant: call.tenant, actor: "agent-tool",
-            requestID: call.requestID ?? "agent-tool", logger: call.logger
-        ).lead.assigneeId
+        return try? await leads.lead(
+            phone: phone.e164, orCreate: .init(phone: phone.e164, source: LeadSource(rawValue: call.request.channelKind) ?? .manual),
+            tenant: call.tenant, actor: "agent-tool", requestID: call.requestID ?? "agent-tool", logger: call.logger
+        ).assigneeId
     }
 }

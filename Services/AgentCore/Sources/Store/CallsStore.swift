@@ -114,9 +114,9 @@ struct CallsStore: Sendable {
         // the lead first (one per phone: its own transaction, and idempotent by the phone)
         var lead: LeadDTO?
         if let number = report.customerNumber {
-            lead = try await self.leads.create(
-                .init(phone: number, source: .voice), tenant: tenant, actor: "voice:\(provider)", requestID: "voice-\(report.providerCallID)", logger: logger
-            ).lead
+            lead = try await self.leads.lead(
+                phone: number, orCreate: .init(phone: number, source: .voice), tenant: tenant, actor: "voice:\(provider)",
+                requestID: "voice-\(report.providerCallID)", logger: logger)
         }
         return try await self.postgres.withTransaction(logger: logger) { connection in
             let id = UUID()

@@ -214,6 +214,17 @@ struct LeadsStore: Sendable {
         return (lead, true)
     }
 
+    /// The lead a phone belongs to, made (as `new` says) only when the phone is new: a known customer's call or
+    /// message finds their lead without a `merged` row in its timeline.
+    func lead(phone: String, orCreate new: NewLead, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> LeadDTO {
+        if let id = try await self.postgres.query(
+            "SELECT lead_id FROM agent.lead_phones WHERE tenant_id = \(tenant.rawValue) AND phone = \(phone)", logger: logger
+        ).first(as: UUID.self) {
+            return try await self.lead(LeadID(id), tenant: tenant, logger: logger)
+        }
+        return try await self.create(new, tenant: tenant, actor: actor, requestID: requestID, logger: logger).lead
+    }
+
     /// Merges `other` into `survivor`: its phones, timeline and extractions move, missing fields are filled, and
     /// `other` stays as a pointer to the survivor.
     func merge(survivor: LeadID, other: LeadID, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> LeadDTO {
