@@ -616,6 +616,12 @@ def test_an_admin_merges_another_lead_found_by_its_phone(browser, base_url, crm)
     assert status == 200 and pointer["id"] == keep["id"], pointer
     assert gone["id"] not in [lead["id"] for lead in crm.leads()]
     assert "Asked about Kilimani" in [a["summary"] for a in crm.activity(keep["id"])]
+    # the other's old address opens the survivor, and says so
+    lead_page(driver, gone["id"])
+    assert driver.find_element(By.CSS_SELECTOR, "#lead-head h1").get_attribute("data-id") == keep["id"]
+    assert "was merged into this one" in status_text(driver, "lead-line", "merged into this one")
+    assert driver.execute_script("return location.hash") == f"#/leads/{keep['id']}"
+    assert ("note", "Asked about Kilimani") in timeline(driver)
 
 
 # ---------- who sees what ----------

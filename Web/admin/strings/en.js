@@ -2310,6 +2310,7 @@ export default {
   'lead.mergeChoose': 'Find and choose the lead to merge in first.',
   'lead.mergeSubmit': 'Merge',
   'lead.merged': '{other} was merged into this lead.',
+  'lead.mergedInto': 'The lead you opened was merged into this one.',
   'lead.scoreTitle': 'The score explained',
   'lead.extractions': 'Extractions',
   'lead.noExtractions': 'No extraction yet.',

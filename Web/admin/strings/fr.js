@@ -1965,6 +1965,7 @@ export default {
   'lead.mergeChoose': 'Cherchez et choisissez d’abord le prospect à fusionner.',
   'lead.mergeSubmit': 'Fusionner',
   'lead.merged': '{other} a été fusionné dans ce prospect.',
+  'lead.mergedInto': 'Le prospect ouvert a été fusionné dans celui-ci.',
   'lead.scoreTitle': 'Le score expliqué',
   'lead.extractions': 'Extractions',
   'lead.noExtractions': 'Aucune extraction pour l’instant.',

@@ -1827,6 +1827,7 @@ export default {
   'lead.mergeChoose': 'Banza ushakishe uhitemo umukiriya wo guhuza.',
   'lead.mergeSubmit': 'Huza',
   'lead.merged': '{other} yahujwe n\'uyu mukiriya.',
+  'lead.mergedInto': 'Umukiriya wafunguye yahujwe n\'uyu.',
   'lead.scoreTitle': 'Amanota asobanuwe',
   'lead.extractions': 'Amasesengura',
   'lead.noExtractions': 'Nta sesengura rirabaho.',

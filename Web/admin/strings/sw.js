@@ -1879,6 +1879,7 @@ export default {
   'lead.mergeChoose': 'Kwanza tafuta na uchague mteja wa kuunganisha.',
   'lead.mergeSubmit': 'Unganisha',
   'lead.merged': '{other} ameunganishwa ndani ya mteja huyu.',
+  'lead.mergedInto': 'Mteja uliyemfungua ameunganishwa ndani ya huyu.',
   'lead.scoreTitle': 'Alama imeelezwa',
   'lead.extractions': 'Uchambuzi',
   'lead.noExtractions': 'Bado hakuna uchambuzi.',

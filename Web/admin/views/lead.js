@@ -71,6 +71,11 @@ export async function render(ctx) {
     }
     lead = one.data;
     extractions = ex.ok ? ex.data.items : [];
+    // a merged lead's id answers the lead it was merged into: the address names that one
+    if (String(lead.id).toLowerCase() !== String(id).toLowerCase()) {
+      history.replaceState(null, '', `#/leads/${encodeURIComponent(lead.id)}`);
+      if (!message) { message = t('lead.mergedInto'); kind = ''; }
+    }
     drawHead();
     drawDetails();
     drawWork();
