@@ -76,7 +76,11 @@ public struct GoogleCalendar: Sendable {
         public var tokenType: String
 
         enum CodingKeys: String, CodingKey {
-            case accessToken = "access_token", expiresIn = "expires_in", refreshToken = "refresh_token", scope, tokenType = "token_type"
+            case accessToken = "access_token"
+            case expiresIn = "expires_in"
+            case refreshToken = "refresh_token"
+            case scope
+            case tokenType = "token_type"
         }
     }
 
