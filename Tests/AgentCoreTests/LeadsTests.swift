@@ -86,6 +86,8 @@ import Testing
             #expect(timeline.contains { $0.kind == "note" && $0.summary == "Wants a 2-bedroom" })
             #expect(timeline.contains { $0.kind == "merged" && $0.summary.contains("Merged with") })
             #expect(try await desk.send(.GET, "/v1/leads").json(Page<LeadDTO>.self).items.count == 1)
+            // the search finds the survivor by the other lead's phone too
+            #expect(try await desk.send(.GET, "/v1/leads?q=712000011").json(Page<LeadDTO>.self).items.map(\.id) == [kept.id])
             // tags stay within 30 however many the same phone brings
             let many = (0..<30).map { #""m\#($0)""# }.joined(separator: ",")
             let full = try await desk.send(.POST, "/v1/leads", #"{"phone":"+254712000010","tags":[\#(many)]}"#)

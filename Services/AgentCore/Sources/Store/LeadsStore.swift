@@ -385,7 +385,8 @@ struct LeadsStore: Sendable {
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
               AND (\(filter.assignee)::uuid IS NULL OR assignee_id = \(filter.assignee))
               AND (\(filter.tag)::text IS NULL OR \(filter.tag) = ANY(tags))
-              AND (\(pattern)::text IS NULL OR name ILIKE \(pattern) OR email ILIKE \(pattern) OR company ILIKE \(pattern) OR phone LIKE \(pattern))
+              AND (\(pattern)::text IS NULL OR name ILIKE \(pattern) OR email ILIKE \(pattern) OR company ILIKE \(pattern)
+                   OR EXISTS (SELECT 1 FROM agent.lead_phones p WHERE p.lead_id = leads.id AND p.phone LIKE \(pattern)))
               AND (\(after == nil) OR (created_at, id) < ('epoch'::timestamptz + \(after?.micros ?? 0) * interval '1 microsecond', \(after?.id ?? UUID())))
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, logger: logger
