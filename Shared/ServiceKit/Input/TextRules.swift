@@ -51,3 +51,12 @@ public enum TextRules {
         !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 }
+
+extension TextRules {
+    /// A body field that names one of an enum's values, or 422 `invalid_<field>`.
+    public static func known<Value: RawRepresentable>(_ raw: String, _ type: Value.Type, _ field: String) throws -> Value
+    where Value.RawValue == String {
+        guard let value = Value(rawValue: raw) else { throw APIError.unprocessable("invalid_\(field)", "\(field) is not one of the known values.") }
+        return value
+    }
+}

@@ -115,13 +115,13 @@ struct LeadsController: Sendable {
         try TextRules.check(body.company, field: "company", length: 1...200)
         var new = LeadsStore.NewLead(
             phone: try Self.phone(body.phone), name: body.name, email: try Self.email(body.email), company: body.company,
-            source: try body.source.map { try Self.known($0, LeadSource.self, "source") } ?? .manual)
+            source: try body.source.map { try TextRules.known($0, LeadSource.self, "source") } ?? .manual)
         new.tags = try Self.tags(body.tags) ?? []
         new.locale = try Self.locale(body.locale)
         new.stage = body.stage
         // an agent's own new lead is theirs (they see only their leads)
         if case .assignedTo(let me) = LeadVisibility.of(caller) { new.assignee = body.assigneeId ?? me } else { new.assignee = body.assigneeId }
-        new.treatment = try body.treatment.map { try Self.known($0, LeadTreatment.self, "treatment") }
+        new.treatment = try body.treatment.map { try TextRules.known($0, LeadTreatment.self, "treatment") }
         new.nextActionAt = body.nextActionAt
         new.optIn = body.optIn
         new.metadata = try Self.metadata(body.metadata) ?? [:]
@@ -184,7 +184,7 @@ struct LeadsController: Sendable {
             try TextRules.check(company, field: "company", length: 1...200)
             change.company = .some(company)
         }
-        change.treatment = try body.treatment.map { try Self.known($0, LeadTreatment.self, "treatment") }
+        change.treatment = try body.treatment.map { try TextRules.known($0, LeadTreatment.self, "treatment") }
         change.nextActionAt = body.nextActionAt
         change.tags = try Self.tags(body.tags)
         change.optIn = body.optIn
@@ -192,7 +192,7 @@ struct LeadsController: Sendable {
         change.metadata = try Self.metadata(body.metadata)
         if let deal = body.dealValue { change.dealValue = .some(try Self.deal(deal)) }
         if let status = body.status {
-            let value = try Self.known(status, LeadStatus.self, "status")
+            let value = try TextRules.known(status, LeadStatus.self, "status")
             guard [.converted, .lost].contains(value) else {
                 throw APIError.unprocessable("invalid_status", "Only converted or lost are set by hand; hot, warm and cold follow from the score.")
             }
@@ -413,8 +413,4 @@ struct LeadsController: Sendable {
                     body.members, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger)))
     }
 
-    static func known<Value: RawRepresentable>(_ raw: String, _ type: Value.Type, _ field: String) throws -> Value where Value.RawValue == String {
-        guard let value = Value(rawValue: raw) else { throw APIError.unprocessable("invalid_\(field)", "\(field) is not one of the known values.") }
-        return value
-    }
 }

@@ -109,7 +109,7 @@ struct AppointmentsController: Sendable {
             throw APIError.unprocessable("unknown_agent", "No such calendar agent in this tenant.")
         }
         guard agent.active else { throw APIError.conflict("agent_inactive", "This calendar agent takes no appointments now.") }
-        let source = try body.source.map { try Self.known($0, AppointmentSource.self, "source") } ?? .manual
+        let source = try body.source.map { try TextRules.known($0, AppointmentSource.self, "source") } ?? .manual
         let serviceType = try Self.serviceType(body.serviceType)
         guard let start = body.startsAt else { throw APIError.unprocessable("invalid_startsAt", "startsAt is required (an ISO 8601 instant).") }
         let duration = try body.durationMinutes.map { minutes in
@@ -120,7 +120,7 @@ struct AppointmentsController: Sendable {
             body.endsAt ?? duration.map { start.addingTimeInterval(Double($0) * 60) }
             ?? serviceType.flatMap { agent.serviceDurations[$0] }.map { start.addingTimeInterval(Double($0) * 60) }
         let (startsAt, endsAt) = try AppointmentRules.interval(start: start, end: end)
-        let status = try body.status.map { try Self.known($0, AppointmentStatus.self, "status") } ?? .scheduled
+        let status = try body.status.map { try TextRules.known($0, AppointmentStatus.self, "status") } ?? .scheduled
         guard [.pending, .scheduled, .confirmed].contains(status) else {
             throw APIError.unprocessable("invalid_status", "A new appointment is pending (a hold), scheduled or confirmed.")
         }
@@ -145,7 +145,7 @@ struct AppointmentsController: Sendable {
         let leadID = try Self.uuid(body.leadId, "leadId")
         let contactID = try Self.uuid(body.contactId, "contactId").map { ContactID(rawValue: $0) }
         let conversationID = try Self.uuid(body.conversationId, "conversationId").map { ConversationID(rawValue: $0) }
-        let type = try body.type.map { try Self.known($0, AppointmentType.self, "type") } ?? .other
+        let type = try body.type.map { try TextRules.known($0, AppointmentType.self, "type") } ?? .other
         let metadata = try AppointmentRules.metadata(body.metadata)
         let holdExpiresAt: Date? = status == .pending ? Date().addingTimeInterval(Double(holdMinutes ?? Self.defaultHoldMinutes) * 60) : nil
         var new = AppointmentsStore.NewAppointment(
@@ -268,7 +268,7 @@ struct AppointmentsController: Sendable {
             change.meetingUrl = try Self.meetingURL(url)
         }
         if let participants = body.participants { change.participants = try Self.participants(participants) }
-        if let status = body.paymentStatus { change.paymentStatus = try Self.known(status, PaymentStatus.self, "paymentStatus") }
+        if let status = body.paymentStatus { change.paymentStatus = try TextRules.known(status, PaymentStatus.self, "paymentStatus") }
         if let metadata = body.metadata { change.metadata = try AppointmentRules.metadata(metadata) }
         let planned = change
         guard
@@ -397,11 +397,6 @@ struct AppointmentsController: Sendable {
 
     // MARK: input
 
-    static func known<Value: RawRepresentable>(_ raw: String, _ type: Value.Type, _ field: String) throws -> Value where Value.RawValue == String {
-        guard let value = Value(rawValue: raw) else { throw APIError.unprocessable("invalid_\(field)", "\(field) is not one of the known values.") }
-        return value
-    }
-
     static func uuid(_ text: String?, _ field: String) throws -> UUID? {
         guard let text else { return nil }
         guard let id = UUID(uuidString: text) else { throw APIError.unprocessable("invalid_\(field)", "\(field) must be a UUID.") }
@@ -449,7 +444,7 @@ struct AppointmentsController: Sendable {
         guard let amount = body.amount, amount.minorUnits >= 0 else {
             throw APIError.unprocessable("invalid_payment", "payment.amount is required: {\"amount\":\"10.00\",\"currency\":\"KES\"}, not negative.")
         }
-        return .init(amount: amount, status: try body.status.map { try Self.known($0, PaymentStatus.self, "paymentStatus") } ?? .pending)
+        return .init(amount: amount, status: try body.status.map { try TextRules.known($0, PaymentStatus.self, "paymentStatus") } ?? .pending)
     }
 }
 
