@@ -145,6 +145,8 @@ import Testing
     static func settings(_ url: String, fallback: String? = nil, cheap: String? = nil) -> [ServiceName: [String: String]] {
         var values = [
             "AGENT_LLM_BASE_URL": "\(url)/v1", "AGENT_LLM_MODEL": "gpt-4o-mini", "AGENT_LLM_API_KEY": "sk-platform-key", "AGENT_LLM_TIMEOUT_SECONDS": "5",
+            // the tools' deadlines are for a customer waiting, not for a suite of a hundred tests on two cores
+            "AGENT_TOOL_TIMEOUT_PERCENT": "400",
         ]
         if let fallback {
             values["AGENT_LLM_FALLBACK_BASE_URL"] = "\(fallback)/v1"

@@ -50,6 +50,19 @@ import Testing
         #expect(outcome.result == ToolRegistry.unavailable)
         #expect(started.duration(to: .now) < .seconds(5))
         #expect(await ToolRegistry.run("not_offered", arguments: [:], offered: [slow], context: context).result == #"{"error":"unknown tool"}"#)
+
+        // agent.toolTimeoutPercent stretches every deadline: a tool 400 ms late for its own 200 ms answers at 400 %
+        let late = AgentTool(
+            name: "late", permission: .handoff, description: "slow", parameters: [], required: [], timeout: .milliseconds(200), offered: { _ in true },
+            handler: { _, _ in
+                try? await Task.sleep(for: .milliseconds(400))
+                return ToolOutcome(result: "late but there")
+            })
+        #expect(await ToolRegistry.run("late", arguments: [:], offered: [late], context: context).result == ToolRegistry.unavailable)
+        let patient = ToolCallContext(
+            request: context.request, tenant: context.tenant, language: "en", requestID: nil, logger: TestLog.quiet,
+            tools: Tools(vouchers: { fatalError("not called") }, callContext: { _, _ in fatalError("not called") }, timeoutPercent: 400), faqs: [])
+        #expect(await ToolRegistry.run("late", arguments: [:], offered: [late], context: patient).result == "late but there")
     }
 
     @Test func theModelLooksUpAnFaqAndTheFaqCountsAsUsed() async throws {

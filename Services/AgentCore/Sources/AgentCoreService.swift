@@ -25,6 +25,8 @@ import ServiceKit
 ///   an OpenAI-compatible embeddings API for the knowledge base; none: the built-in hashing embedder (not a model).
 /// - `agent.creditCheckTimeoutMs` [`AGENT_CREDIT_CHECK_TIMEOUT_MS`] 5000: how long a reply waits for the wallet's
 ///   usage-credit reservation before it goes ahead unmetered.
+/// - `agent.toolTimeoutPercent` [`AGENT_TOOL_TIMEOUT_PERCENT`] 100: the tools' deadlines (1–8 s each) and their
+///   calls to other services, in percent; a slow deployment (or a test suite on two busy cores) raises it.
 public struct AgentCoreService: ServiceModule {
     public static let name = ServiceName.agentCore
     public static var openAPIDocument: Data? {
@@ -53,6 +55,8 @@ public struct AgentCoreService: ServiceModule {
         self.environment = environment
         let settings = environment.settings.settings
         let creditCheckTimeout = Duration.milliseconds(try settings.int("agent.creditCheckTimeoutMs", default: 5_000, range: 100...120_000))
+        let toolTimeoutPercent = try settings.int("agent.toolTimeoutPercent", default: 100, range: 10...2_000)
+        let toolCallTimeout = Duration.seconds(3) * toolTimeoutPercent / 100
         // the platform's language models, in order of preference; none (and no tenant's own): the offline responder
         var platform: [ProviderSpec] = []
         let primaryModel = settings.string("agent.llmModel") ?? "gpt-4o-mini"
@@ -89,7 +93,7 @@ public struct AgentCoreService: ServiceModule {
                 // a customer is waiting: a tool answers within a few seconds or is "unavailable"
                 vouchers: {
                     var client = environment.client(.vouchers)
-                    client.timeout = .seconds(3)
+                    client.timeout = toolCallTimeout
                     client.maxRetries = 1
                     return VouchersClient(client)
                 },
@@ -97,17 +101,17 @@ public struct AgentCoreService: ServiceModule {
                 knowledge: self.knowledgeSearch,
                 wallet: {
                     var client = environment.client(.marketplaceWallet)
-                    client.timeout = .seconds(3)
+                    client.timeout = toolCallTimeout
                     client.maxRetries = 1
                     return WalletClient(client)
                 },
                 tenantCurrency: { tenant, logger in try await environment.tenants.tenant(tenant, logger: logger)?.currency },
                 calendar: {
                     var client = environment.client(.calendarBooking)
-                    client.timeout = .seconds(3)
+                    client.timeout = toolCallTimeout
                     client.maxRetries = 1
                     return CalendarClient(client)
-                }, leads: self.leads),
+                }, leads: self.leads, timeoutPercent: toolTimeoutPercent),
             models: ReplyModels(
                 platform: platform,
                 chains: ProviderChains(

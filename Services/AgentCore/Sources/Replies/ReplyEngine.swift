@@ -20,6 +20,8 @@ struct Tools: Sendable {
     var calendar: (@Sendable () -> CalendarClient)? = nil
     /// The CRM's leads (this service's own store), for the lead tools.
     var leads: LeadsStore? = nil
+    /// Each tool's deadline, in percent of its own (`agent.toolTimeoutPercent`).
+    var timeoutPercent = 100
 
     /// Passages of the tenant's knowledge base for a question, best first; none when it has none or the search
     /// fails (a reply never fails for want of them).

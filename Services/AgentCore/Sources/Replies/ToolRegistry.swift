@@ -217,11 +217,12 @@ enum ToolRegistry {
     /// reads, never a call.
     static func run(_ name: String, arguments: [String: String], offered: [AgentTool], context: ToolCallContext) async -> ToolOutcome {
         guard let tool = offered.first(where: { $0.name == name }) else { return ToolOutcome(result: #"{"error":"unknown tool"}"#) }
-        let outcome = await race({ await tool.handler(context, arguments) }, until: { try? await Task.sleep(for: tool.timeout) })
+        let timeout = tool.timeout * context.tools.timeoutPercent / 100
+        let outcome = await race({ await tool.handler(context, arguments) }, until: { try? await Task.sleep(for: timeout) })
         switch outcome {
         case .success(let outcome)?: return outcome
         case .failure, nil:
-            context.logger.warning("tool timed out", metadata: ["tool": "\(name)", "tool.timeout": "\(tool.timeout)"])
+            context.logger.warning("tool timed out", metadata: ["tool": "\(name)", "tool.timeout": "\(timeout)"])
             return ToolOutcome(result: Self.unavailable)
         }
     }
