@@ -31,6 +31,11 @@ public enum CRMAPI {
     public static let pipeline = endpoint("GET", "/v1/pipeline", .roles(readers))
     public static let getStages = endpoint("GET", "/v1/pipeline/stages", .roles(readers))
     public static let putStages = endpoint("PUT", "/v1/pipeline/stages", .roles(managers))
+    /// The rules that move leads by themselves (score thresholds, inactivity, events).
+    public static let getRules = endpoint("GET", "/v1/pipeline/rules", .roles(readers))
+    public static let putRules = endpoint("PUT", "/v1/pipeline/rules", .roles(managers))
+    /// Every move between stages, a person's or a rule's, after a cursor: what other services act on.
+    public static let stageMoves = endpoint("GET", "/v1/pipeline/moves", .roles(managers))
 
     /// Who new leads go to: the people on duty in turn, narrowed by language or tags.
     public static let getAssignment = endpoint("GET", "/v1/assignment", .roles(readers))
@@ -47,9 +52,92 @@ public enum CRMAPI {
     /// Vapi's server-URL messages (public: the HMAC signature is checked); a transcript can be long.
     public static let voiceWebhook = endpoint("POST", "/webhooks/voice/vapi/{publicId}", .public).allowingBodies(upTo: 4 << 20)
 
+    /// Leads that converted, with totals kept current from the other services' events.
+    public static let listCustomers = endpoint("GET", "/v1/customers", .roles(readers))
+    /// What the other services tell the CRM about a customer (their jobs, service to service).
+    public static let recordEvents = endpoint("POST", "/v1/crm/events", .roles([.service]))
+
     public static let all: [Endpoint] = [
-        listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead, leadActivity, addNote, recordExtraction, listExtractions, pipeline,
-        getStages, putStages, getAssignment, putAssignment, listCalls, getCall, callTranscript, addDisposition, getVoiceSettings, rotateVoiceSecret,
+        listCustomers, recordEvents, listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead, leadActivity, addNote, recordExtraction,
+        listExtractions, pipeline,
+        getStages, putStages, getRules, putRules, stageMoves, getAssignment, putAssignment, listCalls, getCall, callTranscript, addDisposition,
+        getVoiceSettings, rotateVoiceSecret,
         voiceWebhook,
     ]
+
+    /// What another service tells the CRM about a customer, by phone: queued in the transaction that made it happen
+    /// (ServiceKit's `CRMEvents`) and posted by a job until agent-core takes it. `id` is the sender's own: an event
+    /// delivered twice is recorded once.
+    public struct Event: Codable, Sendable, Equatable {
+        public enum Kind: String, Codable, Sendable, CaseIterable {
+            /// The customer wrote (messaging): last contact, replies, the timeline.
+            case messageReceived = "message_received"
+            /// A person closed the conversation at messaging: its features are read (an extraction).
+            case conversationClosed = "conversation_closed"
+            /// Consent changed at messaging (a STOP or START keyword, a provider's refusal, the opt-out list).
+            case optedOut = "opted_out"
+            case optedIn = "opted_in"
+            /// calendar-booking: an appointment booked for good, cancelled, held or missed.
+            case appointmentBooked = "appointment_booked"
+            case appointmentCancelled = "appointment_cancelled"
+            case appointmentCompleted = "appointment_completed"
+            case appointmentMissed = "appointment_missed"
+            /// marketplace-wallet: a purchase completed (the amount spent).
+            case purchase
+        }
+
+        public var id: String
+        public var source: ServiceName
+        public var kind: Kind
+        /// E.164: leads are one per tenant and phone.
+        public var phone: String
+        public var at: Date
+        public var name: String?
+        public var channelKind: String?
+        public var conversationId: ConversationID?
+        public var appointmentId: AppointmentID?
+        /// What it was about, in a few words (an appointment's title, a product).
+        public var title: String?
+        /// A purchase's amount, as a decimal string in `currency`.
+        public var amount: String?
+        public var currency: String?
+
+        public init(
+            id: String, source: ServiceName, kind: Kind, phone: String, at: Date, name: String? = nil, channelKind: String? = nil,
+            conversationId: ConversationID? = nil, appointmentId: AppointmentID? = nil, title: String? = nil, amount: String? = nil,
+            currency: String? = nil
+        ) {
+            self.id = id
+            self.source = source
+            self.kind = kind
+            self.phone = phone
+            self.at = at
+            self.name = name
+            self.channelKind = channelKind
+            self.conversationId = conversationId
+            self.appointmentId = appointmentId
+            self.title = title
+            self.amount = amount
+            self.currency = currency
+        }
+    }
+
+    public struct Events: Codable, Sendable, Equatable {
+        public var events: [Event]
+
+        public init(events: [Event]) {
+            self.events = events
+        }
+    }
+
+    public struct EventsReceipt: Codable, Sendable, Equatable {
+        public var recorded: Int
+        /// Delivered before: nothing changed.
+        public var duplicates: Int
+
+        public init(recorded: Int, duplicates: Int) {
+            self.recorded = recorded
+            self.duplicates = duplicates
+        }
+    }
 }

@@ -82,6 +82,61 @@ public struct MessagingClient: Sendable {
     }
 }
 
+/// Typed calls to messaging's consent list (the CRM's opt-in changes).
+public struct ConsentClient: Sendable {
+    public let client: ServiceClient
+
+    public init(_ client: ServiceClient) {
+        self.client = client
+    }
+
+    public func consent(_ consent: MessagingAPI.Consent, context: CallContext) async throws -> MessagingAPI.ConsentReceipt {
+        try await self.client.put(MessagingAPI.consent.path, body: consent, context: context)
+    }
+}
+
+/// Typed calls to messaging's conversations.
+public struct ConversationsClient: Sendable {
+    public let client: ServiceClient
+
+    public init(_ client: ServiceClient) {
+        self.client = client
+    }
+
+    /// Up to `limit` messages of the conversation, oldest first (nil: there is no such conversation).
+    public func messages(_ conversation: ConversationID, limit: Int = 400, context: CallContext) async throws -> [MessagingAPI.ConversationMessage]? {
+        var all: [MessagingAPI.ConversationMessage] = []
+        var after = "0"
+        while all.count < limit {
+            let path = MessagingAPI.conversationMessages.path(["id": conversation.description])
+            let page: MessagingAPI.ConversationMessages
+            do {
+                page = try await self.client.get(path, query: ["after": after, "limit": "200"], context: context)
+            } catch ServiceClientError.api(404, _, _) {
+                return nil
+            }
+            all += page.items
+            guard let next = page.nextCursor else { break }
+            after = next
+        }
+        return Array(all.prefix(limit))
+    }
+}
+
+/// Typed calls to the CRM (agent-core): what happened to a customer.
+public struct CRMClient: Sendable {
+    public let client: ServiceClient
+
+    public init(_ client: ServiceClient) {
+        self.client = client
+    }
+
+    @discardableResult
+    public func record(_ events: [CRMAPI.Event], context: CallContext) async throws -> CRMAPI.EventsReceipt {
+        try await self.client.post(CRMAPI.recordEvents.path, body: CRMAPI.Events(events: events), context: context)
+    }
+}
+
 /// Typed calls to marketplace-wallet: the usage credits an AI reply spends.
 public struct WalletClient: Sendable {
     public let client: ServiceClient

@@ -1,3 +1,4 @@
+import Foundation
 import Models
 
 /// What messaging answers other services.
@@ -25,7 +26,8 @@ public enum MessagingAPI {
 
     public static let listConversations = endpoint("GET", "/v1/conversations", .roles(conversationReaders))
     public static let getConversation = endpoint("GET", "/v1/conversations/{id}", .roles(conversationReaders))
-    public static let conversationMessages = endpoint("GET", "/v1/conversations/{id}/messages", .roles(conversationReaders))
+    /// A conversation's messages; services read them too (the CRM's extractions).
+    public static let conversationMessages = endpoint("GET", "/v1/conversations/{id}/messages", .roles(conversationReaders.union([.service])))
     public static let updateConversation = endpoint("PATCH", "/v1/conversations/{id}", .roles(conversationWriters))
 
     public static let sendMessage = endpoint("POST", "/v1/messages", .roles(conversationWriters.union([.service])))
@@ -41,6 +43,8 @@ public enum MessagingAPI {
     public static let listOptOuts = endpoint("GET", "/v1/opt-outs", .roles(Roles.managers))
     public static let addOptOut = endpoint("POST", "/v1/opt-outs", .roles(Roles.managers))
     public static let removeOptOut = endpoint("DELETE", "/v1/opt-outs/{hash}", .roles(Roles.managers))
+    /// The CRM's word on a customer's consent (a person changed the lead's opt-in): the opt-out list follows it.
+    public static let consent = endpoint("PUT", "/v1/messaging/consent", .roles([.service]))
 
     /// Provider webhooks: public, each checked by its provider's signature or secret.
     public static let whatsAppVerify = endpoint("GET", "/webhooks/whatsapp/{channel}", .public)
@@ -62,7 +66,7 @@ public enum MessagingAPI {
     public static let all: [Endpoint] = [
         createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
         conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, listOptOuts,
-        addOptOut, removeOptOut, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
+        addOptOut, removeOptOut, consent, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
         notify,
     ]
 
@@ -172,5 +176,41 @@ public enum MessagingAPI {
             self.id = id
             self.status = status
         }
+    }
+
+    /// `PUT /v1/messaging/consent`: whether the address may be messaged.
+    public struct Consent: Codable, Sendable, Equatable {
+        public var address: String
+        public var optedIn: Bool
+
+        public init(address: String, optedIn: Bool) {
+            self.address = address
+            self.optedIn = optedIn
+        }
+    }
+
+    public struct ConsentReceipt: Codable, Sendable, Equatable {
+        /// False when the list already said so.
+        public var changed: Bool
+
+        public init(changed: Bool) {
+            self.changed = changed
+        }
+    }
+
+    /// A message as other services read it (`GET /v1/conversations/{id}/messages`, in sequence).
+    public struct ConversationMessage: Codable, Sendable, Equatable {
+        public var sequenceNo: Int
+        /// `inbound` (the customer's) or `outbound`.
+        public var direction: String
+        public var sender: String
+        public var body: String?
+        public var createdAt: Date
+    }
+
+    public struct ConversationMessages: Codable, Sendable, Equatable {
+        public var items: [ConversationMessage]
+        /// The sequence number to read on from; none at the end.
+        public var nextCursor: String?
     }
 }

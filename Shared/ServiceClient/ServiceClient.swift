@@ -92,6 +92,14 @@ public struct ServiceClient: Sendable {
         return try self.decode(Response.self, responseBody)
     }
 
+    public func put<Body: Encodable, Response: Decodable>(
+        _ path: String, body: Body, idempotencyKey: String? = nil, context: CallContext, as type: Response.Type = Response.self
+    ) async throws -> Response {
+        let data = try JSONEncoder.sokoni.encode(body)
+        let (_, responseBody) = try await self.send(.PUT, path, body: data, idempotencyKey: idempotencyKey, context: context)
+        return try self.decode(Response.self, responseBody)
+    }
+
     /// One call; answers the status and body of a 2xx, throws ServiceClientError otherwise.
     public func send(
         _ method: HTTPMethod, _ path: String, query: [String: String] = [:], body: Data?, idempotencyKey: String?, context: CallContext,

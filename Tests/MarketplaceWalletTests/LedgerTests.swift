@@ -60,10 +60,10 @@ import Testing
         }
     }
 
-    static func with(settings: [String: String] = [:], _ body: (Books) async throws -> Void) async throws {
+    static func with(settings: [String: String] = [:], also: [ServiceName] = [], _ body: (Books) async throws -> Void) async throws {
         // the rate limiter off: these tests send hundreds of requests at once from one address
         try await TestServices.with(
-            [.gateway, .marketplaceWallet], settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"], .marketplaceWallet: settings]
+            [.gateway, .marketplaceWallet] + also, settings: [.gateway: ["RATE_LIMIT_ENABLED": "false"], .marketplaceWallet: settings]
         ) { platform in
             let tenant = try await platform.createTenant()
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])

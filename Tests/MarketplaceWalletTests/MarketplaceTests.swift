@@ -67,8 +67,8 @@ import Testing
         }
     }
 
-    static func with(settings: [String: String] = [:], _ body: (Market) async throws -> Void) async throws {
-        try await LedgerTests.with(settings: settings) { books in
+    static func with(settings: [String: String] = [:], also: [ServiceName] = [], _ body: (Market) async throws -> Void) async throws {
+        try await LedgerTests.with(settings: settings, also: also) { books in
             let funding = try await books.open("platform", "funding", negative: true)
             try await body(Market(books: books, funding: funding))
         }

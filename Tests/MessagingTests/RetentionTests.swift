@@ -35,7 +35,9 @@ import Testing
                 """, logger: TestLog.quiet)
             let sweeper = RetentionSweeper(
                 webhooks: WebhookStore(postgres: p.postgres, jobs: JobQueue(schema: "messaging")),
-                policy: PolicyStore(postgres: p.postgres, audit: AuditLog(schema: "messaging"), optOutKey: SymmetricKey(data: Data("k".utf8))),
+                policy: PolicyStore(
+                    postgres: p.postgres, audit: AuditLog(schema: "messaging"), optOutKey: SymmetricKey(data: Data("k".utf8)),
+                    crm: CRMEvents(jobs: JobQueue(schema: "messaging"))),
                 retention: .seconds(30 * 86_400), interval: .seconds(3600), logger: TestLog.quiet)
             try await sweeper.sweep()
             // left: the fresh handled one, the two-day-old one, and the unhandled one of 40 days

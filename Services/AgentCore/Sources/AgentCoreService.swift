@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceKit
+import ServiceLifecycle
 
 /// The agent-core service: agents and their prompt versions, FAQs, and the replies messaging asks for, answered by
 /// an OpenAI-compatible model when one is configured (with a fallback and a circuit breaker per provider), and by
@@ -25,6 +26,9 @@ import ServiceKit
 ///   an OpenAI-compatible embeddings API for the knowledge base; none: the built-in hashing embedder (not a model).
 /// - `agent.creditCheckTimeoutMs` [`AGENT_CREDIT_CHECK_TIMEOUT_MS`] 5000: how long a reply waits for the wallet's
 ///   usage-credit reservation before it goes ahead unmetered.
+/// - `agent.extractAfterMessages` [`AGENT_EXTRACT_AFTER_MESSAGES`] 5: a customer's messages since the last extraction
+///   that make the next one (a person closing the conversation makes one too).
+/// - `agent.stageRulesSweepMs` [`AGENT_STAGE_RULES_SWEEP_MS`] 60000: how often the pipeline's inactivity rules run.
 /// - `agent.toolTimeoutPercent` [`AGENT_TOOL_TIMEOUT_PERCENT`] 100: the tools' deadlines (1–8 s each) and their
 ///   calls to other services, in percent; a slow deployment (or a test suite on two busy cores) raises it.
 public struct AgentCoreService: ServiceModule {
@@ -50,11 +54,14 @@ public struct AgentCoreService: ServiceModule {
     let allowPrivateHosts: Bool
     let knowledge: KnowledgeStore
     let knowledgeSearch: KnowledgeSearch
+    let stageRulesSweep: Duration
+    let events: EventsStore
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
         let settings = environment.settings.settings
         let creditCheckTimeout = Duration.milliseconds(try settings.int("agent.creditCheckTimeoutMs", default: 5_000, range: 100...120_000))
+        self.stageRulesSweep = .milliseconds(try settings.int("agent.stageRulesSweepMs", default: 60_000, range: 10...86_400_000))
         let toolTimeoutPercent = try settings.int("agent.toolTimeoutPercent", default: 100, range: 10...2_000)
         let toolCallTimeout = Duration.seconds(3) * toolTimeoutPercent / 100
         // the platform's language models, in order of preference; none (and no tenant's own): the offline responder
@@ -82,7 +89,10 @@ public struct AgentCoreService: ServiceModule {
         self.knowledgeSearch = KnowledgeSearch(store: self.knowledge, embedder: embedder, index: KnowledgeIndex())
         self.agents = AgentsStore(postgres: environment.postgres, audit: environment.audit)
         self.faqs = FaqsStore(postgres: environment.postgres, audit: environment.audit)
-        self.leads = LeadsStore(postgres: environment.postgres, audit: environment.audit)
+        self.leads = LeadsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
+        self.events = EventsStore(
+            postgres: environment.postgres, audit: environment.audit, leads: self.leads, jobs: environment.jobs,
+            extractAfterMessages: try settings.int("agent.extractAfterMessages", default: 5, range: 1...1000))
         self.calls = CallsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, leads: self.leads)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
         self.costs = CostsStore(postgres: environment.postgres, audit: environment.audit)
@@ -149,6 +159,8 @@ public struct AgentCoreService: ServiceModule {
         FaqsController(faqs: self.faqs).addRoutes(to: router)
         LeadsController(leads: self.leads).addRoutes(to: router)
         CallsController(calls: self.calls).addRoutes(to: router)
+        RulesController(leads: self.leads).addRoutes(to: router)
+        CustomersController(events: self.events).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
         SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
         CostsController(costs: self.costs).addRoutes(to: router)
@@ -156,7 +168,29 @@ public struct AgentCoreService: ServiceModule {
         KnowledgeController(knowledge: self.knowledge, search: self.knowledgeSearch, idempotency: self.environment.idempotency).addRoutes(to: router)
     }
 
+    public var backgroundServices: [any Service] {
+        [StageRulesSweeper(leads: self.leads, interval: self.stageRulesSweep, logger: self.environment.logger)]
+    }
+
     public func registerJobs(_ registry: inout JobRegistry) {
         KnowledgeIndexer(store: self.knowledge, embedder: self.knowledgeSearch.embedder).register(&registry)
+        let environment = self.environment
+        let extractions = Extractions(
+            leads: self.leads, conversations: { ConversationsClient(environment.client(.messaging)) },
+            callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
+        registry.register(Extractions.job, as: Extractions.Payload.self) { payload, job, logger in
+            try await extractions.run(payload, requestID: job.requestID, logger: logger)
+        }
+        // a person's change of a lead's opt-in reaches messaging's list, phone by phone
+        registry.register(LeadsStore.consentJob, as: LeadsStore.Consent.self) { consent, job, _ in
+            let context = try await environment.serviceCallContext(tenant: consent.tenantId, requestID: job.requestID)
+            var client = environment.client(.messaging)
+            client.timeout = .seconds(5)
+            client.maxRetries = 0  // the queue's backoff retries
+            let messaging = ConsentClient(client)
+            for phone in consent.phones {
+                _ = try await messaging.consent(.init(address: phone, optedIn: consent.optedIn), context: context)
+            }
+        }
     }
 }

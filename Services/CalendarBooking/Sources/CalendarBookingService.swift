@@ -71,7 +71,7 @@ public struct CalendarBookingService: ServiceModule {
         self.reminders = RemindersStore(postgres: environment.postgres, audit: environment.audit)
         self.connections = ConnectionsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs, box: box)
         self.appointments = AppointmentsStore(
-            postgres: environment.postgres, audit: environment.audit, reminders: self.reminders, connections: self.connections)
+            postgres: environment.postgres, audit: environment.audit, reminders: self.reminders, connections: self.connections, crm: environment.crmEvents)
         self.reminderInterval = .milliseconds(
             try environment.settings.settings.int("calendar.reminderIntervalMs", default: 5_000, range: 10...86_400_000))
         self.reminderRetryBase = .milliseconds(
@@ -134,6 +134,7 @@ public struct CalendarBookingService: ServiceModule {
     }
 
     public func registerJobs(_ registry: inout JobRegistry) {
+        CRMEvents.register(&registry, environment: self.environment)
         guard let sync = self.googleSync else { return }
         registry.register(ConnectionsStore.pushJob, as: ConnectionsStore.Push.self) { push, _, _ in try await sync.push(push) }
     }

@@ -50,7 +50,7 @@ public struct MarketplaceWalletService: ServiceModule {
         let settings = environment.settings.settings
         self.ledger = LedgerStore(postgres: environment.postgres, audit: environment.audit, metrics: environment.metrics)
         self.vendors = VendorsStore(postgres: environment.postgres, audit: environment.audit)
-        self.purchases = PurchasesStore(postgres: environment.postgres, audit: environment.audit, ledger: self.ledger)
+        self.purchases = PurchasesStore(postgres: environment.postgres, audit: environment.audit, ledger: self.ledger, crm: environment.crmEvents)
         self.credits = CreditsStore(
             postgres: environment.postgres, audit: environment.audit,
             initialGrant: Int64(try settings.int("wallet.creditsInitialGrant", default: 1_000, range: 0...1_000_000_000)),
@@ -76,6 +76,7 @@ public struct MarketplaceWalletService: ServiceModule {
 
     public func registerJobs(_ registry: inout JobRegistry) {
         InsuranceJobs.register(&registry, environment: self.environment)
+        CRMEvents.register(&registry, environment: self.environment)
         SubscriptionJobs.register(&registry, confirmation: self.billing, environment: self.environment)
     }
 

@@ -71,7 +71,7 @@ public struct MessagingService: ServiceModule {
         self.sweepInterval = .milliseconds(try settings.int("messaging.sweepIntervalMs", default: 600_000, range: 10...86_400_000))
         self.channels = ChannelsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, publicURL: publicURL)
         self.conversations = ConversationsStore(postgres: environment.postgres, audit: environment.audit, jobs: environment.jobs)
-        self.policy = PolicyStore(postgres: environment.postgres, audit: environment.audit, optOutKey: optOutKey)
+        self.policy = PolicyStore(postgres: environment.postgres, audit: environment.audit, optOutKey: optOutKey, crm: environment.crmEvents)
         self.outbox = OutboxStore(postgres: environment.postgres, conversations: self.conversations, jobs: environment.jobs)
         self.webhooks = WebhookStore(postgres: environment.postgres, jobs: environment.jobs)
         self.processor = InboundProcessor(
@@ -150,5 +150,6 @@ public struct MessagingService: ServiceModule {
         registry.register(DeliveryReports.job, as: DeliveryReports.Job.self) { payload, job, logger in
             try await reports.report(payload, requestID: job.requestID, logger: logger)
         }
+        CRMEvents.register(&registry, environment: self.environment)
     }
 }

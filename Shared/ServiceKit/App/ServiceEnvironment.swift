@@ -43,6 +43,8 @@ public struct ServiceEnvironment: Sendable {
     public var vouchers: VouchersClient { VouchersClient(self.client(.vouchers)) }
     public var messaging: MessagingClient { MessagingClient(self.client(.messaging)) }
     public var agentCore: AgentClient { AgentClient(self.client(.agentCore)) }
+    /// This service's events for the CRM, queued in its own transactions.
+    public var crmEvents: CRMEvents { CRMEvents(jobs: self.jobs) }
 
     /// Calls made while serving a request: the caller's token and request id travel along.
     public func callContext(_ context: AppRequestContext) -> CallContext {

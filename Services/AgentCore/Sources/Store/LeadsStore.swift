@@ -31,7 +31,19 @@ struct LeadsStore: Sendable {
     let postgres: PostgresClient
     let audit: AuditLog
 
+    /// Where a person's change of a lead's opt-in goes to messaging (`crm.consent`).
+    var jobs = JobQueue(schema: "agent")
+
     static let notFound = APIError.notFound("lead_not_found", "No such lead.")
+
+    /// Tells messaging's opt-out list what a person decided (`PUT /v1/messaging/consent`, per phone).
+    static let consentJob = "crm.consent"
+
+    struct Consent: Codable, Sendable {
+        var tenantId: TenantID
+        var phones: [String]
+        var optedIn: Bool
+    }
 
     static let columns = """
         id, phone, name, email, company, status, score, score_components::text, stage, stage_entered_at, assignee_id, treatment, next_action_at, tags,
@@ -91,6 +103,11 @@ struct LeadsStore: Sendable {
             ).all(as: (String, Int).self)
             if let (stage, count) = orphaned.first {
                 throw APIError.conflict("stage_in_use", "\(count) lead(s) are in stage \(stage): move them before removing it.")
+            }
+            if let rule = try await self.rules(tenant: tenant, on: connection, logger: logger).first(where: {
+                !kept.contains($0.toStage) || $0.fromStages.contains { !kept.contains($0) }
+            }) {
+                throw APIError.conflict("stage_in_use", "The rule “\(rule.name)” names a stage being removed: change the rule first.")
             }
             try await connection.query("DELETE FROM agent.pipeline_stages WHERE tenant_id = \(tenant.rawValue)", logger: logger)
             try await connection.query(
@@ -438,6 +455,12 @@ struct LeadsStore: Sendable {
             guard let row else { throw Self.notFound }
             let after = try Self.lead(row)
             let changed = LeadDTO.changedFields(before, after)
+            if before.optIn != after.optIn {
+                // one opt-out list: messaging's follows the person's change, for every phone of the lead
+                try await self.jobs.enqueue(
+                    Self.consentJob, payload: Consent(tenantId: tenant, phones: after.phones, optedIn: after.optIn), on: connection, requestID: requestID,
+                    logger: logger)
+            }
             if !changed.isEmpty {
                 try await self.note(
                     before.id.rawValue, tenant: tenant, kind: changed == ["optIn"] && !after.optIn ? "opt_out" : "updated",
@@ -489,27 +512,39 @@ struct LeadsStore: Sendable {
                 throw APIError.unprocessable("unknown_stage", "No stage \(stage) in this pipeline: \(stages.map(\.key).joined(separator: ", ")).")
             }
             guard before.stage != stage else { return before }
-            // a won stage converts, a lost one loses; reopened, the lead is as warm as its latest extraction says
-            let row = try await connection.query(
-                """
-                UPDATE agent.leads SET stage = \(stage), stage_entered_at = now(), updated_at = now(),
-                    status = CASE \(target.kind.rawValue) WHEN 'won' THEN 'converted' WHEN 'lost' THEN 'lost'
-                        ELSE CASE WHEN status IN ('converted', 'lost')
-                            THEN coalesce((SELECT temperature FROM agent.extractions WHERE lead_id = \(before.id.rawValue) AND is_latest), 'cold')
-                            ELSE status END END
-                WHERE id = \(before.id.rawValue) RETURNING \(unescaped: Self.columns)
-                """, logger: logger
-            ).collect().first
-            guard let row else { throw Self.notFound }
-            let after = try Self.lead(row)
-            try await self.note(
-                before.id.rawValue, tenant: tenant, kind: "stage_changed", summary: "Moved from \(before.stage) to \(stage): \(reason).",
-                data: ["from": .string(before.stage), "to": .string(stage), "reason": .string(reason)], actor: actor, on: connection, logger: logger)
-            try await self.audit.record(
-                on: connection, tenantID: tenant, actor: actor, action: "lead.stage_changed", table: "leads", targetID: after.id.description, before: before,
-                after: after, requestID: requestID, logger: logger)
-            return after
+            return try await self.place(
+                before, in: target, reason: reason, data: [:], tenant: tenant, actor: actor, requestID: requestID, on: connection, logger: logger)
         }
+    }
+
+    /// Puts the lead in `target` (a person's move or a rule's), in the caller's transaction: a won stage converts, a
+    /// lost one loses; the timeline says why (`data` adds to what it records) and the audit row keeps both.
+    func place(
+        _ before: LeadDTO, in target: PipelineStage, reason: String, data: [String: JSONValue], tenant: TenantID, actor: String, requestID: String?,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> LeadDTO {
+        let stage = target.key
+        // reopened, the lead is as warm as its latest extraction says
+        let row = try await connection.query(
+            """
+            UPDATE agent.leads SET stage = \(stage), stage_entered_at = now(), updated_at = now(),
+                status = CASE \(target.kind.rawValue) WHEN 'won' THEN 'converted' WHEN 'lost' THEN 'lost'
+                    ELSE CASE WHEN status IN ('converted', 'lost')
+                        THEN coalesce((SELECT temperature FROM agent.extractions WHERE lead_id = \(before.id.rawValue) AND is_latest), 'cold')
+                        ELSE status END END
+            WHERE id = \(before.id.rawValue) RETURNING \(unescaped: Self.columns)
+            """, logger: logger
+        ).collect().first
+        guard let row else { throw Self.notFound }
+        let after = try Self.lead(row)
+        try await self.note(
+            before.id.rawValue, tenant: tenant, kind: "stage_changed", summary: "Moved from \(before.stage) to \(stage): \(reason).",
+            data: data.merging(["from": .string(before.stage), "to": .string(stage), "reason": .string(reason)]) { $1 }, actor: actor,
+            on: connection, logger: logger)
+        try await self.audit.record(
+            on: connection, tenantID: tenant, actor: actor, action: "lead.stage_changed", table: "leads", targetID: after.id.description, before: before,
+            after: after, requestID: requestID, logger: logger)
+        return after
     }
 
     // MARK: the timeline
@@ -554,10 +589,11 @@ struct LeadsStore: Sendable {
         }
     }
 
-    /// The lead was in touch (a call, a message): its last contact moves, the event joins its timeline, and the
-    /// score's engagement part follows (the change explained). Answers how far the score moved.
+    /// The lead was in touch (a call, a message): its last contact moves, the event joins its timeline (when it has
+    /// a summary), and the score's engagement and behaviour parts follow (the change explained). Answers how far the
+    /// score moved.
     func contacted(
-        _ id: LeadID, at moment: Date, kind: String, summary: String, data: [String: JSONValue], tenant: TenantID, actor: String,
+        _ id: LeadID, at moment: Date, kind: String, summary: String?, data: [String: JSONValue], tenant: TenantID, actor: String,
         on connection: PostgresConnection, now: Date = Date(), logger: Logger
     ) async throws -> Int {
         let before = try await self.lead(id, tenant: tenant, on: connection, lock: true, logger: logger)
@@ -573,12 +609,15 @@ struct LeadsStore: Sendable {
                 score_components = \(try JSONEncoder.canonical.encodeString(components))::jsonb, updated_at = now()
             WHERE id = \(before.id.rawValue)
             """, logger: logger)
-        try await self.note(before.id.rawValue, tenant: tenant, kind: kind, summary: summary, data: data, actor: actor, on: connection, logger: logger)
+        if let summary {
+            try await self.note(before.id.rawValue, tenant: tenant, kind: kind, summary: summary, data: data, actor: actor, on: connection, logger: logger)
+        }
         if before.scoreComponents != components {
             try await self.note(
                 before.id.rawValue, tenant: tenant, kind: "score_changed",
                 summary: Scoring.explain(from: before.scoreComponents, to: components, because: "\(kind) on \(ISO8601.format(moment))"),
                 data: ["from": .number(Double(before.score)), "to": .number(Double(components.score))], actor: actor, on: connection, logger: logger)
+            try await self.automate(before.id, event: nil, tenant: tenant, requestID: nil, on: connection, logger: logger)
         }
         return components.score - before.score
     }
@@ -593,6 +632,18 @@ struct LeadsStore: Sendable {
         var flags: [String: Bool] = [:]
         var conversation: ConversationID?
         var source: String
+        /// What made the extraction job read the conversation (`messages:10`, `closed`): one extraction each.
+        var trigger: String? = nil
+    }
+
+    /// Whether the conversation's extraction for `trigger` was recorded already (a retried job records it once).
+    func extracted(lead: LeadID, conversation: ConversationID, trigger: String, logger: Logger) async throws -> Bool {
+        try await self.postgres.query(
+            """
+            SELECT 1 FROM agent.extractions e JOIN agent.leads l ON l.id = \(lead.rawValue)
+            WHERE e.lead_id = coalesce(l.merged_into, l.id) AND e.conversation_id = \(conversation.rawValue) AND e.found->>'trigger' = \(trigger)
+            """, logger: logger
+        ).first(as: Int.self) != nil
     }
 
     /// Stores what a conversation revealed and moves the lead's score and temperature as the code computes them
@@ -609,6 +660,7 @@ struct LeadsStore: Sendable {
             try await connection.query(
                 "UPDATE agent.extractions SET is_latest = false WHERE lead_id = \(before.id.rawValue) AND is_latest", logger: logger)
             var found: [String: JSONValue] = ["flags": .object(new.flags.mapValues { .bool($0) })]
+            if let trigger = new.trigger { found["trigger"] = .string(trigger) }
             if let name = new.name { found["name"] = .string(name) }
             if let email = new.email { found["email"] = .string(email) }
             if let company = new.company { found["company"] = .string(company) }
@@ -654,7 +706,9 @@ struct LeadsStore: Sendable {
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "lead.extraction", table: "extractions", targetID: extraction.id.description,
                 before: before, after: after, requestID: requestID, logger: logger)
-            return (extraction, after)
+            // the tenant's score rules may move it now
+            let moved = try await self.automate(before.id, event: nil, tenant: tenant, requestID: requestID, on: connection, logger: logger)
+            return (extraction, moved)
         }
     }
 

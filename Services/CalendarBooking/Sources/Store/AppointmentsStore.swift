@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -15,6 +16,8 @@ struct AppointmentsStore: Sendable {
     let reminders: RemindersStore
     /// Its event in a connected Google Calendar, pushed by a job queued in the same transaction.
     let connections: ConnectionsStore
+    /// The CRM hears of bookings, cancellations, completions and no-shows (the lead's timeline and totals).
+    let crm: CRMEvents
 
     static let slotTaken = APIError.conflict("slot_taken", "The agent already has an appointment at that time.")
     static let errors = ConstraintErrors(
@@ -130,6 +133,7 @@ struct AppointmentsStore: Sendable {
             try await self.reminders.plan(appointment, .booked, tenant: tenant, on: connection, logger: logger)
             if appointment.status != .pending {
                 try await self.connections.queuePush(appointment, tenant: tenant, requestID: requestID, on: connection, logger: logger)
+                try await self.tellCRM(.appointmentBooked, appointment, tenant: tenant, requestID: requestID, on: connection, logger: logger)
             }
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "appointment.booked", table: "appointments", targetID: appointment.id.description,
@@ -271,6 +275,15 @@ struct AppointmentsStore: Sendable {
                     try await self.reminders.plan(after, .moved, tenant: tenant, on: connection, logger: logger)
                 default: break
                 }
+                let event: CRMAPI.Event.Kind? =
+                    switch (before.status, after.status) {
+                    case (.pending, .scheduled), (.pending, .confirmed): .appointmentBooked
+                    case (let was, .cancelled) where was != .cancelled && was != .pending: .appointmentCancelled
+                    case (let was, .completed) where was != .completed: .appointmentCompleted
+                    case (let was, .noShow) where was != .noShow: .appointmentMissed
+                    default: nil
+                    }
+                if let event { try await self.tellCRM(event, after, tenant: tenant, requestID: requestID, on: connection, logger: logger) }
                 // a hold is not in Google until it is booked for good; anything else that changed is pushed
                 if before.status != .pending || after.status != .pending {
                     try await self.connections.queuePush(after, tenant: tenant, requestID: requestID, on: connection, logger: logger)
@@ -281,6 +294,18 @@ struct AppointmentsStore: Sendable {
                 return after
             }
         }
+    }
+
+    /// The contact's lead hears of it (an appointment without a phone has no lead).
+    private func tellCRM(
+        _ kind: CRMAPI.Event.Kind, _ appointment: AppointmentDTO, tenant: TenantID, requestID: String, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let phone = appointment.contactPhone else { return }
+        try await self.crm.enqueue(
+            CRMAPI.Event(
+                id: "appointment-\(appointment.id)-\(kind.rawValue)", source: .calendarBooking, kind: kind, phone: phone, at: Date(),
+                name: appointment.contactName, conversationId: appointment.conversationId, appointmentId: appointment.id, title: appointment.title),
+            tenant: tenant, requestID: requestID, on: connection, logger: logger)
     }
 
     /// A Meet link Google made for the appointment's event, unless it has a meeting URL already.

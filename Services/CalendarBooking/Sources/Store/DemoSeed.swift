@@ -18,7 +18,8 @@ enum DemoSeed {
             postgres: postgres, audit: audit, jobs: JobQueue(schema: "calendar"),
             box: try SecretBox(configuration: SecretBox.derivedConfiguration(serviceKey: "seed-demo", purpose: "unused"), key: "seed"))
         let appointments = AppointmentsStore(
-            postgres: postgres, audit: audit, reminders: RemindersStore(postgres: postgres, audit: audit), connections: connections)
+            postgres: postgres, audit: audit, reminders: RemindersStore(postgres: postgres, audit: audit), connections: connections,
+            crm: CRMEvents(jobs: JobQueue(schema: "calendar")))
         guard try await agents.agents(tenant: tenant, after: nil, limit: 1, logger: logger).isEmpty else { return }
         let actor = "seed-demo"
         let weekdays = (1...6).map { WeeklyRule(weekday: $0, start: LocalTime("08:00")!, end: LocalTime("17:00")!) }

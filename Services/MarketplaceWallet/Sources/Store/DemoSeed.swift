@@ -17,7 +17,7 @@ enum DemoSeed {
         guard try await vendors.vendors(tenant: tenant, category: nil, region: nil, status: nil, search: nil, after: nil, limit: 1, logger: logger).isEmpty
         else { return }
         let ledger = LedgerStore(postgres: postgres, audit: audit)
-        let purchases = PurchasesStore(postgres: postgres, audit: audit, ledger: ledger)
+        let purchases = PurchasesStore(postgres: postgres, audit: audit, ledger: ledger, crm: CRMEvents(jobs: JobQueue(schema: "wallet")))
         let actor = "seed-demo"
         let request = "seed-demo"
         func profile(_ name: String, region: String, rating: Double, fulfilment: Double, responseMs: Int64) -> VendorsStore.VendorFields {

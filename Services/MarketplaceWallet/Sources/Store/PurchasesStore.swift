@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -13,6 +14,8 @@ struct PurchasesStore: Sendable {
     let postgres: PostgresClient
     let audit: AuditLog
     let ledger: LedgerStore
+    /// The buyer's lead hears of each completed purchase (the customer's amount spent).
+    let crm: CRMEvents
 
     static let errors = ConstraintErrors(
         [
@@ -488,6 +491,15 @@ struct PurchasesStore: Sendable {
                     let completed = try await self.resolve(
                         purchase, as: .completed, transaction: transfer.id, reason: nil, tenant: tenant, actor: actor, on: connection, requestID: requestID,
                         logger: logger)
+                    if let (phone, name) = try await connection.query(
+                        "SELECT phone, name FROM wallet.buyers WHERE id = \(purchase.buyerId.rawValue) AND phone IS NOT NULL", logger: logger
+                    ).first(as: (String, String).self) {
+                        try await self.crm.enqueue(
+                            CRMAPI.Event(
+                                id: "purchase-\(purchase.id)", source: .marketplaceWallet, kind: .purchase, phone: phone, at: Date(), name: name,
+                                amount: purchase.amount.decimalString, currency: purchase.amount.currency.code),
+                            tenant: tenant, requestID: requestID, on: connection, logger: logger)
+                    }
                     return .completed(completed)
                 case .expired:
                     let reason = "The payment hold expired before the purchase was completed."

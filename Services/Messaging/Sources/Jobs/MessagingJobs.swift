@@ -97,6 +97,12 @@ struct InboundProcessor: Sendable {
                         body: message.text, payload: .object(payload), providerMessageID: message.providerMessageId, status: .received,
                         language: language, requestedBy: nil, callback: nil, occurredAt: message.timestamp),
                     on: connection, logger: logger)
+                // the CRM's lead for this number: last contact, replies, the timeline
+                try await self.policy.crm.enqueue(
+                    CRMAPI.Event(
+                        id: "message-\(id)", source: .messaging, kind: .messageReceived, phone: message.from, at: message.timestamp,
+                        name: message.profileName, channelKind: channel.kind.rawValue, conversationId: conversation.id), tenant: tenant,
+                    requestID: requestID, on: connection, logger: logger)
                 if let keyword {
                     // the customer's own words: recorded, confirmed in their language, and never answered by the agent
                     let changed =

@@ -5,7 +5,7 @@ import Models
 import ServiceKit
 
 /// `GET/PUT /v1/messaging/settings` and the opt-out list (`GET/POST/DELETE /v1/opt-outs`, CSV with
-/// `Accept: text/csv`).
+/// `Accept: text/csv`; `PUT /v1/messaging/consent` the CRM's changes of a lead's opt-in).
 struct SettingsController: Sendable {
     let policy: PolicyStore
 
@@ -15,6 +15,7 @@ struct SettingsController: Sendable {
         router.on(MessagingAPI.listOptOuts, use: self.optOuts)
         router.on(MessagingAPI.addOptOut, use: self.addOptOut)
         router.on(MessagingAPI.removeOptOut, use: self.removeOptOut)
+        router.on(MessagingAPI.consent, use: self.consent)
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessagingSettings> {
@@ -63,15 +64,7 @@ struct SettingsController: Sendable {
     @Sendable func addOptOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
         let body = try await request.decodeJSON(NewOptOut.self, context: context)
-        let address: String
-        if body.address.hasPrefix("+") {
-            do { address = try PhoneNumber(parsing: body.address).e164 } catch {
-                throw APIError.unprocessable("invalid_address", "address must be an E.164 number such as +250788123456: \(error)")
-            }
-        } else {
-            try TextRules.check(body.address, field: "address", length: 1...200)
-            address = body.address
-        }
+        let address = try Self.address(body.address)
         let added = try await self.policy.postgres.withTransaction(logger: context.logger) { connection in
             try await self.policy.optOut(
                 tenant: tenant, address: address, source: "api", language: nil, actor: caller.subject, requestID: context.requestID, on: connection,
@@ -91,5 +84,33 @@ struct SettingsController: Sendable {
                 tenant: tenant, hash: hash.lowercased(), actor: caller.subject, requestID: context.requestID, logger: context.logger)
         else { throw APIError.notFound("opt_out_not_found", "No such entry on the opt-out list.") }
         return Response(status: .noContent)
+    }
+
+    /// An E.164 number, or another channel's address (an email, a chat id) as it is.
+    static func address(_ text: String) throws -> String {
+        if text.hasPrefix("+") {
+            do { return try PhoneNumber(parsing: text).e164 } catch {
+                throw APIError.unprocessable("invalid_address", "address must be an E.164 number such as +250788123456: \(error)")
+            }
+        }
+        try TextRules.check(text, field: "address", length: 1...200)
+        return text
+    }
+
+    /// The CRM's word (a person changed a lead's opt-in): the list follows it, and is not told back.
+    @Sendable func consent(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessagingAPI.ConsentReceipt> {
+        let (caller, tenant) = try context.requireTenantCaller()
+        let body = try await request.decodeJSON(MessagingAPI.Consent.self, context: context)
+        let address = try Self.address(body.address)
+        let changed = try await self.policy.postgres.withTransaction(logger: context.logger) { connection in
+            body.optedIn
+                ? try await self.policy.optIn(
+                    tenant: tenant, address: address, actor: caller.subject, requestID: context.requestID, fromCRM: true, on: connection,
+                    logger: context.logger)
+                : try await self.policy.optOut(
+                    tenant: tenant, address: address, source: "crm", language: nil, actor: caller.subject, requestID: context.requestID, fromCRM: true,
+                    on: connection, logger: context.logger)
+        }
+        return JSONResponse(.ok, MessagingAPI.ConsentReceipt(changed: changed))
     }
 }

@@ -268,6 +268,14 @@ struct ConversationsStore: Sendable {
                 try await connection.query("UPDATE messaging.conversations SET unread_count = 0 WHERE id = \(id.rawValue)", logger: logger)
             }
             let after = try await self.conversation(id, tenant: tenant, on: connection, logger: logger)!
+            if after.status == .closed && before.status != .closed {
+                // the CRM reads what the conversation revealed (an extraction)
+                try await CRMEvents(jobs: self.jobs).enqueue(
+                    .init(
+                        id: "closed-\(id)", source: .messaging, kind: .conversationClosed, phone: after.contact.address, at: Date(),
+                        channelKind: after.channelKind.rawValue, conversationId: id),
+                    tenant: tenant, requestID: requestID, on: connection, logger: logger)
+            }
             if after.status != before.status {
                 try await self.audit.record(
                     on: connection, tenantID: tenant, actor: actor, action: "conversation.status", table: "conversations", targetID: id.description,

@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Foundation
 import Logging
@@ -12,6 +13,8 @@ struct PolicyStore: Sendable {
     let audit: AuditLog
     /// The key of the opt-out list's hashes: the list never holds a number in clear.
     let optOutKey: SymmetricKey
+    /// Each change of the list is told to the CRM (the lead's opt-in follows), unless the CRM made it.
+    let crm: CRMEvents
 
     // MARK: opt-outs
 
@@ -43,11 +46,11 @@ struct PolicyStore: Sendable {
     }
 
     /// Adds the address to the list; true when it was not on it. Audited: who, from where (a keyword, the provider,
-    /// the API).
+    /// the API, the CRM). A change is told to the CRM, unless the CRM made it.
     @discardableResult
     func optOut(
-        tenant: TenantID, address: String, source: String, language: String?, actor: String, requestID: String?, on connection: PostgresConnection,
-        logger: Logger
+        tenant: TenantID, address: String, source: String, language: String?, actor: String, requestID: String?, fromCRM: Bool = false,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
         let added =
             try await connection.query(
@@ -62,12 +65,15 @@ struct PolicyStore: Sendable {
                 on: connection, tenantID: tenant, actor: actor, action: "opt_out.add", table: "opt_outs", targetID: Self.masked(address),
                 before: nil as String?,
                 after: ["source": source], requestID: requestID, logger: logger)
+            if !fromCRM { try await self.tellCRM(.optedOut, tenant: tenant, address: address, requestID: requestID, on: connection, logger: logger) }
         }
         return added
     }
 
     @discardableResult
-    func optIn(tenant: TenantID, address: String, actor: String, requestID: String?, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+    func optIn(
+        tenant: TenantID, address: String, actor: String, requestID: String?, fromCRM: Bool = false, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
         let removed =
             try await connection.query(
                 "DELETE FROM messaging.opt_outs WHERE tenant_id = \(tenant.rawValue) AND address_hash = \(self.hash(address)) RETURNING 1", logger: logger
@@ -76,8 +82,17 @@ struct PolicyStore: Sendable {
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "opt_out.remove", table: "opt_outs", targetID: Self.masked(address),
                 before: ["optedOut": "true"], after: nil as String?, requestID: requestID, logger: logger)
+            if !fromCRM { try await self.tellCRM(.optedIn, tenant: tenant, address: address, requestID: requestID, on: connection, logger: logger) }
         }
         return removed
+    }
+
+    private func tellCRM(
+        _ kind: CRMAPI.Event.Kind, tenant: TenantID, address: String, requestID: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await self.crm.enqueue(
+            CRMAPI.Event(id: "consent-\(UUID().uuidString.lowercased())", source: .messaging, kind: kind, phone: address, at: Date()), tenant: tenant,
+            requestID: requestID, on: connection, logger: logger)
     }
 
     struct OptOutEntry: Codable, Sendable, Equatable {
@@ -114,6 +129,13 @@ struct PolicyStore: Sendable {
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "opt_out.remove", table: "opt_outs", targetID: masked,
                 before: ["optedOut": "true"], after: nil as String?, requestID: requestID, logger: logger)
+            // the list holds no number; the contact whose number hashes to the entry names the lead to tell
+            let phones = try await connection.query(
+                "SELECT address FROM messaging.contacts WHERE tenant_id = \(tenant.rawValue) AND address LIKE '+%'", logger: logger
+            ).all(as: String.self)
+            if let phone = phones.first(where: { self.hash($0).readableBytesView.hex == hash.lowercased() }) {
+                try await self.tellCRM(.optedIn, tenant: tenant, address: phone, requestID: requestID, on: connection, logger: logger)
+            }
             return true
         }
     }
