@@ -52,13 +52,16 @@ public enum CRMAPI {
     /// Vapi's server-URL messages (public: the HMAC signature is checked); a transcript can be long.
     public static let voiceWebhook = endpoint("POST", "/webhooks/voice/vapi/{publicId}", .public).allowingBodies(upTo: 4 << 20)
 
+    /// Each day's figures across the services (JSON, or CSV), computed from their rows.
+    public static let dailyAnalytics = endpoint("GET", "/v1/analytics/daily", .roles(Roles.readers.union([.service])))
     /// Leads that converted, with totals kept current from the other services' events.
     public static let listCustomers = endpoint("GET", "/v1/customers", .roles(readers))
     /// What the other services tell the CRM about a customer (their jobs, service to service).
     public static let recordEvents = endpoint("POST", "/v1/crm/events", .roles([.service]))
 
     public static let all: [Endpoint] = [
-        listCustomers, recordEvents, listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead, leadActivity, addNote, recordExtraction,
+        dailyAnalytics, listCustomers, recordEvents, listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead, leadActivity, addNote,
+        recordExtraction,
         listExtractions, pipeline,
         getStages, putStages, getRules, putRules, stageMoves, getAssignment, putAssignment, listCalls, getCall, callTranscript, addDisposition,
         getVoiceSettings, rotateVoiceSecret,

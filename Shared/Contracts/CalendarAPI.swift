@@ -76,8 +76,13 @@ public enum CalendarAPI {
     public static let manageCancel = endpoint("POST", "/v1/calendar/manage/{token}/cancel", .public)
     public static let manageReschedule = endpoint("POST", "/v1/calendar/manage/{token}/reschedule", .public)
 
+    /// Per UTC day: `booked` (made that day, not a hold), `cancelled` (that day), `completed` and `no_show` (of the
+    /// appointments that started that day) (`DailyCounts`).
+    public static let daily = endpoint("GET", "/v1/calendar/daily", .roles(DailyCounts.readers))
+
     public static let all: [Endpoint] = [
-        listAgents, createAgent, getAgent, updateAgent, createFeed, feed, getSettings, putSettings, availability, getRules, putRules, listBlocks, createBlock,
+        daily, listAgents, createAgent, getAgent, updateAgent, createFeed, feed, getSettings, putSettings, availability, getRules, putRules, listBlocks,
+        createBlock,
         deleteBlock,
         listAppointments, createAppointment, getAppointment, appointmentICS, appointmentReminders, updateAppointment, confirmAppointment, cancelAppointment,
         rescheduleAppointment,

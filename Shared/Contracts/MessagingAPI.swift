@@ -38,6 +38,9 @@ public enum MessagingAPI {
 
     public static let getSettings = endpoint("GET", "/v1/messaging/settings", .roles(Roles.readers))
     public static let analytics = endpoint("GET", "/v1/messaging/analytics", .roles(Roles.readers))
+    /// Per UTC day: `conversations` started, `inbound.<channel kind>` and `outbound.<channel kind>` messages,
+    /// `failed` outbound (failed or blocked), `cost.<currency>` in minor units (`DailyCounts`).
+    public static let daily = endpoint("GET", "/v1/messaging/daily", .roles(DailyCounts.readers))
     public static let putSettings = endpoint("PUT", "/v1/messaging/settings", .roles([.superAdmin, .support, .tenantAdmin]))
 
     public static let listOptOuts = endpoint("GET", "/v1/opt-outs", .roles(Roles.managers))
@@ -65,7 +68,8 @@ public enum MessagingAPI {
     /// Everything the gateway routes to messaging (the notification endpoint is called service to service).
     public static let all: [Endpoint] = [
         createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
-        conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, listOptOuts,
+        conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, daily,
+        listOptOuts,
         addOptOut, removeOptOut, consent, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
         notify,
     ]

@@ -35,8 +35,11 @@ public enum VouchersAPI {
     public static let listRedemptions = endpoint("GET", "/v1/redemptions", .roles(Roles.readers.union([.stationOperator])))
     public static let metrics = endpoint("GET", "/v1/voucher-metrics", .roles(Roles.readers))
 
+    /// Per UTC day: vouchers `issued` and `redeemed` (`DailyCounts`).
+    public static let daily = endpoint("GET", "/v1/vouchers/daily", .roles(DailyCounts.readers))
+
     public static let all: [Endpoint] = [
-        createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, validateBulk, transition, listVouchers, codeSpace,
+        daily, createStation, updateStation, listStations, getStation, createVoucher, bulkIssue, validateBulk, transition, listVouchers, codeSpace,
         getVoucher, voucherEvents, image, redeem, listRedemptions, metrics, send, deliveryReport,
     ]
 

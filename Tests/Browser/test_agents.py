@@ -1,5 +1,6 @@
 """The agent pages of the admin console in a real Chromium: an agent made in the page is the API's, with what the
-form said, and a second one of the same name shows the API's refusal; prompt versions 1.0.0 (active as the first)
+form said, and a second one of the same name shows the API's refusal; the CRM tools (lookup_lead, update_lead,
+handoff_to_assignee) are ticked in the form and saved; prompt versions 1.0.0 (active as the first)
 and 1.1.0 are added in the page, 1.1.0 activated and then rolled back to 1.0.0, the API agreeing each time, and the
 side-by-side diff shows the removed lines on the old side and the added ones on the new; an FAQ added in the page is
 listed with no use, and the database says the same; read-only staff see these pages with no control that writes,
@@ -228,6 +229,37 @@ def test_an_agent_is_edited_and_archived_in_its_page(browser, base_url, api):
     wait(driver).until(EC.presence_of_element_located((By.ID, "agent-archive")))
     status, stored = api.call("GET", f"/v1/agents/{agent['id']}", owner(api))
     assert stored["status"] == "active"
+
+
+
+def test_the_crm_tools_can_be_ticked_and_are_saved(browser, base_url, api):
+    crm_tools = {"lookup_lead": "CRM: look up the customer's lead", "update_lead": "CRM: update the lead (details and score)",
+                 "handoff_to_assignee": "CRM: hand off to the lead's assignee"}
+    agent = new_agent(api)
+    assert not set(crm_tools) & set(agent["tools"]), agent["tools"]
+    driver = browser("desktop")
+    sign_in(driver, base_url, api, route=f"#/agents/{agent['id']}", page="agents/:id")
+    click(driver, driver.find_element(By.ID, "agent-edit"))
+    dialog = open_dialog(driver)
+    for tool, label in crm_tools.items():
+        box = driver.find_element(By.ID, f"agent-tool-{tool}")
+        assert not box.is_selected()
+        assert dialog.find_element(By.CSS_SELECTOR, f'label[for="agent-tool-{tool}"]').text == label
+        click(driver, box)
+    submit_dialog(driver)
+    no_dialog(driver)
+    page_ready(driver, "agents/:id")
+    wait(driver).until(lambda d: "saved" in d.find_element(By.ID, "agent-status").text)
+    status, stored = api.call("GET", f"/v1/agents/{agent['id']}", owner(api))
+    assert status == 200 and set(stored["tools"]) == set(agent["tools"]) | set(crm_tools), stored["tools"]
+    shown = driver.find_element(By.ID, "agent-details").text
+    assert all(label in shown for label in crm_tools.values()), shown
+    # the form opened again has them ticked
+    click(driver, driver.find_element(By.ID, "agent-edit"))
+    open_dialog(driver)
+    assert all(driver.find_element(By.ID, f"agent-tool-{tool}").is_selected() for tool in crm_tools)
+    click(driver, driver.find_element(By.CSS_SELECTOR, "dialog[open] button[value=cancel]"))
+    no_dialog(driver)
 
 
 # ---------- prompt versions ----------

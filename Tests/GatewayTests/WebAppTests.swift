@@ -45,6 +45,8 @@ import Testing
             #expect(page.headers[.cacheControl] == "no-cache")
             let csp = try #require(page.headers[.contentSecurityPolicy])
             #expect(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"))
+            // a voice provider's recordings play (media over https), nothing else comes from elsewhere
+            #expect(csp.contains("media-src 'self' blob: https:;") && csp.contains("connect-src 'self';"))
             #expect(page.headers[.xContentTypeOptions] == "nosniff")
             #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
             #expect(page.headers[HTTPField.Name("Permissions-Policy")!]?.contains("camera=(self)") == true)

@@ -28,6 +28,8 @@ import ServiceLifecycle
 ///   usage-credit reservation before it goes ahead unmetered.
 /// - `agent.extractAfterMessages` [`AGENT_EXTRACT_AFTER_MESSAGES`] 5: a customer's messages since the last extraction
 ///   that make the next one (a person closing the conversation makes one too).
+/// - `agent.analyticsRefreshMs` [`AGENT_ANALYTICS_REFRESH_MS`] 600000: how often today's and yesterday's daily
+///   analytics are recomputed (for tenants that read them lately).
 /// - `agent.stageRulesSweepMs` [`AGENT_STAGE_RULES_SWEEP_MS`] 60000: how often the pipeline's inactivity rules run.
 /// - `agent.toolTimeoutPercent` [`AGENT_TOOL_TIMEOUT_PERCENT`] 100: the tools' deadlines (1–8 s each) and their
 ///   calls to other services, in percent; a slow deployment (or a test suite on two busy cores) raises it.
@@ -56,6 +58,8 @@ public struct AgentCoreService: ServiceModule {
     let knowledgeSearch: KnowledgeSearch
     let stageRulesSweep: Duration
     let events: EventsStore
+    let analytics: AnalyticsStore
+    let analyticsRefresh: Duration
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -93,6 +97,22 @@ public struct AgentCoreService: ServiceModule {
         self.events = EventsStore(
             postgres: environment.postgres, audit: environment.audit, leads: self.leads, jobs: environment.jobs,
             extractAfterMessages: try settings.int("agent.extractAfterMessages", default: 5, range: 1...1000))
+        self.analytics = AnalyticsStore(
+            postgres: environment.postgres,
+            sources: {
+                [
+                    (.messaging, DailyCountsClient(environment.client(.messaging), endpoint: MessagingAPI.daily)),
+                    (.calendarBooking, DailyCountsClient(environment.client(.calendarBooking), endpoint: CalendarAPI.daily)),
+                    (.vouchers, DailyCountsClient(environment.client(.vouchers), endpoint: VouchersAPI.daily)),
+                ].map { service, counts in
+                    var client = counts.client
+                    client.timeout = .seconds(10)
+                    client.maxRetries = 1
+                    return (service, DailyCountsClient(client, endpoint: counts.endpoint))
+                }
+            },
+            callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
+        self.analyticsRefresh = .milliseconds(try settings.int("agent.analyticsRefreshMs", default: 600_000, range: 10...86_400_000))
         self.calls = CallsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, leads: self.leads)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
         self.costs = CostsStore(postgres: environment.postgres, audit: environment.audit)
@@ -160,6 +180,7 @@ public struct AgentCoreService: ServiceModule {
         LeadsController(leads: self.leads).addRoutes(to: router)
         CallsController(calls: self.calls).addRoutes(to: router)
         RulesController(leads: self.leads).addRoutes(to: router)
+        AnalyticsController(analytics: self.analytics).addRoutes(to: router)
         CustomersController(events: self.events).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)
         SessionsController(sessions: self.sessions, agents: self.agents, engine: self.engine).addRoutes(to: router)
@@ -169,7 +190,10 @@ public struct AgentCoreService: ServiceModule {
     }
 
     public var backgroundServices: [any Service] {
-        [StageRulesSweeper(leads: self.leads, interval: self.stageRulesSweep, logger: self.environment.logger)]
+        [
+            StageRulesSweeper(leads: self.leads, interval: self.stageRulesSweep, logger: self.environment.logger),
+            AnalyticsRefresher(analytics: self.analytics, interval: self.analyticsRefresh, logger: self.environment.logger),
+        ]
     }
 
     public func registerJobs(_ registry: inout JobRegistry) {

@@ -11,6 +11,7 @@ export const TONES = ['mtaa', 'rafiki', 'kazi', 'sana', 'neutral'];
 export const TOOLS = [
   'voucher_status', 'faq_lookup', 'handoff', 'product_search', 'create_intent', 'list_quotes', 'accept_quote',
   'find_slots', 'book_appointment', 'cancel_appointment', 'reschedule_appointment',
+  'lookup_lead', 'update_lead', 'handoff_to_assignee',
 ];
 // what a new agent starts with (as the API does): selling through the marketplace is chosen per agent
 const DEFAULT_TOOLS = ['voucher_status', 'faq_lookup', 'handoff'];

@@ -12,8 +12,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const FOLLOW_SECONDS = 20;
 const SETTLED = new Set(['sent', 'delivered', 'read', 'failed', 'blocked', 'queued_throttled']);
 
-/** A read-only copy of some text with a Copy button and a line saying it was copied. */
-function copyField(t, label, value, { id, multiline = false, hint } = {}) {
+/** A read-only copy of some text with a Copy button and a line saying it was copied (calls.js shows one too). */
+export function copyField(t, label, value, { id, multiline = false, hint } = {}) {
   const input = multiline
     ? h('textarea', { id, readOnly: true, rows: '2', class: 'mono', spellcheck: 'false', value })
     : h('input', { id, readOnly: true, class: 'mono', spellcheck: 'false', value });

@@ -2,7 +2,8 @@
 // what each means, and the latest extraction's features and reasoning); every extraction; the details; the timeline
 // (newest first, a page at a time). For those who work leads: edit the details, move to another stage (with the
 // reason), add a note, record an extraction by hand (five features, 1 to 3). For those who manage leads: assign to a
-// person, and merge another lead (found by its phone) into this one.
+// person, and merge another lead (found by its phone) into this one. A call in the timeline opens its page (call.js),
+// and the details link to the lead's calls (calls.js).
 import { h, clear } from '../lib/dom.js';
 import { number, dateTime } from '../lib/format.js';
 import { pageHeader, section, field, button, statusLine, say, details, table, select, dialog, badge, checkbox } from '../lib/ui.js';
@@ -121,6 +122,7 @@ export async function render(ctx) {
       [t('lead.source'), t(`leadSource.${lead.source}`)],
       [t('lead.activity'), t('lead.activityCounts', { replies: number(lead.replies), clicks: number(lead.clicks), bookings: number(lead.bookings) })],
       [t('lead.lastContact'), whenText(lead.lastContactAt) || t('lead.never')],
+      [t('lead.calls'), can('GET /v1/calls') ? h('a', { href: `#/calls?lead=${encodeURIComponent(lead.id)}`, id: 'lead-calls' }, t('lead.seeCalls')) : null],
       [t('leads.createdAt'), dateTime(lead.createdAt)],
     ]));
   }
@@ -417,6 +419,9 @@ export async function render(ctx) {
         h('span', { class: 'lead-event-mark', 'aria-hidden': 'true' }, known ? KIND_MARKS[item.kind] : '•'), ' ',
         h('strong', { class: 'lead-event-kind' }, known ? t(`activity.${item.kind}`) : item.kind)),
       h('p', { class: 'lead-event-summary' }, summary),
+      // a call's events open the call's page
+      item.data && typeof item.data.call === 'string' && can('GET /v1/calls/{id}')
+        ? h('p', {}, h('a', { href: `#/calls/${encodeURIComponent(item.data.call)}`, class: 'lead-event-call' }, t('lead.openCall'))) : null,
       h('p', { class: 'hint' }, actorSpan(item.actor), ' · ', h('time', { datetime: item.createdAt }, dateTime(item.createdAt))));
   }
 

@@ -39,20 +39,10 @@ struct CostsController: Sendable {
         let query = request.queryValues
         let (from, to) = try query.dayRange(defaultDays: 30, maxDays: 367)
         let groupBy = try query.value("groupBy", as: CostGroup.self) ?? .day
-        let format = try query.string("format", maxLength: 10)
-        guard format == nil || format == "json" || format == "csv" else {
-            throw APIError.badRequest("invalid_format", "The query parameter format is json or csv.")
-        }
+        let csv = try request.wantsCSV()
         let report = try await self.costs.report(tenant: tenant, from: from, to: to, groupBy: groupBy, logger: context.logger)
-        let csv = format == "csv" || (format == nil && request.headers[.accept]?.contains("text/csv") == true)
         if csv {
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: "text/csv; charset=utf-8",
-                    .contentDisposition: "attachment; filename=\"llm-costs-\(from)-\(to)-by-\(groupBy.rawValue).csv\"",
-                ],
-                body: .init(byteBuffer: ByteBuffer(string: CostsCSV.render(report))))
+            return Request.csv(CostsCSV.render(report), filename: "llm-costs-\(from)-\(to)-by-\(groupBy.rawValue).csv")
         }
         return try JSONResponse(.ok, report).response(from: request, context: context)
     }

@@ -16,6 +16,9 @@ struct AppointmentsController: Sendable {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(CalendarAPI.listAppointments, use: self.list)
+        router.dailyCounts(CalendarAPI.daily) { tenant, from, to, context in
+            try await self.appointments.daily(tenant: tenant, from: from, to: to, logger: context.logger)
+        }
         router.on(CalendarAPI.createAppointment, use: self.create)
         router.on(CalendarAPI.getAppointment, use: self.get)
         router.on(CalendarAPI.updateAppointment, use: self.update)

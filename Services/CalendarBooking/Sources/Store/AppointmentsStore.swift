@@ -296,6 +296,32 @@ struct AppointmentsStore: Sendable {
         }
     }
 
+    /// `GET /v1/calendar/daily` (`DailyCounts`): per UTC day, appointments `booked` (made that day, holds not
+    /// counted), `cancelled` that day, and of those that started that day the `completed` and `no_show` ones.
+    func daily(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [DailyCounts.Day] {
+        let rows = try await self.postgres.query(
+            """
+            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
+                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            SELECT to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'booked', count(*)::bigint
+            FROM calendar.appointments a, span
+            WHERE a.tenant_id = \(tenant.rawValue) AND a.created_at >= span.start AND a.created_at < span.stop AND a.status NOT IN ('pending', 'expired')
+            GROUP BY 1
+            UNION ALL
+            SELECT to_char(a.cancelled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'cancelled', count(*)::bigint
+            FROM calendar.appointments a, span
+            WHERE a.tenant_id = \(tenant.rawValue) AND a.cancelled_at >= span.start AND a.cancelled_at < span.stop
+            GROUP BY 1
+            UNION ALL
+            SELECT to_char(a.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), a.status, count(*)::bigint
+            FROM calendar.appointments a, span
+            WHERE a.tenant_id = \(tenant.rawValue) AND a.starts_at >= span.start AND a.starts_at < span.stop AND a.status IN ('completed', 'no_show')
+            GROUP BY 1, 2
+            """, logger: logger
+        ).all(as: (String, String, Int64).self)
+        return DailyCounts.days(rows.map { (day: $0.0, key: $0.1, count: $0.2) })
+    }
+
     /// The contact's lead hears of it (an appointment without a phone has no lead).
     private func tellCRM(
         _ kind: CRMAPI.Event.Kind, _ appointment: AppointmentDTO, tenant: TenantID, requestID: String, on connection: PostgresConnection, logger: Logger

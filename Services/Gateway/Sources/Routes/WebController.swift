@@ -11,10 +11,11 @@ import ServiceKit
 struct WebController: Sendable {
     let files: WebFiles
 
-    /// No inline script or style, nothing from another origin; the camera only for this origin (QR scanning).
+    /// No inline script or style, nothing from another origin but media over https (a voice provider's call
+    /// recordings play in the console); the camera only for this origin (QR scanning).
     static let securityHeaders: HTTPFields = [
         .contentSecurityPolicy:
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob:; "
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; media-src 'self' blob: https:; "
             + "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
         .xContentTypeOptions: "nosniff",
         HTTPField.Name("Referrer-Policy")!: "no-referrer",

@@ -11,6 +11,9 @@ struct AnalyticsController: Sendable {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(MessagingAPI.analytics, use: self.get)
+        router.dailyCounts(MessagingAPI.daily) { tenant, from, to, context in
+            try await self.analytics.daily(tenant: tenant, from: from, to: to, logger: context.logger)
+        }
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MessagingAnalytics> {

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -46,6 +47,40 @@ struct AnalyticsStore: Sendable {
             if row.status == "failed" || row.status == "blocked" { totals.failed += row.count }
         }
         return MessagingAnalytics(from: from.description, to: to.description, days: rows, failures: failures, totals: totals, costs: costs)
+    }
+}
+
+extension AnalyticsStore {
+    /// `GET /v1/messaging/daily` (`DailyCounts`): per UTC day, the conversations started, the messages in and out by
+    /// channel kind, the outbound ones that failed or were blocked, and what they cost per currency (minor units).
+    func daily(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [DailyCounts.Day] {
+        let rows = try await self.postgres.query(
+            """
+            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
+                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            SELECT to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'conversations', count(*)::bigint
+            FROM messaging.conversations c, span WHERE c.tenant_id = \(tenant.rawValue) AND c.created_at >= span.start AND c.created_at < span.stop
+            GROUP BY 1
+            UNION ALL
+            SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), m.direction || '.' || ch.kind, count(*)::bigint
+            FROM messaging.messages m JOIN messaging.channels ch ON ch.id = m.channel_id, span
+            WHERE m.tenant_id = \(tenant.rawValue) AND m.created_at >= span.start AND m.created_at < span.stop
+            GROUP BY 1, 2
+            UNION ALL
+            SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'failed', count(*)::bigint
+            FROM messaging.messages m, span
+            WHERE m.tenant_id = \(tenant.rawValue) AND m.created_at >= span.start AND m.created_at < span.stop AND m.direction = 'outbound'
+              AND m.status IN ('failed', 'blocked')
+            GROUP BY 1
+            UNION ALL
+            SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'cost.' || m.cost_currency, sum(m.cost_minor)::bigint
+            FROM messaging.messages m, span
+            WHERE m.tenant_id = \(tenant.rawValue) AND m.created_at >= span.start AND m.created_at < span.stop AND m.cost_minor IS NOT NULL
+              AND m.cost_currency IS NOT NULL
+            GROUP BY 1, 2
+            """, logger: logger
+        ).all(as: (String, String, Int64).self)
+        return DailyCounts.days(rows.map { (day: $0.0, key: $0.1, count: $0.2) })
     }
 }
 

@@ -11,6 +11,9 @@ struct MetricsController: Sendable {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(VouchersAPI.metrics, use: self.metrics)
+        router.dailyCounts(VouchersAPI.daily) { tenant, from, to, context in
+            try await self.vouchers.daily(tenant: tenant, from: from, to: to, logger: context.logger)
+        }
     }
 
     @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<VoucherMetrics> {

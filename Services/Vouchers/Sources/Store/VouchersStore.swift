@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Logging
 import Models
@@ -327,6 +328,24 @@ struct VouchersStore: Sendable {
                 voucherId: voucher.id, amount: voucher.amount, currency: voucher.currency, maskedMsisdn: PhoneNumber.masked(e164: voucher.msisdn),
                 redeemedAt: redeemedAt, stationId: station, code: voucher.code)
         }
+    }
+
+    /// `GET /v1/vouchers/daily` (`DailyCounts`): vouchers `issued` and `redeemed` per UTC day.
+    func daily(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [DailyCounts.Day] {
+        let rows = try await self.postgres.query(
+            """
+            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
+                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            SELECT to_char(v.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'issued', count(*)::bigint
+            FROM vouchers.vouchers v, span WHERE v.tenant_id = \(tenant.rawValue) AND v.issued_at >= span.start AND v.issued_at < span.stop
+            GROUP BY 1
+            UNION ALL
+            SELECT to_char(v.redeemed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'redeemed', count(*)::bigint
+            FROM vouchers.vouchers v, span WHERE v.tenant_id = \(tenant.rawValue) AND v.redeemed_at >= span.start AND v.redeemed_at < span.stop
+            GROUP BY 1
+            """, logger: logger
+        ).all(as: (String, String, Int64).self)
+        return DailyCounts.days(rows.map { (day: $0.0, key: $0.1, count: $0.2) })
     }
 
     /// Issued/sent/redeemed/expired per day and redemptions per station, from the schema's views.
