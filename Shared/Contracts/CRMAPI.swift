@@ -21,6 +21,11 @@ public enum CRMAPI {
     public static let getLead = endpoint("GET", "/v1/leads/{id}", .roles(readers))
     public static let updateLead = endpoint("PATCH", "/v1/leads/{id}", .roles(workers))
     public static let mergeLeads = endpoint("POST", "/v1/leads/merge", .roles(managers))
+    /// A CSV of leads (`text/csv`, up to 2,000 rows): each row created or merged into the lead of its phone, with a
+    /// report row by row (`dryRun=true` checks only).
+    public static let importLeads = endpoint("POST", "/v1/leads/import", .roles(managers)).allowingBodies(upTo: 2 << 20)
+    /// The leads the list's filters select, as CSV.
+    public static let exportLeads = endpoint("GET", "/v1/leads/export", .roles(readers))
     public static let assignLead = endpoint("PUT", "/v1/leads/{id}/assign", .roles(managers))
     public static let moveLead = endpoint("PUT", "/v1/leads/{id}/stage", .roles(workers))
     public static let leadActivity = endpoint("GET", "/v1/leads/{id}/activity", .roles(readers))
@@ -60,7 +65,8 @@ public enum CRMAPI {
     public static let recordEvents = endpoint("POST", "/v1/crm/events", .roles([.service]))
 
     public static let all: [Endpoint] = [
-        dailyAnalytics, listCustomers, recordEvents, listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead, leadActivity, addNote,
+        dailyAnalytics, listCustomers, recordEvents, importLeads, exportLeads, listLeads, createLead, getLead, updateLead, mergeLeads, assignLead, moveLead,
+        leadActivity, addNote,
         recordExtraction,
         listExtractions, pipeline,
         getStages, putStages, getRules, putRules, stageMoves, getAssignment, putAssignment, listCalls, getCall, callTranscript, addDisposition,

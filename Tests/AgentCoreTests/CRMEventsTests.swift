@@ -19,7 +19,7 @@ import Testing
     static func lead(_ desk: LeadsTests.Desk, _ phone: String, until condition: @escaping (LeadDTO) -> Bool) async throws -> LeadDTO? {
         var found: LeadDTO?
         _ = try await TestWait.until(timeout: .seconds(60)) {
-            let page = try await desk.send(.GET, "/v1/leads?search=\(phone.dropFirst())").json(Page<LeadDTO>.self)
+            let page = try await desk.send(.GET, "/v1/leads?q=\(phone.dropFirst())").json(Page<LeadDTO>.self)
             found = page.items.first
             return found.map(condition) ?? false
         }
@@ -97,7 +97,7 @@ import Testing
             #expect(first.status == 200, "\(first.text)")
             #expect(try first.json(CRMAPI.EventsReceipt.self) == .init(recorded: 1, duplicates: 0))
             #expect(try await post(message).json(CRMAPI.EventsReceipt.self) == .init(recorded: 0, duplicates: 1))
-            let lead = try #require(try await desk.send(.GET, "/v1/leads?search=254712000502").json(Page<LeadDTO>.self).items.first)
+            let lead = try #require(try await desk.send(.GET, "/v1/leads?q=254712000502").json(Page<LeadDTO>.self).items.first)
             #expect(lead.replies == 1 && lead.source == .whatsapp && lead.phone == "+254712000502")
 
             // a batch with one bad event records none of it

@@ -48,7 +48,7 @@ import Testing
             let posted = try await TestHTTP.request(
                 .POST, "\(desk.gateway)/v1/crm/events", token: service, headers: ["X-Tenant-ID": desk.tenant.description], body: Data(event.utf8))
             #expect(posted.status == 200, "\(posted.text)")
-            let booked = try #require(try await desk.send(.GET, "/v1/leads?search=254712000701").json(Page<LeadDTO>.self).items.first)
+            let booked = try #require(try await desk.send(.GET, "/v1/leads?q=254712000701").json(Page<LeadDTO>.self).items.first)
             #expect(booked.stage == "booked", "\(booked)")
             let moves = try await desk.send(.GET, "/v1/leads/\(booked.id)/activity").json(Page<LeadActivityDTO>.self).items.filter {
                 $0.kind == "stage_changed"

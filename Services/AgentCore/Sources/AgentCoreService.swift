@@ -180,6 +180,7 @@ public struct AgentCoreService: ServiceModule {
         LeadsController(leads: self.leads).addRoutes(to: router)
         CallsController(calls: self.calls).addRoutes(to: router)
         RulesController(leads: self.leads).addRoutes(to: router)
+        LeadsCSVController(leads: self.leads).addRoutes(to: router)
         AnalyticsController(analytics: self.analytics).addRoutes(to: router)
         CustomersController(events: self.events).addRoutes(to: router)
         RepliesController(engine: self.engine, faqs: self.faqs).addRoutes(to: router)

@@ -38,3 +38,84 @@ extension Request {
             body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
+
+/// CSV uploads (leads, campaign targets): RFC 4180 records, quoted fields with doubled quotes and line breaks,
+/// CRLF or LF line ends, a UTF-8 byte-order mark ignored. A quote left open or a NUL byte is an error naming the line.
+public enum CSVReader {
+    public struct Malformed: Error, Equatable {
+        public var line: Int
+        public var reason: String
+
+        public init(line: Int, reason: String) {
+            self.line = line
+            self.reason = reason
+        }
+    }
+
+    /// The records, each with the line it starts on; blank lines are skipped.
+    public static func records(_ text: String) throws(Malformed) -> [(line: Int, fields: [String])] {
+        var records: [(line: Int, fields: [String])] = []
+        var fields: [String] = []
+        var field = ""
+        var quoted = false
+        var afterQuote = false
+        var line = 1
+        var start = 1
+        var scalars = text.unicodeScalars[...]
+        if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
+        func endRecord() {
+            fields.append(field)
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append((start, fields)) }
+            fields = []
+            field = ""
+        }
+        var iterator = scalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        while let scalar = pending ?? iterator.next() {
+            pending = nil
+            if scalar == "\0" { throw Malformed(line: line, reason: "a NUL byte") }
+            if quoted {
+                if scalar == "\"" {
+                    let next = iterator.next()
+                    if next == "\"" {
+                        field.unicodeScalars.append("\"")
+                    } else {
+                        quoted = false
+                        afterQuote = true
+                        pending = next
+                    }
+                } else {
+                    if scalar == "\n" { line += 1 }
+                    field.unicodeScalars.append(scalar)
+                }
+                continue
+            }
+            switch scalar {
+            case "\"" where field.isEmpty && !afterQuote:
+                quoted = true
+            case ",":
+                fields.append(field)
+                field = ""
+                afterQuote = false
+            case "\r":
+                let next = iterator.next()
+                if next != "\n" { pending = next }
+                endRecord()
+                afterQuote = false
+                line += 1
+                start = line
+            case "\n":
+                endRecord()
+                afterQuote = false
+                line += 1
+                start = line
+            default:
+                if afterQuote { throw Malformed(line: line, reason: "text after a closing quote") }
+                field.unicodeScalars.append(scalar)
+            }
+        }
+        if quoted { throw Malformed(line: start, reason: "a quote left open") }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        return records
+    }
+}
