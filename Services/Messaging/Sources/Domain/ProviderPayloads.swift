@@ -1,10 +1,11 @@
+import Foundation
 // Domain: the providers' wire formats and their provider-neutral reading, no I/O (docs/CONTRIBUTING.md).
 //
 // WhatsApp Cloud API (Meta Graph), Twilio Programmable Messaging and the Telegram Bot API each describe an inbound
 // message, a delivery receipt and a failure in their own shape. The Codable types below mirror those shapes: every
 // field the providers' documentation marks as possibly absent is optional, and unknown fields are ignored, so a new
 // provider field never breaks a webhook. `InboundEvent` is what the rest of the service works with.
-import Foundation
+import ServiceKit
 
 // MARK: - Delivery status
 
@@ -906,22 +907,9 @@ enum TwilioForm {
         return [InboundEvent(.message(message), channelAddress: form["To"]?.nonEmpty.map(PhoneAddress.e164))]
     }
 
-    /// Decodes an `application/x-www-form-urlencoded` body: `+` is a space, `%XX` a byte of UTF-8. A repeated key keeps
-    /// its last value; a pair without `=` has an empty value.
+    /// The form of a webhook's body (ServiceKit's `FormEncoding`).
     static func decode(formURLEncoded body: String) -> [String: String] {
-        var form: [String: String] = [:]
-        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = unescape(parts[0])
-            guard !key.isEmpty else { continue }
-            form[key] = parts.count > 1 ? unescape(parts[1]) : ""
-        }
-        return form
-    }
-
-    private static func unescape(_ text: Substring) -> String {
-        let spaced = text.replacingOccurrences(of: "+", with: " ")
-        return spaced.removingPercentEncoding ?? spaced
+        FormEncoding.decode(body)
     }
 
     /// A Twilio price ("-0.00750") as a positive amount; nil when absent or not a decimal number.

@@ -2,9 +2,7 @@
 //
 // - Meta (WhatsApp Cloud API) signs the raw body: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, body)>`.
 //   Check it over the bytes exactly as received, before any JSON decoding: a re-serialised body does not match.
-// - Twilio signs the URL it called followed by every POST parameter, name then value, sorted by name:
-//   `X-Twilio-Signature: base64(HMAC-SHA1(auth token, url + k1 + v1 + k2 + v2 …))`. The URL must be the public one
-//   Twilio was configured with (scheme, host, port, path and query exactly), not the one a proxy forwarded to.
+// - Twilio signs the URL and the sorted form (ServiceKit's `TwilioSignature`).
 // - Telegram echoes the `secret_token` given to `setWebhook` in `X-Telegram-Bot-Api-Secret-Token`.
 // Every comparison takes the same time whatever the position of the first differing byte.
 import Crypto
@@ -26,24 +24,13 @@ enum WebhookSignatures {
         return "sha256=" + Array(mac).hex
     }
 
-    /// Whether `header` (the `X-Twilio-Signature` value) signs `url` and the form `params` under `authToken`.
+    /// Twilio's: ServiceKit's `TwilioSignature` (agent-core's voice callbacks check it too).
     static func twilioValid(url: String, params: [String: String], header: String?, authToken: String) -> Bool {
-        guard let header, !authToken.isEmpty else { return false }
-        let received = Array(header.trimmingCharacters(in: .whitespaces).utf8)
-        return constantTimeEqual(received, Array(twilioSignature(url: url, params: params, authToken: authToken).utf8))
+        TwilioSignature.isValid(url: url, params: params, header: header, authToken: authToken)
     }
 
-    /// The `X-Twilio-Signature` value Twilio sends for a request to `url` with the form `params`.
     static func twilioSignature(url: String, params: [String: String], authToken: String) -> String {
-        var signed = Array(url.utf8)
-        // Twilio sorts by the parameter names' bytes (case-sensitive, "Body" before "body").
-        for (name, value) in params.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
-            signed.append(contentsOf: name.utf8)
-            signed.append(contentsOf: value.utf8)
-        }
-        let key = SymmetricKey(data: Data(authToken.utf8))
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: signed, using: key)
-        return Data(mac).base64EncodedString()
+        TwilioSignature.sign(url: url, params: params, authToken: authToken)
     }
 
     /// Whether `header` (the `X-Telegram-Bot-Api-Secret-Token` value) is the webhook's secret token.
@@ -52,14 +39,7 @@ enum WebhookSignatures {
         return constantTimeEqual(Array(header.utf8), Array(secretToken.utf8))
     }
 
-    /// Equal lengths and equal bytes, reading every byte whatever the first difference. Only the length may show in
-    /// the time taken, and the lengths compared here (a signature's, a secret's) are not secret.
     static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices {
-            difference |= lhs[index] ^ rhs[index]
-        }
-        return difference == 0
+        ConstantTime.equal(lhs, rhs)
     }
 }

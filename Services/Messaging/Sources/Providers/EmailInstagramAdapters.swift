@@ -4,6 +4,7 @@ import Logging
 import Models
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// Instagram Messaging through the Graph API: `POST /{page-id}/messages` (`me`, the token's own account, when the
 /// channel names no page) with the access token as a bearer token, to the customer's Instagram-scoped id (IGSID).

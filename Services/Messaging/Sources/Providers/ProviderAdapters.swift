@@ -4,6 +4,7 @@ import Logging
 import Models
 import NIOCore
 import NIOHTTP1
+import ServiceKit
 
 /// What a channel's adapter is asked to send.
 struct OutboundMessage: Sendable {
@@ -196,19 +197,5 @@ extension SendFailure {
         status >= 500 || status == 429
             ? .transient(code: "http_\(status)", reason: "The provider answered HTTP \(status).")
             : .permanent(code: "http_\(status)", reason: "The provider refused the message (HTTP \(status)).")
-    }
-}
-
-/// `application/x-www-form-urlencoded`, as Twilio reads it (decoding is `TwilioForm.decode`).
-enum FormEncoding {
-    /// RFC 3986's unreserved characters, ASCII only (`CharacterSet.alphanumerics` would leave "é" unescaped).
-    static let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-
-    static func encode(_ pairs: [(String, String)]) -> String {
-        pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
-    }
-
-    static func escape(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: Self.allowed) ?? ""
     }
 }
