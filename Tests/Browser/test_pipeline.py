@@ -13,7 +13,6 @@ search. Read-only staff see it all with no control that writes."""
 import csv
 import io
 import pathlib
-import random
 import time
 import uuid
 
@@ -23,91 +22,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 from calendar_tenant import sign_in_with
+from crm_tenant import CRM, unique, unique_phone
 from console import click, go, open_dialog, page_ready, submit_dialog, wait
 
-SUPER = "admin@sokoni.local"
 READONLY = "readonly@sokoni.local"
 DEFAULT_STAGES = ["new", "contacted", "qualified", "booked", "won", "lost"]
 REAL_ESTATE = ["entrada", "perfilamiento", "calificacion_financiera", "agendado", "seguimiento", "referidos", "ganado", "perdido"]
-
-
-class CRM:
-    """A fresh tenant with its admin (`call` speaks as them) and an agent (`as_agent`)."""
-
-    def __init__(self, api):
-        self.api = api
-        slug = f"crm-{uuid.uuid4().hex[:8]}"
-        status, tenant = api.call("POST", "/v1/tenants", api.login(SUPER), body={
-            "name": f"CRM {slug}", "slug": slug, "plan": "pro", "currency": "KES"})
-        assert status == 201, tenant
-        self.id = tenant["id"]
-        self.email, self.password = f"{slug}@example.com", f"pw-{uuid.uuid4().hex}"
-        self.admin = self.user(self.email, self.password, "Pipeline owner", ["tenant_admin"])
-        self.agent_email, self.agent_password = f"{slug}-agent@example.com", f"pw-{uuid.uuid4().hex}"
-        self.agent_name = f"Agent {slug[-4:]}"
-        self.agent = self.user(self.agent_email, self.agent_password, self.agent_name, ["agent"])
-        self.tokens = {}
-
-    def user(self, email, password, name, roles):
-        status, user = self.api.call("POST", "/v1/users", self.api.login(SUPER), body={
-            "email": email, "password": password, "name": name, "tenantId": self.id, "roles": roles})
-        assert status == 201, user
-        return user
-
-    def call(self, method, path, body=None, as_agent=False):
-        email, password = (self.agent_email, self.agent_password) if as_agent else (self.email, self.password)
-        if email not in self.tokens:
-            self.tokens[email] = self.api.login(email, password)
-        status, answer = self.api.call(method, path, self.tokens[email], body=body)
-        if status == 401:
-            # a long module may outlive the access token
-            self.tokens[email] = self.api.login(email, password)
-            status, answer = self.api.call(method, path, self.tokens[email], body=body)
-        return status, answer
-
-    def lead(self, phone=None, **fields):
-        status, lead = self.call("POST", "/v1/leads", {"phone": phone or unique_phone(), **fields})
-        assert status == 201, lead
-        return lead
-
-    def get(self, lead_id):
-        status, lead = self.call("GET", f"/v1/leads/{lead_id}")
-        assert status == 200, lead
-        return lead
-
-    def leads(self, **query):
-        params = "&".join(f"{k}={urllib_quote(v)}" for k, v in {"limit": 200, **query}.items())
-        status, page = self.call("GET", f"/v1/leads?{params}")
-        assert status == 200, page
-        return page["items"]
-
-    def activity(self, lead_id):
-        status, page = self.call("GET", f"/v1/leads/{lead_id}/activity?limit=50")
-        assert status == 200, page
-        return page["items"]
-
-    def stages(self):
-        status, answer = self.call("GET", "/v1/pipeline/stages")
-        assert status == 200, answer
-        return [s["key"] for s in answer["stages"]]
-
-    def figures(self):
-        status, answer = self.call("GET", "/v1/pipeline")
-        assert status == 200, answer
-        return {s["key"]: s for s in answer["stages"]}
-
-
-def urllib_quote(value):
-    import urllib.parse
-    return urllib.parse.quote(str(value), safe="")
-
-
-def unique_phone():
-    return "+2547" + "".join(random.choice("0123456789") for _ in range(8))
-
-
-def unique(prefix):
-    return f"{prefix} {uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(scope="module")

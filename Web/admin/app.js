@@ -23,6 +23,7 @@ document.title = t('app.title');
 // `tenant: false`: the page does not act on one tenant (staff need not have picked one).
 const ROUTES = [
   { path: 'dashboard', nav: 'nav.dashboard', needs: ['GET /v1/voucher-metrics'], view: () => import('./views/dashboard.js') },
+  { path: 'analytics', nav: 'nav.analytics', needs: ['GET /v1/analytics/daily'], view: () => import('./views/analytics.js') },
   { path: 'stations', nav: 'nav.stations', needs: ['GET /v1/stations'], view: () => import('./views/stations.js') },
   { path: 'stations/:id', needs: ['GET /v1/stations/{id}'], view: () => import('./views/station.js') },
   { path: 'vouchers', nav: 'nav.vouchers', needs: ['GET /v1/vouchers'], view: () => import('./views/vouchers.js') },
@@ -64,6 +65,7 @@ const ROUTES = [
   { path: 'leads/:id', needs: ['GET /v1/leads/{id}'], view: () => import('./views/lead.js') },
   { path: 'calls', nav: 'nav.calls', needs: ['GET /v1/calls'], view: () => import('./views/calls.js') },
   { path: 'calls/:id', needs: ['GET /v1/calls/{id}'], view: () => import('./views/call.js') },
+  { path: 'customers', nav: 'nav.customers', needs: ['GET /v1/customers'], view: () => import('./views/customers.js') },
   { path: 'users', nav: 'nav.users', needs: ['GET /v1/users'], view: () => import('./views/users.js') },
   { path: 'api-keys', nav: 'nav.apiKeys', needs: ['GET /v1/api-keys'], view: () => import('./views/apikeys.js') },
   { path: 'tenants', nav: 'nav.tenants', needs: ['GET /v1/tenants'], tenant: false, view: () => import('./views/tenants.js') },

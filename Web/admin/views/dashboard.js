@@ -1,9 +1,11 @@
-// Dashboard: vouchers issued / sent / redeemed / expired per day over a chosen range (SVG chart with a table for
-// screen readers), the stations with the most redemptions, and how full the code space is.
+// Dashboard: the tenant's headline figures across the services over the last 7 UTC days (for those who may read the
+// analytics, linking to that page), vouchers issued / sent / redeemed / expired per day over a chosen range (SVG
+// chart with a table for screen readers), the stations with the most redemptions, and how full the code space is.
 import { h, clear } from '../lib/dom.js';
 import { barChart, redrawOnResize, rangeProblem } from '../lib/chart.js';
 import { number, isoDay, addDays, daysBetween, longDay, dateTime } from '../lib/format.js';
 import { pageHeader, section, field, button, statusLine, say, errorText, table } from '../lib/ui.js';
+import { utcToday, countOf, rateText, tile, servicesText } from './analytics.js';
 
 const SERIES = ['issued', 'sent', 'redeemed', 'expired'];
 const MAX_DAYS = 366;
@@ -24,9 +26,12 @@ export async function render(ctx) {
   const tableBox = h('details', { class: 'chart-table' }, h('summary', {}, t('dashboard.asTable')));
   const stationsBox = h('div', {});
   const codeSpaceBox = h('div', {});
+  const canAnalytics = ctx.can('GET /v1/analytics/daily');
+  const headlineBox = h('div', { id: 'headline' });
 
   root.append(
     pageHeader(t('dashboard.title')),
+    canAnalytics ? section(t('headline.title'), headlineBox) : null,
     form, status,
     section(t('dashboard.activity'), legend, chartBox, tableBox),
     h('div', { class: 'grid-2' },
@@ -106,6 +111,28 @@ export async function render(ctx) {
       h('p', { class: 'hint' }, t(ctx.isStaff ? 'dashboard.codeSpacePlatform' : 'dashboard.codeSpaceTenant')));
   }
 
+  /** The last 7 UTC days across the services: the analytics' totals, a few of them. */
+  async function loadHeadline() {
+    const to = utcToday();
+    const from = addDays(to, -6);
+    const result = await api('GET', `/v1/analytics/daily?from=${from}&to=${to}`);
+    if (!result.ok) return headlineBox.append(h('p', { class: 'form-error' }, errorText(t, result)));
+    const totals = result.data.totals;
+    const messages = countOf(totals, 'messagesIn') + countOf(totals, 'messagesOut');
+    clear(headlineBox).append(...[
+      h('dl', { class: 'totals', dataset: { from, to } },
+        tile(t('headline.conversations'), 'conversations', totals.conversations, number(totals.conversations)),
+        tile(t('headline.messages'), 'messages', messages, number(messages)),
+        tile(t('headline.bookings'), 'bookings', totals.bookings, number(totals.bookings)),
+        tile(t('headline.calls'), 'calls', totals.calls, number(totals.calls)),
+        tile(t('headline.leads'), 'leadsCreated', totals.leadsCreated, number(totals.leadsCreated)),
+        tile(t('headline.conversion'), 'conversionRate', totals.conversionRate, rateText(totals.conversionRate)),
+        tile(t('headline.vouchers'), 'vouchersIssued', totals.vouchersIssued, number(totals.vouchersIssued))),
+      result.data.partial.length ? h('p', { class: 'notice', id: 'headline-partial' }, t('daily.partial', { services: servicesText(t, result.data.partial) })) : null,
+      h('p', {}, h('a', { href: `#/analytics?from=${from}&to=${to}`, id: 'headline-more' }, t('headline.more'))),
+    ].filter(Boolean));
+  }
+
   form.addEventListener('submit', (event) => { event.preventDefault(); load(); });
-  await Promise.all([load(), loadCodeSpace()]);
+  await Promise.all([load(), loadCodeSpace(), canAnalytics ? loadHeadline() : null]);
 }

@@ -3,7 +3,7 @@
 // (newest first, a page at a time). For those who work leads: edit the details, move to another stage (with the
 // reason), add a note, record an extraction by hand (five features, 1 to 3). For those who manage leads: assign to a
 // person, and merge another lead (found by its phone) into this one. A call in the timeline opens its page (call.js),
-// and the details link to the lead's calls (calls.js).
+// and the details link to the lead's calls (calls.js); a move a pipeline rule made is marked with the rule's name.
 import { h, clear } from '../lib/dom.js';
 import { number, dateTime } from '../lib/format.js';
 import { pageHeader, section, field, button, statusLine, say, details, table, select, dialog, badge, checkbox } from '../lib/ui.js';
@@ -417,7 +417,11 @@ export async function render(ctx) {
     return h('li', { class: ['lead-event', `lead-event-${item.kind}`], dataset: { kind: item.kind, id: String(item.id) } },
       h('p', { class: 'timeline-head' },
         h('span', { class: 'lead-event-mark', 'aria-hidden': 'true' }, known ? KIND_MARKS[item.kind] : '•'), ' ',
-        h('strong', { class: 'lead-event-kind' }, known ? t(`activity.${item.kind}`) : item.kind)),
+        h('strong', { class: 'lead-event-kind' }, known ? t(`activity.${item.kind}`) : item.kind),
+        // a move no person made: a rule's (named), or a purchase's
+        item.data && item.data.automatic === true
+          ? [' ', h('span', { class: 'lead-event-rule', dataset: { rule: item.data.rule || '' } },
+            badge(item.data.ruleName ? t('lead.byRule', { rule: item.data.ruleName }) : t('lead.automatic'), 'default'))] : null),
       h('p', { class: 'lead-event-summary' }, summary),
       // a call's events open the call's page
       item.data && typeof item.data.call === 'string' && can('GET /v1/calls/{id}')

@@ -18,7 +18,7 @@ export const COMPONENTS = [['base', 50], ['behavior', 30], ['engagement', 20]];
 /** A mark per timeline kind, shown beside its name (the name says it too). */
 export const KIND_MARKS = {
   created: '✚', merged: '⇄', updated: '✎', note: '✍', stage_changed: '→', assigned: '☺', score_changed: '↕', extraction: '★',
-  message: '✉', call: '☎', appointment: '◷', opt_out: '⊘',
+  message: '✉', call: '☎', appointment: '◷', opt_out: '⊘', opt_in: '✓', purchase: '¤',
 };
 
 /** "+2547********78": the phone with its middle hidden (PhoneNumber.masked). */

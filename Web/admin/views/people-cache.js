@@ -1,5 +1,5 @@
-// Who a subject is (`<user id>`, `apikey:<id>`, `service:<name>`), in words, for timelines and the audit trail.
-// One lookup per person, shared by every page, and only for those who may read users.
+// Who a subject is (`<user id>`, `apikey:<id>`, `service:<name>`, `rule:<id>` of the pipeline), in words, for
+// timelines and the audit trail. One lookup per person, shared by every page, and only for those who may read users.
 import { isUUID } from '../lib/campaign.js';
 
 const cache = new Map();
@@ -8,6 +8,7 @@ export function personLabel(ctx, subject) {
   if (!subject) return Promise.resolve('');
   if (subject.startsWith('apikey:')) return Promise.resolve(ctx.t('people.apiKey', { id: subject.slice(7, 15) }));
   if (subject.startsWith('service:')) return Promise.resolve(ctx.t('people.service', { name: subject.slice(8) }));
+  if (subject.startsWith('rule:')) return Promise.resolve(ctx.t('people.rule'));
   if (!isUUID(subject) || !ctx.can('GET /v1/users/{id}')) return Promise.resolve(subject);
   const key = `${ctx.tenantId}:${subject}`;
   if (!cache.has(key)) {

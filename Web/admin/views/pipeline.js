@@ -4,7 +4,8 @@
 // use the card's "Move to…" select (the keyboard's way); either asks why, then PUTs the stage, and a refusal is said in
 // the dialog. "New lead" opens the lead form (a phone the tenant already has answers its lead, filled in). Those who
 // shape the pipeline get the stages editor: a preset (real estate) or names, order and kinds by hand; a stage that
-// still holds leads cannot be removed (409 stage_in_use), said with the stages and their leads.
+// still holds leads cannot be removed (409 stage_in_use), said with the stages and their leads. Below the board, the
+// rules that move leads by themselves, and their editor for those who shape the pipeline (pipeline-rules.js).
 import { h, clear } from '../lib/dom.js';
 import { number } from '../lib/format.js';
 import { pageHeader, field, button, statusLine, say, select, section, badge } from '../lib/ui.js';
@@ -12,6 +13,7 @@ import {
   STAGE_KINDS, allLeads, stagesOf, peopleOf, personName, assigneeText, leadError, leadName, maskedPhone, newLeadDialog, moveLead,
   scoreBadge, percent, valueText, stageName, leadQuery, whenText,
 } from './leads-shared.js';
+import { renderRules } from './pipeline-rules.js';
 
 const MAX_CARDS = 1000;
 const KEY = /^[a-z][a-z0-9_]{0,39}$/;
@@ -28,6 +30,7 @@ export async function render(ctx) {
   const canCreate = can('POST /v1/leads');
   const canMove = can('PUT /v1/leads/{id}/stage');
   const canStages = can('PUT /v1/pipeline/stages');
+  const canRules = can('GET /v1/pipeline/rules');
 
   const [people, loaded] = await Promise.all([peopleOf(ctx), stagesOf(api)]);
   let stages = loaded.stages;
@@ -46,6 +49,7 @@ export async function render(ctx) {
   line.id = 'pl-status';
   const board = h('div', { id: 'pl-board', class: 'pl-board-box' });
   const editorBox = h('div', { id: 'stages-editor' });
+  const rulesBox = h('div', { id: 'rules-box' });
 
   root.append(
     pageHeader(t('pipeline.title'),
@@ -53,6 +57,7 @@ export async function render(ctx) {
       h('a', { href: '#/leads', class: 'btn btn-secondary', id: 'pl-to-leads' }, t('pipeline.toList'))),
     h('p', { class: 'hint' }, canMove ? t('pipeline.introMove') : t('pipeline.intro')),
     form, line, board,
+    canRules ? section(t('autoRules.title'), rulesBox) : null,
     canStages ? section(t('stages.title'), editorBox) : null);
 
   let figures = [];
@@ -246,6 +251,7 @@ export async function render(ctx) {
       stages = answer.data.stages;
       await refresh();
       drawEditor();
+      if (canRules) await renderRules(ctx, rulesBox, stages);
       const words = done(answer.data.stages);
       say(editorBox.querySelector('#stages-status'), words, 'ok');
       ctx.announce(words);
@@ -286,4 +292,5 @@ export async function render(ctx) {
   form.addEventListener('submit', (event) => { event.preventDefault(); refresh(); });
   await refresh();
   if (canStages) drawEditor();
+  if (canRules) await renderRules(ctx, rulesBox, stages);
 }

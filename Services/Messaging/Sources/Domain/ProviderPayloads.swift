@@ -1,10 +1,10 @@
-import Foundation
 // Domain: the providers' wire formats and their provider-neutral reading, no I/O (docs/CONTRIBUTING.md).
 //
 // WhatsApp Cloud API (Meta Graph), Twilio Programmable Messaging and the Telegram Bot API each describe an inbound
 // message, a delivery receipt and a failure in their own shape. The Codable types below mirror those shapes: every
 // field the providers' documentation marks as possibly absent is optional, and unknown fields are ignored, so a new
 // provider field never breaks a webhook. `InboundEvent` is what the rest of the service works with.
+import Foundation
 import ServiceKit
 
 // MARK: - Delivery status
