@@ -51,6 +51,12 @@ public enum CRMAPI {
     public static let getCall = endpoint("GET", "/v1/calls/{id}", .roles(readers))
     public static let callTranscript = endpoint("GET", "/v1/calls/{id}/transcript", .roles(readers))
     public static let addDisposition = endpoint("POST", "/v1/calls/{id}/dispositions", .roles(workers))
+    /// An outbound call to a lead, through the tenant's Twilio account (or the sandbox, which places none).
+    public static let requestCall = endpoint("POST", "/v1/calls", .roles(workers))
+    /// The tenant's Twilio account for calls (its auth token is never shown again).
+    public static let putTwilio = endpoint("PUT", "/v1/voice/twilio", .roles([.superAdmin, .tenantAdmin]))
+    /// Twilio's call status callbacks (public: the `X-Twilio-Signature` is checked).
+    public static let twilioWebhook = endpoint("POST", "/webhooks/voice/twilio/{publicId}", .public)
     /// The voice provider's webhook URL and secret (the secret shown once, when made).
     public static let getVoiceSettings = endpoint("GET", "/v1/voice/settings", .roles(managers))
     public static let rotateVoiceSecret = endpoint("POST", "/v1/voice/settings", .roles([.superAdmin, .tenantAdmin]))
@@ -71,7 +77,7 @@ public enum CRMAPI {
         listExtractions, pipeline,
         getStages, putStages, getRules, putRules, stageMoves, getAssignment, putAssignment, listCalls, getCall, callTranscript, addDisposition,
         getVoiceSettings, rotateVoiceSecret,
-        voiceWebhook,
+        voiceWebhook, requestCall, putTwilio, twilioWebhook,
     ]
 
     /// What another service tells the CRM about a customer, by phone: queued in the transaction that made it happen

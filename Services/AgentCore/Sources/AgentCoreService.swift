@@ -30,6 +30,9 @@ import ServiceLifecycle
 ///   that make the next one (a person closing the conversation makes one too).
 /// - `agent.analyticsRefreshMs` [`AGENT_ANALYTICS_REFRESH_MS`] 600000: how often today's and yesterday's daily
 ///   analytics are recomputed (for tenants that read them lately).
+/// - `agent.twilioBaseUrl` [`AGENT_TWILIO_BASE_URL`] (https://api.twilio.com): Twilio's REST API for outbound calls;
+///   `agent.publicUrl` [`AGENT_PUBLIC_URL`] (the gateway's URL): where Twilio posts call progress, and what its
+///   signatures are computed over.
 /// - `agent.stageRulesSweepMs` [`AGENT_STAGE_RULES_SWEEP_MS`] 60000: how often the pipeline's inactivity rules run.
 /// - `agent.toolTimeoutPercent` [`AGENT_TOOL_TIMEOUT_PERCENT`] 100: the tools' deadlines (1–8 s each) and their
 ///   calls to other services, in percent; a slow deployment (or a test suite on two busy cores) raises it.
@@ -58,6 +61,8 @@ public struct AgentCoreService: ServiceModule {
     let knowledgeSearch: KnowledgeSearch
     let stageRulesSweep: Duration
     let events: EventsStore
+    let twilioBaseURL: String
+    let publicURL: String
     let analytics: AnalyticsStore
     let analyticsRefresh: Duration
 
@@ -112,6 +117,11 @@ public struct AgentCoreService: ServiceModule {
                 }
             },
             callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
+        self.twilioBaseURL = (try settings.url("agent.twilioBaseUrl", default: "https://api.twilio.com")!).absoluteString
+            .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var publicURL = settings.string("agent.publicUrl") ?? environment.settings.serviceURLs[.gateway]!.absoluteString
+        if publicURL.hasSuffix("/") { publicURL.removeLast() }
+        self.publicURL = publicURL
         self.analyticsRefresh = .milliseconds(try settings.int("agent.analyticsRefreshMs", default: 600_000, range: 10...86_400_000))
         self.calls = CallsStore(postgres: environment.postgres, audit: environment.audit, secrets: box, leads: self.leads)
         self.sessions = SessionsStore(postgres: environment.postgres, audit: environment.audit)
@@ -178,7 +188,10 @@ public struct AgentCoreService: ServiceModule {
         AgentsController(agents: self.agents).addRoutes(to: router)
         FaqsController(faqs: self.faqs).addRoutes(to: router)
         LeadsController(leads: self.leads).addRoutes(to: router)
-        CallsController(calls: self.calls).addRoutes(to: router)
+        CallsController(
+            calls: self.calls, leads: self.leads, twilio: TwilioVoice(http: self.environment.httpClient, baseURL: self.twilioBaseURL),
+            publicURL: self.publicURL
+        ).addRoutes(to: router)
         RulesController(leads: self.leads).addRoutes(to: router)
         LeadsCSVController(leads: self.leads).addRoutes(to: router)
         AnalyticsController(analytics: self.analytics).addRoutes(to: router)

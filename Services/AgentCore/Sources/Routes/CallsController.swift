@@ -10,6 +10,10 @@ import ServiceKit
 /// calls with their transcripts, and dispositions. An `agent` sees the calls of their own leads.
 struct CallsController: Sendable {
     let calls: CallsStore
+    let leads: LeadsStore
+    let twilio: TwilioVoice
+    /// The gateway's public URL: Twilio's status callbacks are signed over it.
+    let publicURL: String
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.on(CRMAPI.listCalls, use: self.list)
@@ -19,6 +23,9 @@ struct CallsController: Sendable {
         router.on(CRMAPI.getVoiceSettings, use: self.settings)
         router.on(CRMAPI.rotateVoiceSecret, use: self.rotate)
         router.on(CRMAPI.voiceWebhook, use: self.webhook)
+        router.on(CRMAPI.requestCall, use: self.request)
+        router.on(CRMAPI.putTwilio, use: self.putTwilio)
+        router.on(CRMAPI.twilioWebhook, use: self.twilioWebhook)
     }
 
     static let refused = APIError.unauthorized("invalid_signature", "The report's signature does not verify.")
@@ -62,8 +69,8 @@ struct CallsController: Sendable {
         let after = try page.cursor.map { (micros: try $0.int64(0), id: try $0.uuid(1)) }
         let query = request.queryValues
         let status = try query.string("status", maxLength: 20)
-        guard status == nil || ["in-progress", "completed", "failed", "no-answer", "busy"].contains(status!) else {
-            throw APIError.badRequest("invalid_status", "status is in-progress, completed, failed, no-answer or busy.")
+        guard status == nil || TwilioCalls.rank[status!] != nil else {
+            throw APIError.badRequest("invalid_status", "status is queued, ringing, in-progress, completed, failed, no-answer, busy or canceled.")
         }
         let sentiment = try query.string("sentiment", maxLength: 20)
         guard sentiment == nil || ["positive", "neutral", "negative"].contains(sentiment!) else {
@@ -111,5 +118,87 @@ struct CallsController: Sendable {
             try await self.calls.addDisposition(
                 id, code: code, notes: body.notes, tenant: tenant, visibility: .of(caller), actor: caller.subject, requestID: context.requestID,
                 logger: context.logger))
+    }
+
+    // MARK: outbound calls and Twilio
+
+    struct TwilioBody: Decodable {
+        var accountSid: String?
+        var authToken: String?
+        var fromNumber: String?
+    }
+
+    /// Sets the tenant's Twilio account (all three given), or removes it (all three null).
+    @Sendable func putTwilio(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<CallsStore.Settings> {
+        let (caller, tenant) = try context.requireTenantCaller()
+        let body = try await request.decodeJSON(TwilioBody.self, context: context)
+        let account: CallsStore.TwilioAccount?
+        switch (body.accountSid, body.authToken, body.fromNumber) {
+        case (nil, nil, nil): account = nil
+        case (let sid?, let token?, let from?):
+            guard sid.range(of: "^AC[0-9a-fA-F]{32}$", options: .regularExpression) != nil else {
+                throw APIError.unprocessable("invalid_accountSid", "accountSid is Twilio's account SID: AC and 32 hex digits.")
+            }
+            guard token.range(of: "^[0-9a-zA-Z]{16,64}$", options: .regularExpression) != nil else {
+                throw APIError.unprocessable("invalid_authToken", "authToken is the account's auth token (letters and digits).")
+            }
+            account = .init(accountSid: sid, authToken: token, from: try LeadsController.phone(from))
+        default:
+            throw APIError.unprocessable("invalid_twilio", "Give accountSid, authToken and fromNumber together, or all three null to remove them.")
+        }
+        return JSONResponse(
+            .ok, try await self.calls.setTwilio(account, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger))
+    }
+
+    struct CallBody: Decodable {
+        var leadId: LeadID?
+        /// What the call says (Twilio reads it out); up to 500 characters.
+        var purpose: String?
+    }
+
+    /// 201 with the call, `queued` once the provider took it, `failed` with the provider's reason when it did not;
+    /// a lead who opted out is not called (409).
+    @Sendable func request(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (caller, tenant) = try context.requireTenantCaller()
+        let body = try await request.decodeJSON(CallBody.self, context: context)
+        guard let leadID = body.leadId else { throw APIError.unprocessable("invalid_leadId", "leadId names the lead to call.") }
+        try TextRules.check(body.purpose, field: "purpose", length: 1...500)
+        let lead = try await self.leads.lead(leadID, tenant: tenant, visibility: .of(caller), logger: context.logger)
+        guard lead.optIn else { throw APIError.conflict("opted_out", "This lead opted out: they are not called.") }
+        let account = try await self.calls.twilio(tenant: tenant, logger: context.logger)
+        let call = try await self.calls.request(
+            lead: lead, provider: account == nil ? "sandbox" : "twilio", purpose: body.purpose, tenant: tenant, actor: caller.subject,
+            requestID: context.requestID, logger: context.logger)
+        guard let account, let publicID = try await self.calls.publicID(tenant: tenant, logger: context.logger) else {
+            // the sandbox places no call: the request is recorded, as a provider would have queued it
+            return try JSONResponse(.created, call).response(from: request, context: context)
+        }
+        let outcome = await self.twilio.place(
+            account: account, to: lead.phone, twiml: TwilioCalls.twiml(purpose: body.purpose, language: lead.locale),
+            statusCallback: "\(self.publicURL)/webhooks/voice/twilio/\(publicID)", logger: context.logger)
+        let placed: CallDTO
+        switch outcome {
+        case .placed(let sid): placed = try await self.calls.placed(call.id, providerCallID: sid, failure: nil, tenant: tenant, logger: context.logger)
+        case .refused(let reason): placed = try await self.calls.placed(call.id, providerCallID: nil, failure: reason, tenant: tenant, logger: context.logger)
+        }
+        return try JSONResponse(.created, placed).response(from: request, context: context)
+    }
+
+    static let twilioRefused = APIError.unauthorized("invalid_signature", "The callback's signature does not verify.")
+
+    /// Twilio's status callback: 204 once its signature verifies (an unknown status is acknowledged and ignored).
+    @Sendable func twilioWebhook(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let publicID = context.parameters.get("publicId"), publicID.count <= 80,
+            let (tenant, authToken) = try await self.calls.twilioWebhook(publicID: publicID, logger: context.logger)
+        else { throw Self.twilioRefused }
+        let body = try await request.body.collect(upTo: 64 << 10)
+        let form = FormEncoding.decode(String(buffer: body))
+        let url = self.publicURL + request.uri.path + (request.uri.query.map { "?\($0)" } ?? "")
+        guard TwilioSignature.isValid(url: url, params: form, header: request.headers[HTTPField.Name("X-Twilio-Signature")!], authToken: authToken)
+        else { throw Self.twilioRefused }
+        if let callback = TwilioCalls.Callback(form: form) {
+            try await self.calls.apply(callback, tenant: tenant, logger: context.logger)
+        }
+        return Response(status: .noContent)
     }
 }

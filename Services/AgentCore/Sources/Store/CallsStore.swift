@@ -25,6 +25,16 @@ struct CallsStore: Sendable {
         var secret: String?
         var secretHint: String
         var updatedAt: Date
+        /// The tenant's Twilio account for outbound calls and their status callbacks; none: calls go to the sandbox.
+        var twilio: Twilio? = nil
+
+        struct Twilio: Codable, Sendable, Equatable {
+            var accountSid: String
+            var fromNumber: String
+            var authTokenHint: String
+            /// Where Twilio posts each call's progress (through the gateway).
+            var statusCallbackPath: String
+        }
     }
 
     func settings(tenant: TenantID, logger: Logger) async throws -> Settings? {
@@ -34,7 +44,14 @@ struct CallsStore: Sendable {
             ).first(as: (String, String, ByteBuffer, String, Date).self)
         else { return nil }
         let secret = String(decoding: try self.secrets.open(.init(bytes: Array(buffer: row.2), keyID: row.3)), as: UTF8.self)
-        return Settings(provider: row.0, webhookPath: "/webhooks/voice/vapi/\(row.1)", secret: nil, secretHint: "…" + secret.suffix(4), updatedAt: row.4)
+        var settings = Settings(
+            provider: row.0, webhookPath: "/webhooks/voice/vapi/\(row.1)", secret: nil, secretHint: "…" + secret.suffix(4), updatedAt: row.4)
+        if let twilio = try await self.twilio(tenant: tenant, logger: logger) {
+            settings.twilio = .init(
+                accountSid: twilio.accountSid, fromNumber: twilio.from, authTokenHint: "…" + twilio.authToken.suffix(4),
+                statusCallbackPath: "/webhooks/voice/twilio/\(row.1)")
+        }
+        return settings
     }
 
     /// A new webhook URL and secret (the old ones stop working at once).
@@ -55,9 +72,15 @@ struct CallsStore: Sendable {
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "voice.secret_rotated", table: "voice_settings", targetID: tenant.description,
                 before: nil as Rotated?, after: Rotated(webhookPath: "/webhooks/voice/vapi/\(publicID)"), requestID: requestID, logger: logger)
-            return Settings(
+            var settings = Settings(
                 provider: "vapi", webhookPath: "/webhooks/voice/vapi/\(publicID)", secret: secret, secretHint: "…" + secret.suffix(4),
                 updatedAt: updated ?? Date())
+            if let twilio = try await self.twilio(tenant: tenant, on: connection, logger: logger) {
+                settings.twilio = .init(
+                    accountSid: twilio.accountSid, fromNumber: twilio.from, authTokenHint: "…" + twilio.authToken.suffix(4),
+                    statusCallbackPath: "/webhooks/voice/twilio/\(publicID)")
+            }
+            return settings
         }
     }
 
