@@ -79,6 +79,9 @@ public enum ExtractionTag {}
 /// A lead: one per tenant and phone (agent-core's CRM).
 public typealias LeadID = Identifier<LeadTag>
 public typealias ExtractionID = Identifier<ExtractionTag>
+public enum StageRuleTag {}
+/// A rule of a tenant's pipeline that moves leads by itself.
+public typealias StageRuleID = Identifier<StageRuleTag>
 public enum CalendarConnectionTag {}
 /// A Google Calendar connected to a calendar agent.
 public typealias CalendarConnectionID = Identifier<CalendarConnectionTag>

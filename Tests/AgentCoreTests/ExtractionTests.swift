@@ -1,9 +1,11 @@
 import Contracts
 import Foundation
+import Hummingbird
 import Models
 import NIOHTTP1
 import PostgresNIO
 import ServiceKit
+import Synchronization
 import TestSupport
 import Testing
 
@@ -76,6 +78,83 @@ import Testing
                 })
             #expect(try await desk.count("SELECT count(*)::int FROM agent.extractions") == 2)
             #expect(try await desk.count("SELECT count(*)::int FROM agent.extractions WHERE is_latest") == 1)
+        }
+    }
+}
+
+/// A language model reads the conversation when one is configured: asked for a strict JSON schema, its call recorded
+/// with its cost; an answer with a feature outside 1–3 is refused and the rules read the conversation instead.
+@Suite struct ModelExtractionTests {
+    final class Model: Sendable {
+        let bodies = Mutex<[JSONValue]>([])
+        let answers: [String]
+
+        init(answers: [String]) {
+            self.answers = answers
+        }
+
+        /// OpenAI's chat completions, answering the n-th request with the n-th content.
+        var router: Router<BasicRequestContext> {
+            let router = Router()
+            router.post("v1/chat/completions") { request, context -> Response in
+                let body = try await request.decode(as: JSONValue.self, context: context)
+                let index = self.bodies.withLock { bodies in
+                    bodies.append(body)
+                    return bodies.count - 1
+                }
+                let content = self.answers[min(index, self.answers.count - 1)].replacingOccurrences(of: "\"", with: "\\\"")
+                let completion = CostsTests.FakeProvider.completion(model: "gpt-4o-mini", content: content, prompt: 400, completion: 40, cached: 0)
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: completion)))
+            }
+            return router
+        }
+    }
+
+    @Test func theModelsFeaturesAreCheckedAndAnOutOfRangeAnswerMovesNothing() async throws {
+        let model = Model(answers: [
+            #"{"intent":3,"urgency":3,"budget":2,"fit":3,"engagement":2,"name":"Achieng Otieno","email":"Achieng@Example.com","company":"Otieno Farms","wantsCall":true,"wantsVisit":false,"askedPrice":true}"#,
+            #"{"intent":7,"urgency":3,"budget":3,"fit":3,"engagement":3,"name":null,"email":null,"company":null,"wantsCall":false,"wantsVisit":false,"askedPrice":false}"#,
+        ])
+        try await TestUpstream.with(model.router) { url in
+            var settings = CostsTests.settings(url)
+            settings[.agentCore]?["AGENT_EXTRACT_AFTER_MESSAGES"] = "2"
+            settings[.gateway] = ["RATE_LIMIT_ENABLED": "false"]
+            try await TestServices.with([.gateway, .messaging, .agentCore], settings: settings) { platform in
+                let desk = try await CRMEventsTests.desk(platform)
+                // no agent answers (none is bound): only the extraction asks the model
+                for text in ["Hi, we farm maize", "We need a tractor this week"] {
+                    #expect(try await desk.send(.POST, "/v1/sandbox/inbound", #"{"from":"+254712003001","text":"\#(text)"}"#).status == 202)
+                }
+                var first: [ExtractionDTO] = []
+                #expect(
+                    try await TestWait.until(timeout: .seconds(60)) {
+                        first = try await desk.send(.GET, "/v1/extractions").json(Page<ExtractionDTO>.self).items
+                        return !first.isEmpty
+                    })
+                let read = try #require(first.first)
+                #expect(read.source == "llm" && read.features == .init(intent: 3, urgency: 3, budget: 2, fit: 3, engagement: 2) && read.total == 13)
+                let lead = try await desk.send(.GET, "/v1/leads/\(read.leadId)").json(LeadDTO.self)
+                #expect(lead.name == "Achieng Otieno" && lead.email == "achieng@example.com" && lead.company == "Otieno Farms" && lead.status == .hot)
+                // what the model was asked: the customer's words, under a strict schema
+                let asked = try #require(model.bodies.withLock { $0.first })
+                #expect(asked["response_format"]?["json_schema"]?["strict"] == .bool(true), "\(asked)")
+                #expect("\(asked["messages"] ?? .null)".contains("We need a tractor this week"))
+                #expect(try await desk.count("SELECT count(*)::int FROM agent.llm_calls WHERE call_type = 'extraction' AND cost_micros > 0") == 1)
+
+                // the next one comes back with intent 7: refused, the rules read it, the model's numbers move nothing
+                for text in ["Price?", "Call me"] {
+                    #expect(try await desk.send(.POST, "/v1/sandbox/inbound", #"{"from":"+254712003001","text":"\#(text)"}"#).status == 202)
+                }
+                var all: [ExtractionDTO] = []
+                #expect(
+                    try await TestWait.until(timeout: .seconds(60)) {
+                        all = try await desk.send(.GET, "/v1/extractions?leadId=\(read.leadId)").json(Page<ExtractionDTO>.self).items
+                        return all.count == 2
+                    })
+                let second = try #require(all.first { $0.isLatest })
+                #expect(second.source == "rules" && second.features.intent != 7 && second.features.values.allSatisfy { (1...3).contains($0) }, "\(second)")
+                #expect(try await desk.count("SELECT count(*)::int FROM agent.llm_calls WHERE call_type = 'extraction'") == 2)
+            }
         }
     }
 }

@@ -330,12 +330,12 @@ def test_readonly_sees_no_write_button_and_the_api_refuses_writes(browser, base_
     page_ready(driver, "vouchers")
     assert driver.execute_script("return location.hash").startswith("#/vouchers")
     menu = [a.get_attribute("data-route") for a in driver.find_elements(By.CSS_SELECTOR, "#nav a[data-route]")]
-    assert menu == ["dashboard", "stations", "vouchers", "inbox", "channels", "sandbox", "messaging-analytics", "messaging-settings",
-                    "agents", "faqs", "knowledge", "costs", "wallet", "marketplace", "insurance", "billing", "calendar", "availability",
-                    "bookings", "connections", "pipeline", "leads", "audit"], menu
+    assert menu == ["dashboard", "analytics", "stations", "vouchers", "inbox", "channels", "sandbox", "messaging-analytics",
+                    "messaging-settings", "agents", "faqs", "knowledge", "costs", "wallet", "marketplace", "insurance", "billing", "calendar",
+                    "availability", "bookings", "connections", "pipeline", "leads", "calls", "customers", "audit"], menu
     for route, page in (("#/dashboard", "dashboard"), ("#/stations", "stations"), ("#/vouchers", "vouchers"),
                         (f"#/vouchers/{voucher['id']}", "vouchers/:id"), (f"#/stations/{station['id']}", "stations/:id"),
-                        ("#/costs", "costs"), ("#/audit", "audit")):
+                        ("#/costs", "costs"), ("#/analytics", "analytics"), ("#/customers", "customers"), ("#/audit", "audit")):
         go(driver, route, page)
         assert driver.find_elements(By.CSS_SELECTOR, "[data-write]") == [], f"{route} shows a write control"
         buttons = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#main button, #main a.btn") if b.text]

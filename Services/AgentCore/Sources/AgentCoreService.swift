@@ -214,7 +214,7 @@ public struct AgentCoreService: ServiceModule {
         KnowledgeIndexer(store: self.knowledge, embedder: self.knowledgeSearch.embedder).register(&registry)
         let environment = self.environment
         let extractions = Extractions(
-            leads: self.leads, conversations: { ConversationsClient(environment.client(.messaging)) },
+            leads: self.leads, model: ModelExtractor(models: self.engine.models), conversations: { ConversationsClient(environment.client(.messaging)) },
             callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
         registry.register(Extractions.job, as: Extractions.Payload.self) { payload, job, logger in
             try await extractions.run(payload, requestID: job.requestID, logger: logger)

@@ -11,6 +11,8 @@ enum FeatureRules {
         var name: String?
         var email: String?
         var flags: [String: Bool]
+        /// What a model read (the rules find none).
+        var company: String? = nil
     }
 
     static let buying = [

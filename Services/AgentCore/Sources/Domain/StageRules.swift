@@ -15,7 +15,7 @@ struct StageRule: Codable, Sendable, Equatable {
         case event
     }
 
-    var id: UUID?
+    var id: StageRuleID?
     var name: String
     var trigger: Trigger
     /// The score (0–100) of `score_at_least`/`score_below`, the days of `inactive_days`.

@@ -20,6 +20,8 @@ struct Extractions: Sendable {
     }
 
     let leads: LeadsStore
+    /// The language model's reading, when one is configured; the rules' otherwise (or when it is refused).
+    let model: ModelExtractor
     let conversations: @Sendable () -> ConversationsClient
     let callContext: @Sendable (TenantID, String?) async throws -> CallContext
 
@@ -33,12 +35,25 @@ struct Extractions: Sendable {
         }
         let said = messages.filter { $0.direction == "inbound" }.compactMap { $0.body }.filter { !$0.isEmpty }
         guard !said.isEmpty else { return }
-        let found = FeatureRules.extract(said)
+        var found = FeatureRules.extract(said)
+        var source = "rules"
+        switch try await self.model.extract(
+            said, tenant: payload.tenantId, conversation: payload.conversationId, key: "extraction:\(payload.conversationId):\(payload.trigger)",
+            logger: logger)
+        {
+        case .found(let read):
+            found = read
+            source = "llm"
+        case .refused(let why):
+            logger.warning("the model's extraction was refused: the rules read the conversation", metadata: ["reason": "\(why)"])
+        case .noModel:
+            break
+        }
         do {
             _ = try await self.leads.recordExtraction(
                 .init(
-                    features: found.features, name: found.name, email: found.email, flags: found.flags, conversation: payload.conversationId,
-                    source: "rules", trigger: payload.trigger),
+                    features: found.features, name: found.name, email: found.email, company: found.company, flags: found.flags,
+                    conversation: payload.conversationId, source: source, trigger: payload.trigger),
                 lead: payload.leadId, tenant: payload.tenantId, visibility: .all, actor: "extraction", requestID: requestID ?? "extraction",
                 logger: logger)
         } catch let error as APIError where error.status.code == 404 {

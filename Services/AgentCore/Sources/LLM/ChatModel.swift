@@ -27,13 +27,18 @@ struct ChatRequest: Sendable, Equatable {
     var tools: [ToolSpec] = []
     var maxTokens: Int? = nil
     var temperature: Double? = nil
+    /// An answer held to a JSON schema (OpenAI's `response_format` `json_schema`, strict): the extractions' features.
+    var responseFormat: JSONValue? = nil
 
-    init(model: String, messages: [ChatMessage], tools: [ToolSpec] = [], maxTokens: Int? = nil, temperature: Double? = nil) {
+    init(
+        model: String, messages: [ChatMessage], tools: [ToolSpec] = [], maxTokens: Int? = nil, temperature: Double? = nil, responseFormat: JSONValue? = nil
+    ) {
         self.model = model
         self.messages = messages
         self.tools = tools
         self.maxTokens = maxTokens
         self.temperature = temperature
+        self.responseFormat = responseFormat
     }
 }
 

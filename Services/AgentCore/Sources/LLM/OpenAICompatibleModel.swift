@@ -273,11 +273,13 @@ enum OpenAIWire {
         var temperature: Double?
         var stream: Bool?
         var streamOptions: StreamOptions?
+        var responseFormat: JSONValue?
 
         enum CodingKeys: String, CodingKey {
             case model, messages, tools, temperature, stream
             case maxTokens = "max_tokens"
             case streamOptions = "stream_options"
+            case responseFormat = "response_format"
         }
 
         init(_ request: ChatRequest, model: String) {
@@ -287,6 +289,7 @@ enum OpenAIWire {
                 request.tools.isEmpty ? nil : request.tools.map { Tool(function: .init(name: $0.name, description: $0.description, parameters: $0.parameters)) }
             self.maxTokens = request.maxTokens
             self.temperature = request.temperature
+            self.responseFormat = request.responseFormat
         }
     }
 

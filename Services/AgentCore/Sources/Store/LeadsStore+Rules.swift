@@ -21,7 +21,7 @@ extension LeadsStore {
             }
         return try rows.map {
             StageRule(
-                id: $0.0, name: $0.1, trigger: try CorruptRow.known($0.2), threshold: $0.3, event: try $0.4.map { try CorruptRow.known($0) },
+                id: StageRuleID($0.0), name: $0.1, trigger: try CorruptRow.known($0.2), threshold: $0.3, event: try $0.4.map { try CorruptRow.known($0) },
                 fromStages: $0.5, toStage: $0.6, enabled: $0.7)
         }
     }
@@ -38,7 +38,7 @@ extension LeadsStore {
                 try await connection.query(
                     """
                     INSERT INTO agent.stage_rules (id, tenant_id, position, name, trigger, threshold, event, from_stages, to_stage, enabled)
-                    VALUES (\(rule.id ?? UUID()), \(tenant.rawValue), \(position), \(rule.name), \(rule.trigger.rawValue), \(rule.threshold),
+                    VALUES (\(rule.id?.rawValue ?? UUID()), \(tenant.rawValue), \(position), \(rule.name), \(rule.trigger.rawValue), \(rule.threshold),
                         \(rule.event?.rawValue), \(rule.fromStages), \(rule.toStage), \(rule.enabled))
                     """, logger: logger)
             }
@@ -70,7 +70,7 @@ extension LeadsStore {
     }
 
     static func ruleData(_ rule: StageRule) -> [String: JSONValue] {
-        ["automatic": .bool(true), "rule": .string(rule.id?.uuidString.lowercased() ?? ""), "ruleName": .string(rule.name)]
+        ["automatic": .bool(true), "rule": .string(rule.id?.description ?? ""), "ruleName": .string(rule.name)]
     }
 
     /// Moves up to `limit` leads that an inactivity rule says have waited too long (no contact, or none since they
@@ -84,7 +84,7 @@ extension LeadsStore {
             let tenant = TenantID(rawValue: tenantID)
             moved += try await self.postgres.withTransaction(logger: logger) { connection -> Int in
                 try await connection.query("SELECT pg_advisory_xact_lock_shared(hashtext('pipeline:' || \(tenant.description)))", logger: logger)
-                guard let rule = try await self.rules(tenant: tenant, on: connection, logger: logger).first(where: { $0.id == ruleID }), rule.enabled,
+                guard let rule = try await self.rules(tenant: tenant, on: connection, logger: logger).first(where: { $0.id?.rawValue == ruleID }), rule.enabled,
                     let days = rule.threshold
                 else { return 0 }
                 let stages = try await self.stages(tenant: tenant, on: connection, logger: logger)
