@@ -63,6 +63,7 @@ import Testing
             ) { platform in
                 let tenant = try await platform.createTenant()
                 let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+                if messaging { try await TestMessaging.quietHoursOff(gateway: platform.url(.gateway), token: admin) }
                 let desk = AppointmentsTests.Desk(
                     gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.calendarBooking).postgres,
                     platform: platform)

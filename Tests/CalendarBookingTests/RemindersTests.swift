@@ -22,6 +22,7 @@ import Testing
         ) { platform in
             let tenant = try await platform.createTenant()
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+            try await TestMessaging.quietHoursOff(gateway: platform.url(.gateway), token: admin)
             try await body(
                 AppointmentsTests.Desk(
                     gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.calendarBooking).postgres,

@@ -62,6 +62,8 @@ import Testing
             Call(endpoint: MessagingAPI.getSettings, path: "/v1/messaging/settings", success: [200]),
             Call(endpoint: MessagingAPI.putSettings, path: "/v1/messaging/settings", body: settings, success: [200]),
             Call(endpoint: MessagingAPI.analytics, path: "/v1/messaging/analytics", success: [200]),
+            Call(endpoint: MessagingAPI.daily, path: "/v1/messaging/daily", success: [200]),
+            Call(endpoint: MessagingAPI.consent, path: "/v1/messaging/consent", body: #"{"address":"+250788500009","optedIn":false}"#, success: [200]),
             Call(endpoint: MessagingAPI.listOptOuts, path: "/v1/opt-outs", success: [200]),
             Call(endpoint: MessagingAPI.addOptOut, path: "/v1/opt-outs", body: #"{"address":"+250788500008"}"#, success: [200, 201]),
             Call(endpoint: MessagingAPI.removeOptOut, path: "/v1/opt-outs/\(s.optOutHash)", success: [204]),

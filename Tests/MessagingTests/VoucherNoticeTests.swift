@@ -33,10 +33,7 @@ struct VoucherNoticeTests {
             let tenant = try await platform.createTenant(currency: "RWF")
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
             // quiet hours would hold the notice at night in Kigali
-            var settings = MessagingSettings.defaults
-            settings.quietHours = [:]
-            #expect(
-                try await TestHTTP.request(.PUT, "\(gateway)/v1/messaging/settings", token: admin, body: try JSONEncoder.sokoni.encode(settings)).status == 200)
+            try await TestMessaging.quietHoursOff(gateway: gateway, token: admin)
             let station = try await TestHTTP.post("\(gateway)/v1/stations", token: admin, json: Station())
             #expect(station.status == 201, "\(station.text)")
             let stationID = try #require(StationID(try station.json(Created.self).id))
@@ -77,10 +74,7 @@ struct VoucherNoticeTests {
             let gateway = platform.url(.gateway)
             let tenant = try await platform.createTenant(currency: "RWF")
             let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
-            var settings = MessagingSettings.defaults
-            settings.quietHours = [:]
-            #expect(
-                try await TestHTTP.request(.PUT, "\(gateway)/v1/messaging/settings", token: admin, body: try JSONEncoder.sokoni.encode(settings)).status == 200)
+            try await TestMessaging.quietHoursOff(gateway: gateway, token: admin)
             let voucher = try await TestHTTP.post("\(gateway)/v1/vouchers", token: admin, headers: ["Idempotency-Key": "v-1"], json: Voucher())
                 .json(VoucherState.self)
             #expect(voucher.status == "issued")

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import Messaging
 import Models
 import ServiceKit
 import ServiceLifecycle
@@ -145,5 +146,22 @@ public enum TestUpstream {
         return try await TestServices.running([app], logger: TestLog.quiet, started: ports, continuation: continuation) { ports in
             try await body("http://127.0.0.1:\(ports[0])")
         }
+    }
+}
+
+/// Messaging as most tests want it.
+public enum TestMessaging {
+    public struct QuietHoursRefused: Error {
+        public var status: Int
+        public var body: String
+    }
+
+    /// The tenant's quiet hours off: East Africa's defaults (22:00–06:00 local, 19:00–03:00 UTC) would hold a test's
+    /// notices whenever the suite runs at night there.
+    public static func quietHoursOff(gateway: String, token: String) async throws {
+        var settings = MessagingSettings.defaults
+        settings.quietHours = [:]
+        let put = try await TestHTTP.request(.PUT, "\(gateway)/v1/messaging/settings", token: token, body: try JSONEncoder.sokoni.encode(settings))
+        guard put.status == 200 else { throw QuietHoursRefused(status: put.status, body: put.text) }
     }
 }
