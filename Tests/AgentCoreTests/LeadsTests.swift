@@ -297,4 +297,29 @@ import Testing
             #expect(try await desk.send(.PUT, "/v1/assignment", #"{"members":[]}"#, token: agent).status == 403)
         }
     }
+
+    @Test func aLeadGoesToWhoeverCoversItsRegion() async throws {
+        try await Self.with { desk in
+            let nairobi = UUID()
+            let mombasa = UUID()
+            let put = try await desk.send(
+                .PUT, "/v1/assignment",
+                #"{"members":[{"userId":"\#(nairobi)","onDuty":true,"languages":[],"tags":[],"regions":["Nairobi"]},{"userId":"\#(mombasa)","onDuty":true,"languages":[],"tags":[],"regions":["Mombasa","Kilifi"]}]}"#
+            )
+            #expect(put.status == 200, "\(put.text)")
+            #expect(try put.json(LeadsController.AssignmentView.self).members.map(\.regions) == [["Nairobi"], ["Mombasa", "Kilifi"]])
+            let city = try await desk.lead("+254712004001", #","region":"nairobi""#)
+            #expect(city.assigneeId?.rawValue == nairobi && city.region == "nairobi")
+            let coast = try await desk.lead("+254712004002", #","region":"Kilifi""#)
+            #expect(coast.assigneeId?.rawValue == mombasa)
+            // no region given: nobody covers it, it waits unassigned
+            let nowhere = try await desk.lead("+254712004003")
+            #expect(nowhere.assigneeId == nil)
+            let moved = try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":"Mombasa"}"#).json(LeadDTO.self)
+            #expect(moved.region == "Mombasa")
+            let refused = try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":""}"#)
+            #expect(refused.status == 422 && refused.errorCode == "invalid_region", "\(refused.text)")
+            #expect(try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":null}"#).json(LeadDTO.self).region == nil)
+        }
+    }
 }

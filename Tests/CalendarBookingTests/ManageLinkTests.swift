@@ -12,12 +12,15 @@ import Testing
 /// moves it to a slot the agent offers, without an account; a changed or expired link opens nothing. The
 /// confirmation also brings the appointment as an `.ics` document.
 @Suite struct ManageLinkTests {
-    /// The token in the confirmation the customer was sent.
-    static func token(_ desk: AppointmentsTests.Desk, phone: String = "+254712345678") async throws -> String {
+    /// The token in the confirmation the customer was sent (of `appointment`, when given: the token starts with its id).
+    static func token(_ desk: AppointmentsTests.Desk, phone: String = "+254712345678", of appointment: AppointmentID? = nil) async throws -> String {
         var token: String?
         let sent = try await TestWait.until(timeout: .seconds(20), every: .milliseconds(50)) {
             let outbox = try await RemindersTests.outbox(desk)
-            token = outbox.first { $0.to == phone && $0.body?.hasPrefix("Booked:") == true }?.body?.components(separatedBy: "/booking/#").last
+            token = outbox.compactMap { entry -> String? in
+                guard entry.to == phone, entry.body?.hasPrefix("Booked:") == true else { return nil }
+                return entry.body?.components(separatedBy: "/booking/#").last
+            }.first { appointment == nil || $0.hasPrefix("\(appointment!).") }
             return token != nil
         }
         #expect(sent)
@@ -91,7 +94,7 @@ import Testing
             let agent = try await desk.agent()
             let booked = try await desk.book(agent, AppointmentsTests.tomorrow(6)).json(AppointmentDTO.self)
             let other = try await desk.book(agent, AppointmentsTests.tomorrow(7)).json(AppointmentDTO.self)
-            let token = try await Self.token(desk)
+            let token = try await Self.token(desk, of: booked.id)
             let parts = token.split(separator: ".").map(String.init)
             // another appointment's id, a later expiry, a changed signature, garbage
             for forged in [

@@ -59,6 +59,21 @@ extension TestServices {
         _ services: [ServiceName], database: DatabaseURL? = nil, overrides: [String: String] = [:], settings: [ServiceName: [String: String]] = [:],
         upstreams: [ServiceName: String] = [:], logger: Logger? = nil, _ body: (TestPlatform) async throws -> Result
     ) async throws -> Result {
+        // a platform inside another's body (a second replica, say) does not wait for a slot its caller holds
+        if PlatformSlots.held {
+            return try await Self.start(services, database: database, overrides: overrides, settings: settings, upstreams: upstreams, logger: logger, body)
+        }
+        return try await PlatformSlots.shared.run {
+            try await PlatformSlots.$held.withValue(true) {
+                try await Self.start(services, database: database, overrides: overrides, settings: settings, upstreams: upstreams, logger: logger, body)
+            }
+        }
+    }
+
+    static func start<Result: Sendable>(
+        _ services: [ServiceName], database: DatabaseURL?, overrides: [String: String], settings: [ServiceName: [String: String]],
+        upstreams: [ServiceName: String], logger: Logger?, _ body: (TestPlatform) async throws -> Result
+    ) async throws -> Result {
         let logger = logger ?? TestLog.quiet
         let database =
             if let database { database } else { try await TestPostgres.createDatabase(prefix: services.map(\.rawValue.first!).map(String.init).joined()) }
@@ -105,5 +120,50 @@ extension TestServices {
             settings: TestSettings.settings(for: Module.name, database: database, overrides: variables), logger: TestLog.quiet)
         let environment = built.environment
         return try await built.application.test(.router) { client in try await body(client, environment) }
+    }
+}
+
+/// How many platforms the suite runs at once (`SOKONI_TEST_PLATFORMS`, 8): on two cores, a hundred tests each
+/// starting services at the same moment starve each other past their own deadlines (gateway 504s, pool timeouts);
+/// the rest wait for a slot before they start, so no test's clock runs while it waits.
+actor PlatformSlots {
+    static let shared = PlatformSlots(
+        limit: ProcessInfo.processInfo.environment["SOKONI_TEST_PLATFORMS"].flatMap { Int($0) }.map { max(1, $0) } ?? 8)
+    @TaskLocal static var held = false
+
+    let limit: Int
+    var running = 0
+    var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func acquire() async {
+        if self.running < self.limit {
+            self.running += 1
+            return
+        }
+        await withCheckedContinuation { self.waiting.append($0) }
+    }
+
+    func release() {
+        if self.waiting.isEmpty {
+            self.running -= 1
+        } else {
+            self.waiting.removeFirst().resume()
+        }
+    }
+
+    nonisolated func run<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        await self.acquire()
+        do {
+            let result = try await body()
+            await self.release()
+            return result
+        } catch {
+            await self.release()
+            throw error
+        }
     }
 }

@@ -17,7 +17,7 @@ struct LeadsCSVController: Sendable {
 
     static let maxRows = 2_000
     /// The columns an import reads (any order, case-insensitive; others are reported as ignored).
-    static let columns = ["phone", "name", "email", "company", "tags", "stage", "locale", "opt_in", "deal_value", "deal_currency"]
+    static let columns = ["phone", "name", "email", "company", "tags", "stage", "locale", "region", "opt_in", "deal_value", "deal_currency"]
 
     struct RowResult: Codable, Sendable, Equatable {
         /// The CSV line the row starts on.
@@ -109,6 +109,7 @@ struct LeadsCSVController: Sendable {
                 })
             ?? []
         new.locale = try LeadsController.locale(fields["locale"])
+        new.region = try LeadsController.region(fields["region"])
         if let stage = fields["stage"] {
             guard stages.contains(stage) else { throw APIError.unprocessable("unknown_stage", "No stage \(stage) in this pipeline.") }
             new.stage = stage
@@ -136,7 +137,7 @@ struct LeadsCSVController: Sendable {
 
     static let exportHeader = [
         "id", "phone", "phones", "name", "email", "company", "status", "score", "stage", "stage_entered_at", "assignee_id", "treatment",
-        "next_action_at", "tags", "opt_in", "locale", "last_contact_at", "source", "deal_value", "deal_currency", "created_at",
+        "next_action_at", "tags", "opt_in", "locale", "region", "last_contact_at", "source", "deal_value", "deal_currency", "created_at",
     ]
 
     @Sendable func exportCSV(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -156,7 +157,8 @@ struct LeadsCSVController: Sendable {
                     lead.id.description, lead.phone, lead.phones.joined(separator: ";"), lead.name ?? "", lead.email ?? "", lead.company ?? "",
                     lead.status.rawValue, "\(lead.score)", lead.stage, ISO8601.format(lead.stageEnteredAt), lead.assigneeId?.description ?? "",
                     lead.treatment.rawValue, lead.nextActionAt.map(ISO8601.format) ?? "", lead.tags.joined(separator: ";"), lead.optIn ? "true" : "false",
-                    lead.locale ?? "", lead.lastContactAt.map(ISO8601.format) ?? "", lead.source.rawValue, lead.dealValue?.decimalString ?? "",
+                    lead.locale ?? "", lead.region ?? "", lead.lastContactAt.map(ISO8601.format) ?? "", lead.source.rawValue,
+                    lead.dealValue?.decimalString ?? "",
                     lead.dealValue?.currency.code ?? "", ISO8601.format(lead.createdAt),
                 ]
             }

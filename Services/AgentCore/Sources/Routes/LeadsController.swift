@@ -61,6 +61,12 @@ struct LeadsController: Sendable {
         return text
     }
 
+    static func region(_ text: String?) throws -> String? {
+        guard let text else { return nil }
+        try TextRules.check(text, field: "region", length: 1...100)
+        return text.trimmingCharacters(in: .whitespaces)
+    }
+
     static func deal(_ money: Money?) throws -> Money? {
         guard let money else { return nil }
         guard money.minorUnits >= 0 else { throw APIError.unprocessable("invalid_dealValue", "dealValue is not negative.") }
@@ -98,6 +104,7 @@ struct LeadsController: Sendable {
         var source: String?
         var tags: [String]?
         var locale: String?
+        var region: String?
         var stage: String?
         var assigneeId: UUID?
         var treatment: String?
@@ -118,6 +125,7 @@ struct LeadsController: Sendable {
             source: try body.source.map { try TextRules.known($0, LeadSource.self, "source") } ?? .manual)
         new.tags = try Self.tags(body.tags) ?? []
         new.locale = try Self.locale(body.locale)
+        new.region = try Self.region(body.region)
         new.stage = body.stage
         // an agent's own new lead is theirs (they see only their leads)
         if case .assignedTo(let me) = LeadVisibility.of(caller) { new.assignee = body.assigneeId ?? me } else { new.assignee = body.assigneeId }
@@ -146,12 +154,13 @@ struct LeadsController: Sendable {
         var tags: [String]?
         var optIn: Bool?
         var locale: String??
+        var region: String??
         var metadata: [String: JSONValue]?
         var dealValue: Money??
         var status: String?
 
         enum CodingKeys: String, CodingKey {
-            case name, email, company, treatment, nextActionAt, tags, optIn, locale, metadata, dealValue, status
+            case name, email, company, treatment, nextActionAt, tags, optIn, locale, region, metadata, dealValue, status
         }
 
         init(from decoder: any Decoder) throws {
@@ -164,6 +173,7 @@ struct LeadsController: Sendable {
             self.tags = try container.decodeIfPresent([String].self, forKey: .tags)
             self.optIn = try container.decodeIfPresent(Bool.self, forKey: .optIn)
             self.locale = try container.decodeClearable(String.self, forKey: .locale)
+            self.region = try container.decodeClearable(String.self, forKey: .region)
             self.metadata = try container.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
             self.dealValue = try container.decodeClearable(Money.self, forKey: .dealValue)
             self.status = try container.decodeIfPresent(String.self, forKey: .status)
@@ -189,6 +199,7 @@ struct LeadsController: Sendable {
         change.tags = try Self.tags(body.tags)
         change.optIn = body.optIn
         if let locale = body.locale { change.locale = .some(try Self.locale(locale)) }
+        if let region = body.region { change.region = .some(try Self.region(region)) }
         change.metadata = try Self.metadata(body.metadata)
         if let deal = body.dealValue { change.dealValue = .some(try Self.deal(deal)) }
         if let status = body.status {
@@ -405,6 +416,8 @@ struct LeadsController: Sendable {
                 throw APIError.unprocessable("invalid_members", "languages are up to 10 language codes (sw, fr, en…).")
             }
             _ = try Self.tags(member.tags)
+            guard member.regions.count <= 30 else { throw APIError.unprocessable("invalid_members", "regions are up to 30 names.") }
+            for region in member.regions { _ = try Self.region(region) }
         }
         return JSONResponse(
             .ok,

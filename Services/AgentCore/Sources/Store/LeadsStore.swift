@@ -47,7 +47,7 @@ struct LeadsStore: Sendable {
 
     static let columns = """
         id, phone, name, email, company, status, score, score_components::text, stage, stage_entered_at, assignee_id, treatment, next_action_at, tags,
-        opt_in, locale, last_contact_at, source, replies, bookings, clicks, metadata::text, deal_value, deal_currency, created_at, updated_at,
+        opt_in, locale, region, last_contact_at, source, replies, bookings, clicks, metadata::text, deal_value, deal_currency, created_at, updated_at,
         (SELECT array_agg(p.phone ORDER BY p.phone) FROM agent.lead_phones p WHERE p.lead_id = leads.id)
         """
 
@@ -67,7 +67,8 @@ struct LeadsStore: Sendable {
             assigneeId: try r["assignee_id"].decode(UUID?.self).map { UserID(rawValue: $0) },
             treatment: try CorruptRow.known(try r["treatment"].decode(String.self)),
             nextActionAt: try r["next_action_at"].decode(Date?.self), tags: try r["tags"].decode([String].self), optIn: try r["opt_in"].decode(Bool.self),
-            locale: try r["locale"].decode(String?.self), lastContactAt: try r["last_contact_at"].decode(Date?.self),
+            locale: try r["locale"].decode(String?.self), region: try r["region"].decode(String?.self),
+            lastContactAt: try r["last_contact_at"].decode(Date?.self),
             source: try CorruptRow.known(try r["source"].decode(String.self)), replies: try r["replies"].decode(Int.self),
             bookings: try r["bookings"].decode(Int.self), clicks: try r["clicks"].decode(Int.self),
             metadata: try CorruptRow.decode([String: JSONValue].self, try r["metadata"].decode(String.self)), dealValue: deal,
@@ -133,6 +134,7 @@ struct LeadsStore: Sendable {
         var source: LeadSource
         var tags: [String] = []
         var locale: String?
+        var region: String?
         var stage: String?
         var assignee: UUID?
         var treatment: LeadTreatment?
@@ -194,7 +196,8 @@ struct LeadsStore: Sendable {
         // no one named: the next person on duty, in turn
         var turn: String? = nil
         if new.assignee == nil,
-            let (member, reason) = try await self.nextInTurn(tenant: tenant, locale: new.locale, tags: new.tags, on: connection, logger: logger)
+            let (member, reason) = try await self.nextInTurn(
+                tenant: tenant, locale: new.locale, region: new.region, tags: new.tags, on: connection, logger: logger)
         {
             new.assignee = member
             turn = reason
@@ -204,11 +207,11 @@ struct LeadsStore: Sendable {
         let metadata = try JSONEncoder.canonical.encodeString(new.metadata)
         let row = try await connection.query(
             """
-            INSERT INTO agent.leads (id, tenant_id, phone, name, email, company, stage, assignee_id, treatment, next_action_at, tags, opt_in, locale, source,
+            INSERT INTO agent.leads (id, tenant_id, phone, name, email, company, stage, assignee_id, treatment, next_action_at, tags, opt_in, locale, region, source,
                 metadata, deal_value, deal_currency)
             VALUES (\(id), \(tenant.rawValue), \(new.phone), \(new.name), \(new.email), \(new.company), \(stage), \(new.assignee),
                 \(new.treatment?.rawValue ?? LeadTreatment.automatedChat.rawValue), \(new.nextActionAt), \(Array(Set(new.tags)).sorted()), \(new.optIn ?? true),
-                \(new.locale), \(new.source.rawValue), \(metadata)::jsonb, \(new.dealValue?.minorUnits), \(new.dealValue?.currency.code))
+                \(new.locale), \(new.region), \(new.source.rawValue), \(metadata)::jsonb, \(new.dealValue?.minorUnits), \(new.dealValue?.currency.code))
             RETURNING \(unescaped: Self.columns)
             """, logger: logger
         ).collect().first
@@ -302,13 +305,36 @@ struct LeadsStore: Sendable {
         var languages: [String]
         /// The lead must carry one of these tags; empty: any.
         var tags: [String]
+        /// The lead's region must be one of these; empty: any.
+        var regions: [String] = []
+
+        enum CodingKeys: String, CodingKey { case userId, onDuty, languages, tags, regions }
+
+        init(userId: UUID, onDuty: Bool, languages: [String], tags: [String], regions: [String] = []) {
+            self.userId = userId
+            self.onDuty = onDuty
+            self.languages = languages
+            self.tags = tags
+            self.regions = regions
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.userId = try container.decode(UUID.self, forKey: .userId)
+            self.onDuty = try container.decode(Bool.self, forKey: .onDuty)
+            self.languages = try container.decode([String].self, forKey: .languages)
+            self.tags = try container.decode([String].self, forKey: .tags)
+            self.regions = try container.decodeIfPresent([String].self, forKey: .regions) ?? []
+        }
     }
 
     func members(tenant: TenantID, logger: Logger) async throws -> [Member] {
         try await self.postgres.query(
-            "SELECT user_id, on_duty, languages, tags FROM agent.assignment_members WHERE tenant_id = \(tenant.rawValue) ORDER BY position",
+            "SELECT user_id, on_duty, languages, tags, regions FROM agent.assignment_members WHERE tenant_id = \(tenant.rawValue) ORDER BY position",
             logger: logger
-        ).all(as: (UUID, Bool, [String], [String]).self).map { Member(userId: $0.0, onDuty: $0.1, languages: $0.2, tags: $0.3) }
+        ).all(as: (UUID, Bool, [String], [String], [String]).self).map {
+            Member(userId: $0.0, onDuty: $0.1, languages: $0.2, tags: $0.3, regions: $0.4)
+        }
     }
 
     func putMembers(_ members: [Member], tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws -> [Member] {
@@ -320,8 +346,8 @@ struct LeadsStore: Sendable {
             for (position, member) in members.enumerated() {
                 try await connection.query(
                     """
-                    INSERT INTO agent.assignment_members (tenant_id, user_id, on_duty, languages, tags, position)
-                    VALUES (\(tenant.rawValue), \(member.userId), \(member.onDuty), \(member.languages), \(member.tags), \(position))
+                    INSERT INTO agent.assignment_members (tenant_id, user_id, on_duty, languages, tags, regions, position)
+                    VALUES (\(tenant.rawValue), \(member.userId), \(member.onDuty), \(member.languages), \(member.tags), \(member.regions), \(position))
                     """, logger: logger)
             }
             try await self.audit.record(
@@ -331,9 +357,9 @@ struct LeadsStore: Sendable {
         }
     }
 
-    /// The next person on duty, in turn, among those the lead's language and tags allow; nil when nobody is. The
+    /// The next person on duty, in turn, among those the lead's language, region and tags allow; nil when nobody is. The
     /// turn is a counter moved under its row lock, so leads arriving at once are shared out evenly.
-    func nextInTurn(tenant: TenantID, locale: String?, tags: [String], on connection: PostgresConnection, logger: Logger) async throws
+    func nextInTurn(tenant: TenantID, locale: String?, region: String?, tags: [String], on connection: PostgresConnection, logger: Logger) async throws
         -> (UUID, String)?
     {
         let language = locale.map { String($0.prefix { $0 != "-" }) } ?? ""
@@ -342,6 +368,7 @@ struct LeadsStore: Sendable {
             SELECT user_id FROM agent.assignment_members
             WHERE tenant_id = \(tenant.rawValue) AND on_duty AND (cardinality(languages) = 0 OR \(language) = ANY(languages))
               AND (cardinality(tags) = 0 OR tags && \(tags)::text[])
+              AND (cardinality(regions) = 0 OR lower(\(region ?? "")) = ANY(SELECT lower(r) FROM unnest(regions) AS r))
             ORDER BY position
             """, logger: logger
         ).all(as: UUID.self)
@@ -421,6 +448,7 @@ struct LeadsStore: Sendable {
         var tags: [String]?
         var optIn: Bool?
         var locale: String??
+        var region: String??
         var metadata: [String: JSONValue]?
         var dealValue: Money??
         /// `converted` or `lost` by hand (hot, warm and cold follow from the score).
@@ -444,6 +472,7 @@ struct LeadsStore: Sendable {
                     tags = coalesce(\(change.tags.map { Array(Set($0)).sorted() })::text[], tags),
                     opt_in = coalesce(\(change.optIn), opt_in),
                     locale = CASE WHEN \(change.locale != nil) THEN \(change.locale ?? nil) ELSE locale END,
+                    region = CASE WHEN \(change.region != nil) THEN \(change.region ?? nil) ELSE region END,
                     metadata = coalesce(\(metadata)::jsonb, metadata),
                     deal_value = CASE WHEN \(change.dealValue != nil) THEN \((change.dealValue ?? nil)?.minorUnits) ELSE deal_value END,
                     deal_currency = CASE WHEN \(change.dealValue != nil) THEN \((change.dealValue ?? nil)?.currency.code) ELSE deal_currency END,
@@ -808,6 +837,8 @@ struct LeadDTO: Codable, Sendable, Equatable {
     var tags: [String]
     var optIn: Bool
     var locale: String?
+    /// A city or area, as the tenant names them (assignment rules may cover regions).
+    var region: String?
     var lastContactAt: Date?
     var source: LeadSource
     var replies: Int
@@ -829,6 +860,7 @@ struct LeadDTO: Codable, Sendable, Equatable {
         if a.tags != b.tags { fields.append("tags") }
         if a.optIn != b.optIn { fields.append("optIn") }
         if a.locale != b.locale { fields.append("locale") }
+        if a.region != b.region { fields.append("region") }
         if a.metadata != b.metadata { fields.append("metadata") }
         if a.dealValue != b.dealValue { fields.append("dealValue") }
         if a.status != b.status { fields.append("status") }
