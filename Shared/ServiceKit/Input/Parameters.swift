@@ -131,6 +131,14 @@ public struct Day: Sendable, Hashable, Comparable, CustomStringConvertible {
         String(format: "%04d-%02d-%02d", self.year, self.month, self.day)
     }
 
+    /// `WITH span AS (…)`: the instants (`start`, `stop`) of the UTC days `from` through `to`, for a query counting
+    /// per day (`DailyCounts`). Safe to splice: a `Day` is digits and dashes.
+    public static func spanSQL(from: Day, to: Day) -> String {
+        """
+        WITH span AS (SELECT '\(from)'::date::timestamp AT TIME ZONE 'UTC' AS start, ('\(to)'::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+        """
+    }
+
     public static func < (lhs: Day, rhs: Day) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }

@@ -94,8 +94,7 @@ struct AnalyticsStore: Sendable {
     func ownCounts(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [String: [String: Int64]] {
         let rows = try await self.postgres.query(
             """
-            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
-                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            \(unescaped: Day.spanSQL(from: from, to: to))
             SELECT to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'calls', count(*)::bigint
             FROM agent.calls c, span WHERE c.tenant_id = \(tenant.rawValue) AND c.created_at >= span.start AND c.created_at < span.stop GROUP BY 1
             UNION ALL

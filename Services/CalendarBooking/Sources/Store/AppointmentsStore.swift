@@ -301,8 +301,7 @@ struct AppointmentsStore: Sendable {
     func daily(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [DailyCounts.Day] {
         let rows = try await self.postgres.query(
             """
-            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
-                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            \(unescaped: Day.spanSQL(from: from, to: to))
             SELECT to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'booked', count(*)::bigint
             FROM calendar.appointments a, span
             WHERE a.tenant_id = \(tenant.rawValue) AND a.created_at >= span.start AND a.created_at < span.stop AND a.status NOT IN ('pending', 'expired')

@@ -56,8 +56,7 @@ extension AnalyticsStore {
     func daily(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [DailyCounts.Day] {
         let rows = try await self.postgres.query(
             """
-            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
-                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            \(unescaped: Day.spanSQL(from: from, to: to))
             SELECT to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'conversations', count(*)::bigint
             FROM messaging.conversations c, span WHERE c.tenant_id = \(tenant.rawValue) AND c.created_at >= span.start AND c.created_at < span.stop
             GROUP BY 1

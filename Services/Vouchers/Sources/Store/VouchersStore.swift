@@ -334,8 +334,7 @@ struct VouchersStore: Sendable {
     func daily(tenant: TenantID, from: Day, to: Day, logger: Logger) async throws -> [DailyCounts.Day] {
         let rows = try await self.postgres.query(
             """
-            WITH span AS (SELECT \(from.description)::date::timestamp AT TIME ZONE 'UTC' AS start,
-                                 (\(to.description)::date + 1)::timestamp AT TIME ZONE 'UTC' AS stop)
+            \(unescaped: Day.spanSQL(from: from, to: to))
             SELECT to_char(v.issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'issued', count(*)::bigint
             FROM vouchers.vouchers v, span WHERE v.tenant_id = \(tenant.rawValue) AND v.issued_at >= span.start AND v.issued_at < span.stop
             GROUP BY 1
