@@ -317,8 +317,13 @@ import Testing
             #expect(nowhere.assigneeId == nil)
             let moved = try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":"Mombasa"}"#).json(LeadDTO.self)
             #expect(moved.region == "Mombasa")
-            let refused = try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":""}"#)
-            #expect(refused.status == 422 && refused.errorCode == "invalid_region", "\(refused.text)")
+            for blank in ["", "   "] {
+                let refused = try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":"\#(blank)"}"#)
+                #expect(refused.status == 422 && refused.errorCode == "invalid_region", "\(refused.text)")
+            }
+            let spaces = try await desk.send(
+                .PUT, "/v1/assignment", #"{"members":[{"userId":"\#(nairobi)","onDuty":true,"languages":[],"tags":[],"regions":["  "]}]}"#)
+            #expect(spaces.status == 422 && spaces.errorCode == "invalid_region", "\(spaces.text)")
             #expect(try await desk.send(.PATCH, "/v1/leads/\(nowhere.id)", #"{"region":null}"#).json(LeadDTO.self).region == nil)
         }
     }

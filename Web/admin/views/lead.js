@@ -119,6 +119,7 @@ export async function render(ctx) {
       [t('leads.dealValue'), h('span', { id: 'lead-deal' }, dealText(lead.dealValue) || '—')],
       [t('lead.optIn'), lead.optIn ? t('lead.yes') : t('lead.no')],
       [t('lead.locale'), lead.locale || ''],
+      [t('leads.region'), h('span', { id: 'lead-region' }, lead.region || '—')],
       [t('lead.source'), t(`leadSource.${lead.source}`)],
       [t('lead.activity'), t('lead.activityCounts', { replies: number(lead.replies), clicks: number(lead.clicks), bookings: number(lead.bookings) })],
       [t('lead.lastContact'), whenText(lead.lastContactAt) || t('lead.never')],
@@ -188,6 +189,7 @@ export async function render(ctx) {
     const treatment = select(TREATMENTS.map((x) => [x, t(`treatment.${x}`)]), { id: 'edit-treatment', value: lead.treatment });
     const next = h('input', { id: 'edit-next', type: 'datetime-local', value: localInput(lead.nextActionAt) });
     const tags = h('input', { id: 'edit-tags', maxlength: '600', autocomplete: 'off', value: (lead.tags || []).join(', ') });
+    const region = h('input', { id: 'edit-region', maxlength: '100', autocomplete: 'off', value: lead.region || '' });
     const deal = dealFields(t, lead.dealValue);
     const optIn = checkbox(t('leads.optInLabel'), { id: 'edit-optin', checked: lead.optIn });
     const closed = ['converted', 'lost'].includes(lead.status);
@@ -198,7 +200,8 @@ export async function render(ctx) {
       body: h('div', { id: 'lead-edit-form' },
         field(t('field.name'), name), field(t('field.email'), email), field(t('leads.company'), company),
         field(t('lead.treatment'), treatment), field(t('leads.nextAction'), next),
-        field(t('leads.tags'), tags, { hint: t('leads.tagsHint') }), deal.el, optIn.el,
+        field(t('leads.tags'), tags, { hint: t('leads.tagsHint') }), field(t('leads.region'), region, { hint: t('leads.regionHint') }),
+        deal.el, optIn.el,
         field(t('lead.closeAs'), status, { hint: t('lead.closeAsHint') })),
       onSubmit: async ({ close, fail }) => {
         const money = deal.read();
@@ -209,7 +212,7 @@ export async function render(ctx) {
           if (value === (old || '')) return undefined;
           return value || null;
         };
-        for (const [key, input] of [['name', name], ['email', email], ['company', company]]) {
+        for (const [key, input] of [['name', name], ['email', email], ['company', company], ['region', region]]) {
           const value = text(input, lead[key]);
           if (value !== undefined) body[key] = value;
         }

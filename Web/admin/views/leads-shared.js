@@ -154,6 +154,7 @@ export function newLeadDialog(ctx, { stages, people, stage = '' }) {
   const showAssignee = people.length && can('PUT /v1/leads/{id}/assign');
   const assignee = showAssignee ? select([['', ctx.t('leads.unassigned')], ...people.map((u) => [u.id, personName(u)])], { id: 'lead-assignee' }) : null;
   const tags = h('input', { id: 'lead-tags', maxlength: '600', autocomplete: 'off' });
+  const region = h('input', { id: 'lead-region', maxlength: '100', autocomplete: 'off' });
   const next = h('input', { id: 'lead-next', type: 'datetime-local' });
   const deal = dealFields(t, null);
   const optIn = checkbox(t('leads.optInLabel'), { id: 'lead-optin' });
@@ -163,6 +164,7 @@ export function newLeadDialog(ctx, { stages, people, stage = '' }) {
     field(t('leads.stage'), stageSelect),
     assignee ? field(t('leads.assignee'), assignee) : null,
     field(t('leads.tags'), tags, { hint: t('leads.tagsHint') }),
+    field(t('leads.region'), region, { hint: t('leads.regionHint') }),
     field(t('leads.nextAction'), next),
     deal.el, optIn.el);
   return dialog({
@@ -180,6 +182,7 @@ export function newLeadDialog(ctx, { stages, people, stage = '' }) {
       if (assignee && assignee.value) payload.assigneeId = assignee.value;
       const tagList = wordsOf(tags.value);
       if (tagList.length) payload.tags = tagList;
+      if (region.value.trim()) payload.region = region.value.trim();
       if (next.value) payload.nextActionAt = new Date(next.value).toISOString();
       if (money.value) payload.dealValue = money.value;
       if (optIn.input.checked) payload.optIn = true;

@@ -35,6 +35,7 @@ export const CSV_COLUMNS = [
   ['treatment', (l) => l.treatment],
   ['next_action_at', (l) => l.nextActionAt],
   ['tags', (l) => (l.tags || []).join(';')],
+  ['region', (l) => l.region],
   ['opt_in', (l) => (l.optIn ? 'true' : 'false')],
   ['source', (l) => l.source],
   ['deal_amount', (l) => (l.dealValue ? l.dealValue.amount : '')],

@@ -63,8 +63,9 @@ struct LeadsController: Sendable {
 
     static func region(_ text: String?) throws -> String? {
         guard let text else { return nil }
-        try TextRules.check(text, field: "region", length: 1...100)
-        return text.trimmingCharacters(in: .whitespaces)
+        let region = text.trimmingCharacters(in: .whitespaces)
+        try TextRules.check(region, field: "region", length: 1...100)
+        return region
     }
 
     static func deal(_ money: Money?) throws -> Money? {
