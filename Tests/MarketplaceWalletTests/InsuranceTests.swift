@@ -88,6 +88,11 @@ import Testing
     static func with(_ services: [ServiceName] = [.gateway, .marketplaceWallet], _ body: (Desk) async throws -> Void) async throws {
         try await TestServices.with(services) { platform in
             let tenant = try await platform.createTenant()
+            if services.contains(.messaging) {
+                // the customer is told each decision: quiet hours would hold it at night in Kigali
+                try await TestMessaging.quietHoursOff(
+                    gateway: platform.url(.gateway), token: try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin]))
+            }
             try await body(
                 Desk(
                     gateway: platform.url(.gateway), tenant: tenant, admin: try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin]),

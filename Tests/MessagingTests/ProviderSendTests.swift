@@ -105,7 +105,8 @@ import Testing
                 #expect(list.map(\.source) == ["provider"])
 
                 // the wire: the token as a bearer, the template with its variables, digits without '+'
-                let first = try #require(calls.requests.withLock { $0.first })
+                // two workers send at once: the first number's request, whichever reached the fake first
+                let first = try #require(calls.requests.withLock { $0.first { $0.body.contains("250788000001") } })
                 #expect(first.path == "/106540352242922/messages")
                 #expect(first.authorization == "Bearer EAAG-test-access-token-123456")
                 let body = try JSONDecoder().decode(JSONValue.self, from: Data(first.body.utf8))
