@@ -8,8 +8,8 @@ said in the dialog), and the lead's timeline says "Moved from … to …: <reaso
 the score and status the API computed, explained part by part with the extraction's reasoning. A note joins the
 timeline. An admin assigns a lead to an agent, who then sees only that lead (on a phone, which scrolls nothing
 sideways). A lead's region is typed in the form, shown, edited and cleared (a region the API refuses is said in the
-dialog), and a new lead goes to whoever on duty covers its region (the assignment set through the API: the console has
-no page for it). The real-estate preset is refused while leads sit in stages it would remove (said with the stage), then
+dialog), and a new lead goes to whoever on duty covers its region (the assignment set through the API here; its
+editor is test_assignment.py's). The real-estate preset is refused while leads sit in stages it would remove (said with the stage), then
 accepted once a stage kept by it holds them. The leads list filters, pages and exports CSV; two leads merge by a phone
 search. Read-only staff see it all with no control that writes."""
 import csv

@@ -5,7 +5,8 @@
 // the dialog. "New lead" opens the lead form (a phone the tenant already has answers its lead, filled in). Those who
 // shape the pipeline get the stages editor: a preset (real estate) or names, order and kinds by hand; a stage that
 // still holds leads cannot be removed (409 stage_in_use), said with the stages and their leads. Below the board, the
-// rules that move leads by themselves, and their editor for those who shape the pipeline (pipeline-rules.js).
+// rules that move leads by themselves, and their editor for those who shape the pipeline (pipeline-rules.js); then who
+// receives new leads, in turn, and its editor for the same people (pipeline-assignment.js).
 import { h, clear } from '../lib/dom.js';
 import { number } from '../lib/format.js';
 import { pageHeader, field, button, statusLine, say, select, section, badge } from '../lib/ui.js';
@@ -14,6 +15,7 @@ import {
   scoreBadge, percent, valueText, stageName, leadQuery, whenText,
 } from './leads-shared.js';
 import { renderRules } from './pipeline-rules.js';
+import { renderAssignment } from './pipeline-assignment.js';
 
 const MAX_CARDS = 1000;
 const KEY = /^[a-z][a-z0-9_]{0,39}$/;
@@ -31,6 +33,7 @@ export async function render(ctx) {
   const canMove = can('PUT /v1/leads/{id}/stage');
   const canStages = can('PUT /v1/pipeline/stages');
   const canRules = can('GET /v1/pipeline/rules');
+  const canAssignment = can('GET /v1/assignment');
 
   const [people, loaded] = await Promise.all([peopleOf(ctx), stagesOf(api)]);
   let stages = loaded.stages;
@@ -50,6 +53,7 @@ export async function render(ctx) {
   const board = h('div', { id: 'pl-board', class: 'pl-board-box' });
   const editorBox = h('div', { id: 'stages-editor' });
   const rulesBox = h('div', { id: 'rules-box' });
+  const assignmentBox = h('div', { id: 'assignment-box' });
 
   root.append(
     pageHeader(t('pipeline.title'),
@@ -58,6 +62,7 @@ export async function render(ctx) {
     h('p', { class: 'hint' }, canMove ? t('pipeline.introMove') : t('pipeline.intro')),
     form, line, board,
     canRules ? section(t('autoRules.title'), rulesBox) : null,
+    canAssignment ? section(t('assignment.title'), assignmentBox) : null,
     canStages ? section(t('stages.title'), editorBox) : null);
 
   let figures = [];
@@ -293,4 +298,5 @@ export async function render(ctx) {
   await refresh();
   if (canStages) drawEditor();
   if (canRules) await renderRules(ctx, rulesBox, stages);
+  if (canAssignment) await renderAssignment(ctx, assignmentBox, people);
 }
