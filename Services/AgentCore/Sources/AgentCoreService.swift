@@ -106,15 +106,11 @@ public struct AgentCoreService: ServiceModule {
             postgres: environment.postgres,
             sources: {
                 [
-                    (.messaging, DailyCountsClient(environment.client(.messaging), endpoint: MessagingAPI.daily)),
-                    (.calendarBooking, DailyCountsClient(environment.client(.calendarBooking), endpoint: CalendarAPI.daily)),
-                    (.vouchers, DailyCountsClient(environment.client(.vouchers), endpoint: VouchersAPI.daily)),
-                ].map { service, counts in
-                    var client = counts.client
-                    client.timeout = .seconds(10)
-                    client.maxRetries = 1
-                    return (service, DailyCountsClient(client, endpoint: counts.endpoint))
+                    (.messaging, MessagingAPI.daily), (.calendarBooking, CalendarAPI.daily), (.vouchers, VouchersAPI.daily),
+                ].map { service, endpoint in
+                    (service, DailyCountsClient(environment.client(service, timeout: .seconds(10), retries: 1), endpoint: endpoint))
                 }
+
             },
             callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) })
         self.twilioBaseURL = (try settings.url("agent.twilioBaseUrl", default: "https://api.twilio.com")!).absoluteString
@@ -131,27 +127,13 @@ public struct AgentCoreService: ServiceModule {
             agents: self.agents, faqs: self.faqs,
             tools: Tools(
                 // a customer is waiting: a tool answers within a few seconds or is "unavailable"
-                vouchers: {
-                    var client = environment.client(.vouchers)
-                    client.timeout = toolCallTimeout
-                    client.maxRetries = 1
-                    return VouchersClient(client)
-                },
+                vouchers: { VouchersClient(environment.client(.vouchers, timeout: toolCallTimeout, retries: 1)) },
                 callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
                 knowledge: self.knowledgeSearch,
-                wallet: {
-                    var client = environment.client(.marketplaceWallet)
-                    client.timeout = toolCallTimeout
-                    client.maxRetries = 1
-                    return WalletClient(client)
-                },
+                wallet: { WalletClient(environment.client(.marketplaceWallet, timeout: toolCallTimeout, retries: 1)) },
                 tenantCurrency: { tenant, logger in try await environment.tenants.tenant(tenant, logger: logger)?.currency },
-                calendar: {
-                    var client = environment.client(.calendarBooking)
-                    client.timeout = toolCallTimeout
-                    client.maxRetries = 1
-                    return CalendarClient(client)
-                }, leads: self.leads, timeoutPercent: toolTimeoutPercent),
+                calendar: { CalendarClient(environment.client(.calendarBooking, timeout: toolCallTimeout, retries: 1)) }, leads: self.leads,
+                timeoutPercent: toolTimeoutPercent),
             models: ReplyModels(
                 platform: platform,
                 chains: ProviderChains(
@@ -159,12 +141,7 @@ public struct AgentCoreService: ServiceModule {
                 providers: self.providers, costs: self.costs,
                 credits: UsageCredits(
                     // checked before every model call: an answer within a few seconds, or the reply goes ahead
-                    wallet: {
-                        var client = environment.client(.marketplaceWallet)
-                        client.timeout = creditCheckTimeout
-                        client.maxRetries = 0
-                        return WalletClient(client)
-                    },
+                    wallet: { WalletClient(environment.client(.marketplaceWallet, timeout: creditCheckTimeout, retries: 0)) },
                     callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
                     metrics: environment.metrics)))
     }
@@ -222,10 +199,7 @@ public struct AgentCoreService: ServiceModule {
         // a person's change of a lead's opt-in reaches messaging's list, phone by phone
         registry.register(LeadsStore.consentJob, as: LeadsStore.Consent.self) { consent, job, _ in
             let context = try await environment.serviceCallContext(tenant: consent.tenantId, requestID: job.requestID)
-            var client = environment.client(.messaging)
-            client.timeout = .seconds(5)
-            client.maxRetries = 0  // the queue's backoff retries
-            let messaging = ConsentClient(client)
+            let messaging = ConsentClient(environment.jobClient(.messaging))
             for phone in consent.phones {
                 _ = try await messaging.consent(.init(address: phone, optedIn: consent.optedIn), context: context)
             }

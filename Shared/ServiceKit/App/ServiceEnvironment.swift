@@ -38,6 +38,20 @@ public struct ServiceEnvironment: Sendable {
         ServiceClient(service: service.rawValue, baseURL: self.settings.serviceURLs[service]!, httpClient: self.platformHTTPClient, logger: self.logger)
     }
 
+    /// A client with its own deadline and retries: a customer waiting (a tool), a check that must not hang.
+    public func client(_ service: ServiceName, timeout: Duration, retries: Int) -> ServiceClient {
+        var client = self.client(service)
+        client.timeout = timeout
+        client.maxRetries = retries
+        return client
+    }
+
+    /// A job's call: one brief try per attempt, the job queue's backoff being the retry (a worker is not held by a
+    /// service that is away).
+    public func jobClient(_ service: ServiceName) -> ServiceClient {
+        self.client(service, timeout: .seconds(5), retries: 0)
+    }
+
     /// Typed clients for the other services (`Shared/Contracts`).
     public var gateway: GatewayClient { GatewayClient(self.client(.gateway)) }
     public var vouchers: VouchersClient { VouchersClient(self.client(.vouchers)) }

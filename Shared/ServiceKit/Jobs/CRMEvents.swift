@@ -35,11 +35,7 @@ public struct CRMEvents: Sendable {
     public static func register(_ registry: inout JobRegistry, environment: ServiceEnvironment) {
         registry.register(Self.job, as: Payload.self) { payload, job, _ in
             let context = try await environment.serviceCallContext(tenant: payload.tenantId, requestID: job.requestID)
-            // one try per attempt, briefly: the queue's backoff is the retry, and a worker is not held by a CRM away
-            var client = environment.client(.agentCore)
-            client.timeout = .seconds(5)
-            client.maxRetries = 0
-            try await CRMClient(client).record([payload.event], context: context)
+            try await CRMClient(environment.jobClient(.agentCore)).record([payload.event], context: context)
         }
     }
 }
