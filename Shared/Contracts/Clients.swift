@@ -50,6 +50,11 @@ public struct VouchersClient: Sendable {
             VouchersAPI.listVouchers.path, query: ["code": code, "msisdn": msisdn, "limit": "1"], context: context)
         return page.items.first
     }
+
+    /// Issues one voucher per recipient key of a campaign (idempotent per key: asked again, the same vouchers).
+    public func bulkIssue(_ issue: VouchersAPI.BulkIssue, idempotencyKey: String, context: CallContext) async throws -> VouchersAPI.BulkIssued {
+        try await self.client.post(VouchersAPI.bulkIssue.path, body: issue, idempotencyKey: idempotencyKey, context: context)
+    }
 }
 
 /// The delivery reports messaging sends the service that asked for a message (`MessagingAPI.Callback`).

@@ -72,7 +72,7 @@ public enum MessagingAPI {
         listOptOuts,
         addOptOut, removeOptOut, consent, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
         notify,
-    ]
+    ] + campaignEndpoints
 
     public struct Notification: Codable, Sendable, Equatable {
         /// `voucher_redeemed`, …; `calendar_connection_broken` (to the tenant's alert phone: `title` the calendar,

@@ -43,6 +43,63 @@ public enum VouchersAPI {
         getVoucher, voucherEvents, image, redeem, listRedemptions, metrics, send, deliveryReport,
     ]
 
+    /// `POST /v1/vouchers/bulk`: one voucher per recipient key of a campaign, idempotent per key (a campaign's
+    /// dispatcher asks again after a crash and gets the same vouchers).
+    public struct BulkIssue: Codable, Sendable {
+        public var campaignId: String
+        public var amount: String
+        public var currency: String?
+        public var stationScope: String?
+        public var expiresAt: Date?
+        public var recipients: [BulkRecipient]
+        public init(campaignId: String, amount: String, currency: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, recipients: [BulkRecipient]) {
+            self.campaignId = campaignId
+            self.amount = amount
+            self.currency = currency
+            self.stationScope = stationScope
+            self.expiresAt = expiresAt
+            self.recipients = recipients
+        }
+    }
+
+    public struct BulkRecipient: Codable, Sendable {
+        /// Unique per campaign: the same key never gets a second voucher.
+        public var recipientKey: String
+        public var msisdn: String
+        public var amount: String?
+        /// This recipient's own station scope and expiry, instead of the bulk issue's.
+        public var stationScope: String?
+        public var expiresAt: Date?
+        public var metadata: JSONValue?
+        public init(
+            recipientKey: String, msisdn: String, amount: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, metadata: JSONValue? = nil
+        ) {
+            self.recipientKey = recipientKey
+            self.msisdn = msisdn
+            self.amount = amount
+            self.stationScope = stationScope
+            self.expiresAt = expiresAt
+            self.metadata = metadata
+        }
+    }
+
+    /// What a bulk issue answers, as a caller needs it (the vouchers service's answer has more).
+    public struct BulkIssued: Codable, Sendable {
+        public var created: Int
+        public var existing: Int
+        public var vouchers: [Issued]
+
+        public struct Issued: Codable, Sendable, Equatable {
+            public var id: String
+            public var code: String
+            public var amount: String
+            public var currency: String
+            public var recipientKey: String?
+            /// The signed link of the voucher's card image (what a WhatsApp template's image header shows).
+            public var cardURL: String?
+        }
+    }
+
     /// What an agent may tell a customer of their own voucher.
     public struct VoucherView: Codable, Sendable, Equatable {
         public var id: String

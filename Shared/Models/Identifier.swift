@@ -51,6 +51,9 @@ public typealias ChannelID = Identifier<ChannelTag>
 public typealias ContactID = Identifier<ContactTag>
 public typealias ConversationID = Identifier<ConversationTag>
 public typealias MessageID = Identifier<MessageTag>
+public enum TemplateTag {}
+/// A message template of a channel (WhatsApp's, reviewed by Meta; the text of a campaign on other channels).
+public typealias TemplateID = Identifier<TemplateTag>
 /// An agent of agent-core (messaging binds one to each channel).
 public typealias AgentID = Identifier<AgentTag>
 

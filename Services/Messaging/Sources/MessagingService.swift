@@ -21,6 +21,8 @@ import ServiceLifecycle
 ///   `messaging.sweepIntervalMs` [`MESSAGING_SWEEP_INTERVAL_MS`] 600000: how often the retention sweeper runs.
 /// - `messaging.graphBaseUrl`, `messaging.twilioBaseUrl`, `messaging.telegramBaseUrl` [`MESSAGING_GRAPH_BASE_URL`,
 ///   …]: the providers' APIs (a fake's, in tests).
+/// - `messaging.campaignTickMs` [`MESSAGING_CAMPAIGN_TICK_MS`] 200: how often the campaign dispatcher hands targets
+///   to the outbox (a pause takes effect within this plus the outbox's two seconds of sends).
 /// - `messaging.sendgridBaseUrl` [`MESSAGING_SENDGRID_BASE_URL`], default `https://api.sendgrid.com`, and
 ///   `messaging.mailgunBaseUrl` [`MESSAGING_MAILGUN_BASE_URL`], default `https://api.mailgun.net` (the EU region is
 ///   `https://api.eu.mailgun.net`): the email channels' APIs.
@@ -51,6 +53,10 @@ public struct MessagingService: ServiceModule {
     let sweepInterval: Duration
     let webChat: WebChatSocket
     let inboxSocket: InboxSocket
+    let templates: TemplatesStore
+    let campaigns: CampaignsStore
+    let metaTemplates: WhatsAppTemplates
+    let campaignTick: Duration
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -74,12 +80,16 @@ public struct MessagingService: ServiceModule {
         self.policy = PolicyStore(postgres: environment.postgres, audit: environment.audit, optOutKey: optOutKey, crm: environment.crmEvents)
         self.outbox = OutboxStore(postgres: environment.postgres, conversations: self.conversations, jobs: environment.jobs)
         self.webhooks = WebhookStore(postgres: environment.postgres, jobs: environment.jobs)
+        self.templates = TemplatesStore(postgres: environment.postgres, audit: environment.audit)
+        self.campaigns = CampaignsStore(postgres: environment.postgres, audit: environment.audit)
+        self.campaignTick = .milliseconds(try settings.int("messaging.campaignTickMs", default: 200, range: 10...60_000))
         self.processor = InboundProcessor(
             webhooks: self.webhooks, channels: self.channels, conversations: self.conversations, policy: self.policy, outbox: self.outbox,
-            jobs: environment.jobs)
+            templates: self.templates, jobs: environment.jobs)
         let http = environment.httpClient
+        self.metaTemplates = WhatsAppTemplates(http: http, baseURL: endpoints.graph)
         self.sender = Sender(
-            outbox: self.outbox, channels: self.channels, policy: self.policy,
+            outbox: self.outbox, channels: self.channels, policy: self.policy, campaigns: self.campaigns,
             adapters: [
                 .whatsapp: WhatsAppAdapter(http: http, baseURL: endpoints.graph),
                 .sms: TwilioAdapter(http: http, baseURL: endpoints.twilio) { channel in channel.webhookUrl },
@@ -102,6 +112,15 @@ public struct MessagingService: ServiceModule {
 
     public static var servesWebSockets: Bool { true }
 
+    /// A campaign's targets stream in (a CSV of 100,000 rows is parsed as it arrives, never held whole).
+    public static func streamsRequestBody(_ request: Request) -> Bool {
+        request.method == .post && MessagingAPI.importTargets.matches(path: request.uri.path)
+    }
+
+    public static func bodyAllowance(_ request: Request) -> Int? {
+        Endpoint.bodyAllowance(in: [MessagingAPI.importTargets], method: request.method.rawValue, path: request.uri.path)
+    }
+
     public func webSocket(_ request: WebSocketRequest, logger: Logger) async throws -> WebSocketUpgrade? {
         switch request.path {
         case MessagingAPI.webChatSocket.path: self.webChat.upgrade(request)
@@ -111,11 +130,17 @@ public struct MessagingService: ServiceModule {
     }
 
     public var backgroundServices: [any Service] {
-        [
+        let environment = self.environment
+        return [
             LiveListener(postgres: self.environment.postgres, hub: self.hub, logger: self.environment.logger),
             RetentionSweeper(
                 webhooks: self.webhooks, policy: self.policy, retention: self.webhookRetention, interval: self.sweepInterval,
                 logger: self.environment.logger),
+            CampaignDispatcher(
+                campaigns: self.campaigns, templates: self.templates, channels: self.channels, policy: self.policy, outbox: self.outbox,
+                vouchers: { [environment] in VouchersClient(environment.client(.vouchers)) },
+                callContext: { [environment] tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+                interval: self.campaignTick, logger: self.environment.logger, now: { Date() }),
         ]
     }
 
@@ -127,6 +152,8 @@ public struct MessagingService: ServiceModule {
             idempotency: self.environment.idempotency
         ).addRoutes(to: router)
         SettingsController(policy: self.policy).addRoutes(to: router)
+        TemplatesController(templates: self.templates, channels: self.channels, meta: self.metaTemplates).addRoutes(to: router)
+        CampaignsController(campaigns: self.campaigns, templates: self.templates, channels: self.channels, policy: self.policy).addRoutes(to: router)
         AnalyticsController(analytics: AnalyticsStore(postgres: self.environment.postgres)).addRoutes(to: router)
         WebhooksController(
             channels: self.channels, webhooks: self.webhooks, publicURL: self.publicURL, maxBodySize: self.environment.settings.maxBodySize

@@ -21,7 +21,8 @@ import Models
 ///   `SERVICES_MARKETPLACE_WALLET_URL`, `SERVICES_AGENT_CORE_URL`, `SERVICES_CALENDAR_BOOKING_URL`],
 ///   default `http://127.0.0.1:<port>`.
 /// - `jobs.workers` [`JOBS_WORKERS`], default 2; `jobs.pollIntervalMs` [`JOBS_POLL_INTERVAL_MS`], default 250;
-///   `jobs.backoffBaseMs` [`JOBS_BACKOFF_BASE_MS`], default 1000.
+///   `jobs.backoffBaseMs` [`JOBS_BACKOFF_BASE_MS`], default 1000; `jobs.visibilityTimeoutMs`
+///   [`JOBS_VISIBILITY_TIMEOUT_MS`], default 300000: a job claimed by a process that died is claimed again after this.
 public struct ServiceSettings: Sendable {
     public var service: ServiceName
     public var host: String
@@ -42,6 +43,7 @@ public struct ServiceSettings: Sendable {
     public var jobWorkers: Int
     public var jobPollInterval: Duration
     public var jobBackoffBase: Duration
+    public var jobVisibilityTimeout: Duration
     /// The raw settings, for keys only one service reads.
     public var settings: Settings
 
@@ -83,6 +85,7 @@ public struct ServiceSettings: Sendable {
         self.jobWorkers = try settings.int("jobs.workers", default: 2, range: 0...64)
         self.jobPollInterval = .milliseconds(try settings.int("jobs.pollIntervalMs", default: 250, range: 1...60_000))
         self.jobBackoffBase = .milliseconds(try settings.int("jobs.backoffBaseMs", default: 1000, range: 1...3_600_000))
+        self.jobVisibilityTimeout = .milliseconds(try settings.int("jobs.visibilityTimeoutMs", default: 300_000, range: 1000...86_400_000))
     }
 
     /// Walks up from the working directory, then from the executable and this source file, to a folder of the

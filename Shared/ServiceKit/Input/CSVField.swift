@@ -54,68 +54,108 @@ public enum CSVReader {
 
     /// The records, each with the line it starts on; blank lines are skipped.
     public static func records(_ text: String) throws(Malformed) -> [(line: Int, fields: [String])] {
-        var records: [(line: Int, fields: [String])] = []
-        var fields: [String] = []
-        var field = ""
-        var quoted = false
-        var afterQuote = false
-        var line = 1
-        var start = 1
-        var scalars = text.unicodeScalars[...]
-        if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
-        func endRecord() {
-            fields.append(field)
-            if !(fields.count == 1 && fields[0].isEmpty) { records.append((start, fields)) }
-            fields = []
-            field = ""
-        }
-        var iterator = scalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        while let scalar = pending ?? iterator.next() {
-            pending = nil
-            if scalar == "\0" { throw Malformed(line: line, reason: "a NUL byte") }
-            if quoted {
-                if scalar == "\"" {
-                    let next = iterator.next()
-                    if next == "\"" {
-                        field.unicodeScalars.append("\"")
-                    } else {
-                        quoted = false
-                        afterQuote = true
-                        pending = next
-                    }
-                } else {
-                    if scalar == "\n" { line += 1 }
-                    field.unicodeScalars.append(scalar)
-                }
-                continue
-            }
-            switch scalar {
-            case "\"" where field.isEmpty && !afterQuote:
-                quoted = true
-            case ",":
-                fields.append(field)
-                field = ""
-                afterQuote = false
-            case "\r":
-                let next = iterator.next()
-                if next != "\n" { pending = next }
-                endRecord()
-                afterQuote = false
-                line += 1
-                start = line
-            case "\n":
-                endRecord()
-                afterQuote = false
-                line += 1
-                start = line
-            default:
-                if afterQuote { throw Malformed(line: line, reason: "text after a closing quote") }
-                field.unicodeScalars.append(scalar)
-            }
-        }
-        if quoted { throw Malformed(line: start, reason: "a quote left open") }
-        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        var stream = CSVStream()
+        var records = try stream.feed(text.utf8)
+        records += try stream.finish()
         return records
+    }
+}
+
+/// `CSVReader` fed in pieces, as an upload arrives: a file of 100,000 rows is parsed as it streams in, holding one
+/// record at a time. Works on bytes (the delimiters are ASCII, so a UTF-8 character split between two pieces is
+/// joined before it is decoded); a field that is not UTF-8 is an error naming its line.
+public struct CSVStream: Sendable {
+    public typealias Record = (line: Int, fields: [String])
+    var fields: [String] = []
+    var field: [UInt8] = []
+    var quoted = false
+    /// A quote inside a quoted field: the next byte says whether it closes the field or is a doubled quote.
+    var quoteSeen = false
+    var afterQuote = false
+    /// A carriage return ended the record: a line feed right after it belongs to it.
+    var afterCR = false
+    var line = 1
+    var start = 1
+    var first = true
+
+    public init() {}
+
+    /// The records completed by `bytes`.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(CSVReader.Malformed) -> [Record] {
+        var records: [Record] = []
+        for byte in bytes {
+            if byte == 0 { throw CSVReader.Malformed(line: self.line, reason: "a NUL byte") }
+            if self.afterCR {
+                self.afterCR = false
+                if byte == UInt8(ascii: "\n") { continue }
+            }
+            if self.quoted {
+                if self.quoteSeen {
+                    self.quoteSeen = false
+                    if byte == UInt8(ascii: "\"") {
+                        self.field.append(byte)
+                        continue
+                    }
+                    self.quoted = false
+                    self.afterQuote = true
+                } else if byte == UInt8(ascii: "\"") {
+                    self.quoteSeen = true
+                    continue
+                } else {
+                    if byte == UInt8(ascii: "\n") { self.line += 1 }
+                    self.field.append(byte)
+                    continue
+                }
+            }
+            switch byte {
+            case UInt8(ascii: "\"") where self.field.isEmpty && !self.afterQuote:
+                self.quoted = true
+            case UInt8(ascii: ","):
+                try self.endField()
+                self.afterQuote = false
+            case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                if let record = try self.endRecord() { records.append(record) }
+                self.afterQuote = false
+                self.afterCR = byte == UInt8(ascii: "\r")
+                self.line += 1
+                self.start = self.line
+            default:
+                if self.afterQuote { throw CSVReader.Malformed(line: self.line, reason: "text after a closing quote") }
+                self.field.append(byte)
+            }
+        }
+        return records
+    }
+
+    /// The last record, when the input does not end with a line break.
+    public mutating func finish() throws(CSVReader.Malformed) -> [Record] {
+        if self.quoted && self.quoteSeen {
+            self.quoted = false
+            self.quoteSeen = false
+        }
+        if self.quoted { throw CSVReader.Malformed(line: self.start, reason: "a quote left open") }
+        guard !self.field.isEmpty || !self.fields.isEmpty, let record = try self.endRecord() else { return [] }
+        return [record]
+    }
+
+    mutating func endField() throws(CSVReader.Malformed) {
+        guard var text = String(validating: self.field, as: UTF8.self) else {
+            throw CSVReader.Malformed(line: self.line, reason: "text that is not UTF-8")
+        }
+        if self.first {
+            // a byte-order mark before the first field
+            if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
+            self.first = false
+        }
+        self.fields.append(text)
+        self.field.removeAll(keepingCapacity: true)
+    }
+
+    mutating func endRecord() throws(CSVReader.Malformed) -> Record? {
+        try self.endField()
+        defer { self.fields.removeAll(keepingCapacity: true) }
+        // a blank line
+        if self.fields.count == 1 && self.fields[0].isEmpty { return nil }
+        return (self.start, self.fields)
     }
 }

@@ -19,8 +19,6 @@ struct GatewayRoute: Sendable {
 
 /// The whole routing table of the gateway, in one place.
 enum RouteTable {
-    static let staffRead: Set<Role> = [.superAdmin, .support, .dataOps, .readonly]
-    static let tenantRead: Set<Role> = staffRead.union([.tenantAdmin, .agent])
     static let everyone = Set(Role.allCases).subtracting([.service])
 
     /// The prefixes of services that declare their endpoints in `Shared/Contracts`: per prefix, reads let through
@@ -63,15 +61,7 @@ enum RouteTable {
     static let routes: [GatewayRoute] =
         derived(from: declared + serviceExtrasUnderDeclaredPrefixes) + [
             // provider webhooks: public, messaging verifies the signatures
-            GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true),
-
-            // services still to be built: their prefixes until they declare endpoints in Shared/Contracts
-            // messaging
-            GatewayRoute(prefix: "/v1/templates", service: .messaging, read: tenantRead, write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-            GatewayRoute(
-                prefix: "/v1/campaigns", service: .messaging, read: staffRead.union([.tenantAdmin]),
-                write: [.superAdmin, .support, .dataOps, .tenantAdmin]),
-
+            GatewayRoute(prefix: "/webhooks", service: .messaging, isPublic: true)
         ]
         // each service's own extras under /v1/<service>/…: any signed-in user; the service decides
         + ServiceName.allCases.filter { $0 != .gateway }.map {

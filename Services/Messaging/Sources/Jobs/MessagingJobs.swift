@@ -13,6 +13,7 @@ struct InboundProcessor: Sendable {
     let conversations: ConversationsStore
     let policy: PolicyStore
     let outbox: OutboxStore
+    let templates: TemplatesStore
     let jobs: JobQueue
 
     static let replyJob = "agent.reply"
@@ -28,6 +29,16 @@ struct InboundProcessor: Sendable {
         guard let channel = try await self.channels.find(delivery.channel, logger: logger) else { throw CorruptRow("delivery \(deliveryID) of no channel") }
         // read once per delivery: a batch may hold hundreds of messages
         let settings = try await self.policy.settings(tenant: channel.tenant, logger: logger)
+        if delivery.provider == "whatsapp",
+            let review = try? JSONDecoder().decode(TemplateStatusWebhook.self, from: Data(buffer: delivery.body))
+        {
+            // Meta's review of a template arrives on the same webhook as messages
+            for update in review.updates {
+                try await self.templates.reviewed(
+                    channel: channel.id, providerID: update.providerID, name: update.name, language: update.language, status: update.status,
+                    reason: update.reason, requestID: requestID, logger: logger)
+            }
+        }
         for event in try Self.events(delivery, channel: channel) {
             switch event.kind {
             case .message(let message): try await self.ingest(message, channel: channel, settings: settings, requestID: requestID, logger: logger)
@@ -172,6 +183,7 @@ struct Sender: Sendable {
     let outbox: OutboxStore
     let channels: ChannelsStore
     let policy: PolicyStore
+    let campaigns: CampaignsStore
     let adapters: [ChannelKind: any ProviderAdapter]
     let now: @Sendable () -> Date
 
@@ -183,7 +195,18 @@ struct Sender: Sendable {
         if channel.dto.status == .disabled {
             return try await self.outbox.block(message, code: "channel_disabled", reason: "The channel is disabled.", logger: logger)
         }
-        let settings = try await self.policy.settings(tenant: message.tenant, logger: logger)
+        var settings = try await self.policy.settings(tenant: message.tenant, logger: logger)
+        let campaign = message.payload["campaign"].flatMap { try? $0.decode(CampaignRef.self) }
+        if let campaign {
+            if let until = campaign.validUntil, self.now() >= until {
+                return try await self.outbox.block(
+                    message, code: "expired", reason: "The campaign's validity window ended before this message could be sent.", logger: logger)
+            }
+            if try await self.campaigns.status(of: campaign.id, logger: logger) == .cancelled {
+                return try await self.outbox.block(message, code: "campaign_cancelled", reason: "The campaign was cancelled.", logger: logger)
+            }
+            settings.quietHours = campaign.quietHours(over: settings.quietHours)
+        }
         let template = message.payload["template"].flatMap { try? $0.decode(TemplateRef.self) }
         let media = message.payload["media"].flatMap { try? $0.decode(MediaAttachment.self) }
         let subject = message.payload["subject"].flatMap { try? $0.decode(String.self) }
@@ -222,10 +245,25 @@ struct Sender: Sendable {
                 message, code: "unsupported_channel", reason: "Sending on \(channel.kind.rawValue) is not available yet.", logger: logger)
         }
         let secrets = try await self.channels.credentials(channel.id, logger: logger) ?? ChannelSecrets()
-        let outcome = try await adapter.send(
-            OutboundMessage(id: message.id, to: message.to, text: message.body, template: template, media: media, subject: subject, options: options),
-            channel: channel.dto,
-            secrets: secrets, logger: logger)
+        // a campaign's send is never repeated blindly: one that an earlier attempt handed to the provider without an
+        // answer (the service died meanwhile) may have reached the customer, so it is flagged for a person instead
+        if campaign != nil, !(try await self.outbox.startSend(message, logger: logger)) {
+            try await self.outbox.failed(
+                message, code: "in_flight_at_crash",
+                reason: "The service stopped while the provider had this message; it may have been sent, so it was not sent again.", logger: logger)
+            return try await self.campaigns.flagInFlight(message: message.id, logger: logger)
+        }
+        let outcome: SendOutcome
+        do {
+            outcome = try await adapter.send(
+                OutboundMessage(id: message.id, to: message.to, text: message.body, template: template, media: media, subject: subject, options: options),
+                channel: channel.dto,
+                secrets: secrets, logger: logger)
+        } catch let error as ProviderUnreachable {
+            if campaign != nil { try await self.outbox.sendAbandoned(message, logger: logger) }
+            throw error
+        }
+        if case .failed(.transient) = outcome, campaign != nil { try await self.outbox.sendAbandoned(message, logger: logger) }
         switch outcome {
         case .accepted(let providerID, let status):
             try await self.outbox.accepted(message, providerMessageID: providerID, status: status, logger: logger)

@@ -219,6 +219,12 @@ struct ChannelsStore: Sendable {
         ).all(as: Row.self).map { try self.channel($0).dto }
     }
 
+    /// WhatsApp's messaging tier of the channel's number, as the last template sync read it.
+    func messagingTier(_ id: ChannelID, logger: Logger) async throws -> String? {
+        try await self.postgres.query("SELECT messaging_tier FROM messaging.channels WHERE id = \(id.rawValue)", logger: logger)
+            .first(as: String?.self) ?? nil
+    }
+
     /// The channel's secrets, opened: only for the code that talks to the provider.
     func credentials(_ id: ChannelID, on connection: PostgresConnection? = nil, logger: Logger) async throws -> ChannelSecrets? {
         let query: PostgresQuery = "SELECT secrets, secrets_key_id FROM messaging.channels WHERE id = \(id.rawValue)"

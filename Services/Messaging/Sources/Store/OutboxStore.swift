@@ -28,6 +28,8 @@ struct OutboxStore: Sendable {
         var subject: String? = nil
         /// Choices offered with the text (an agent's buttons or list).
         var options: [ReplyOption] = []
+        /// A campaign's send: its quiet hours and validity for the policy.
+        var campaign: CampaignRef? = nil
     }
 
     struct SendJob: Codable, Sendable {
@@ -47,6 +49,7 @@ struct OutboxStore: Sendable {
         if let media = queued.media { payload["media"] = try JSONValue(encoding: media) }
         if let subject = queued.subject { payload["subject"] = .string(subject) }
         if !queued.options.isEmpty { payload["options"] = try JSONValue(encoding: queued.options) }
+        if let campaign = queued.campaign { payload["campaign"] = try JSONValue(encoding: campaign) }
         let kind = queued.template != nil ? "template" : queued.media?.type ?? "text"
         let (id, _) = try await self.conversations.append(
             .init(
@@ -102,6 +105,20 @@ struct OutboxStore: Sendable {
                 Self.sendJob, payload: SendJob(messageId: message.id, bypassOptOut: nil), on: connection, runAt: until, maxAttempts: 10, requestID: requestID,
                 logger: logger)
         }
+    }
+
+    /// About to hand a campaign's message to the provider: true unless an earlier attempt got this far and never
+    /// came back (the service died with the send in flight), in which case it is not sent again.
+    func startSend(_ message: Pending, logger: Logger) async throws -> Bool {
+        try await self.postgres.query(
+            "UPDATE messaging.messages SET send_started_at = now() WHERE id = \(message.id.rawValue) AND send_started_at IS NULL RETURNING 1",
+            logger: logger
+        ).first(as: Int.self) != nil
+    }
+
+    /// The provider surely did not take it (it refused for now, or was not reached): a retry may send it.
+    func sendAbandoned(_ message: Pending, logger: Logger) async throws {
+        try await self.postgres.query("UPDATE messaging.messages SET send_started_at = NULL WHERE id = \(message.id.rawValue)", logger: logger)
     }
 
     /// Refused by the policy, for good.

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Models
 
@@ -98,26 +99,7 @@ public struct CreateVoucher: Codable, Sendable {
     }
 }
 
-public struct BulkRecipient: Codable, Sendable {
-    /// Unique per campaign: the same key never gets a second voucher.
-    public var recipientKey: String
-    public var msisdn: String
-    public var amount: String?
-    /// This recipient's own station scope and expiry, instead of the bulk issue's.
-    public var stationScope: String?
-    public var expiresAt: Date?
-    public var metadata: JSONValue?
-    public init(
-        recipientKey: String, msisdn: String, amount: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, metadata: JSONValue? = nil
-    ) {
-        self.recipientKey = recipientKey
-        self.msisdn = msisdn
-        self.amount = amount
-        self.stationScope = stationScope
-        self.expiresAt = expiresAt
-        self.metadata = metadata
-    }
-}
+public typealias BulkRecipient = VouchersAPI.BulkRecipient
 
 /// What is wrong with one recipient of a bulk issue: `index` is its position in `recipients`.
 public struct BulkRecipientError: Codable, Sendable, Equatable {
@@ -134,22 +116,7 @@ public struct BulkValidation: Codable, Sendable, Equatable {
     public var errors: [BulkRecipientError]
 }
 
-public struct BulkIssue: Codable, Sendable {
-    public var campaignId: String
-    public var amount: String
-    public var currency: String?
-    public var stationScope: String?
-    public var expiresAt: Date?
-    public var recipients: [BulkRecipient]
-    public init(campaignId: String, amount: String, currency: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, recipients: [BulkRecipient]) {
-        self.campaignId = campaignId
-        self.amount = amount
-        self.currency = currency
-        self.stationScope = stationScope
-        self.expiresAt = expiresAt
-        self.recipients = recipients
-    }
-}
+public typealias BulkIssue = VouchersAPI.BulkIssue
 
 public struct BulkIssueResult: Codable, Sendable {
     public var created: Int
