@@ -10,7 +10,7 @@ CREATE TABLE messaging.templates (
     id uuid PRIMARY KEY,
     tenant_id uuid NOT NULL,
     channel_id uuid NOT NULL REFERENCES messaging.channels (id),
-    name text NOT NULL CHECK (name ~ '^[a-z0-9_]{1,512}$'),
+    name text NOT NULL CHECK (name ~ '^[a-z0-9_]+$' AND length(name) <= 512),
     language text NOT NULL CHECK (length(language) BETWEEN 2 AND 15),
     category text NOT NULL CHECK (category IN ('marketing', 'utility', 'authentication')),
     -- {type: text|image|document, text?}
@@ -117,7 +117,8 @@ BEGIN
             WHEN NEW.status = 'blocked' AND NEW.error_code = 'expired' THEN 'expired'
             WHEN NEW.status = 'blocked' AND NEW.error_code = 'campaign_cancelled' THEN 'cancelled'
             WHEN NEW.status IN ('blocked', 'failed') THEN 'failed'
-            WHEN NEW.status = 'pending' THEN 'queued'
+            -- the provider took it (WhatsApp answers `pending` until its own `sent` webhook): sent, as far as we can send
+            WHEN NEW.status = 'pending' THEN 'sent'
             ELSE NEW.status
         END,
         error_code = CASE WHEN NEW.status IN ('blocked', 'failed') THEN NEW.error_code ELSE error_code END,

@@ -24,10 +24,10 @@ import Testing
 
         var router: Router<BasicRequestContext> {
             let router = Router()
-            func answer(_ json: String) -> Response {
+            @Sendable func answer(_ json: String) -> Response {
                 Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
             }
-            router.post(":phone/messages") { request, _ -> Response in
+            router.post(":id/messages") { request, _ -> Response in
                 let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
                 let count = self.sends.withLock { list in
                     list.append(body)
@@ -35,12 +35,12 @@ import Testing
                 }
                 return answer(#"{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.C\#(count)"}]}"#)
             }
-            router.post(":waba/message_templates") { request, _ -> Response in
+            router.post(":id/message_templates") { request, _ -> Response in
                 let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
                 self.submissions.withLock { $0.append(body) }
                 return answer(#"{"id":"594425479261596","status":"PENDING","category":"MARKETING"}"#)
             }
-            router.get(":waba/message_templates") { _, _ -> Response in
+            router.get(":id/message_templates") { _, _ -> Response in
                 answer(
                     #"""
                     {"data":[
@@ -52,7 +52,7 @@ import Testing
                     ],"paging":{"cursors":{"before":"QVFI","after":"QVFJ"}}}
                     """#)
             }
-            router.get(":phone") { _, _ -> Response in
+            router.get(":id") { _, _ -> Response in
                 answer(#"{"messaging_limit_tier":"\#(self.tier)","id":"106540352242922"}"#)
             }
             return router
