@@ -33,6 +33,15 @@ import Testing
                     list.append(body)
                     return list.count
                 }
+                if body.contains(#""to":"250788300099""#) {
+                    // Meta's permanent refusal: the number cannot receive WhatsApp messages
+                    return Response(
+                        status: .badRequest, headers: [.contentType: "application/json"],
+                        body: .init(
+                            byteBuffer: ByteBuffer(
+                                string:
+                                    #"{"error":{"message":"(#131026) Message Undeliverable.","type":"OAuthException","code":131026,"fbtrace_id":"Ab"}}"#)))
+                }
                 return answer(#"{"messaging_product":"whatsapp","contacts":[{"input":"x","wa_id":"x"}],"messages":[{"id":"wamid.C\#(count)"}]}"#)
             }
             router.post(":id/message_templates") { request, _ -> Response in
