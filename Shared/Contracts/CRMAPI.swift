@@ -83,6 +83,79 @@ public enum CRMAPI {
     /// What another service tells the CRM about a customer, by phone: queued in the transaction that made it happen
     /// (ServiceKit's `CRMEvents`) and posted by a job until agent-core takes it. `id` is the sender's own: an event
     /// delivered twice is recorded once.
+    /// One move of a lead between stages (`GET /v1/pipeline/moves`): what sequences entered by a stage change read.
+    public struct StageMove: Codable, Sendable, Equatable {
+        /// The timeline row's id: the feed's cursor.
+        public var id: Int64
+        public var leadId: LeadID
+        public var from: String
+        public var to: String
+        public var reason: String
+        /// Made by a rule (`rule` its id), not a person.
+        public var automatic: Bool
+        public var rule: String?
+        public var actor: String
+        public var at: Date
+
+        public init(
+            id: Int64, leadId: LeadID, from: String, to: String, reason: String, automatic: Bool, rule: String?, actor: String, at: Date
+        ) {
+            self.id = id
+            self.leadId = leadId
+            self.from = from
+            self.to = to
+            self.reason = reason
+            self.automatic = automatic
+            self.rule = rule
+            self.actor = actor
+            self.at = at
+        }
+    }
+
+    public struct StageMoves: Codable, Sendable, Equatable {
+        public var items: [StageMove]
+        /// Where the next read starts (`after`): the last move's id, or the one given when there were none.
+        public var next: Int64
+
+        public init(items: [StageMove], next: Int64) {
+            self.items = items
+            self.next = next
+        }
+    }
+
+    /// A lead as another service needs it (agent-core answers more).
+    public struct LeadSummary: Codable, Sendable, Equatable {
+        public var id: LeadID
+        public var phone: String
+        public var name: String?
+        public var stage: String
+        public var score: Int
+        public var optIn: Bool
+        public var lastContactAt: Date?
+    }
+
+    /// `PUT /v1/leads/{id}/stage`.
+    public struct StageChange: Codable, Sendable, Equatable {
+        public var stage: String?
+        public var reason: String?
+
+        public init(stage: String?, reason: String? = nil) {
+            self.stage = stage
+            self.reason = reason
+        }
+    }
+
+    /// `POST /v1/calls`: call the lead; `purpose` is what the call says (up to 500 characters).
+    public struct CallRequest: Codable, Sendable, Equatable {
+        public var leadId: LeadID?
+        public var purpose: String?
+
+        public init(leadId: LeadID?, purpose: String? = nil) {
+            self.leadId = leadId
+            self.purpose = purpose
+        }
+    }
+
     public struct Event: Codable, Sendable, Equatable {
         public enum Kind: String, Codable, Sendable, CaseIterable {
             /// The customer wrote (messaging): last contact, replies, the timeline.

@@ -128,6 +128,46 @@ public struct ConversationsClient: Sendable {
     }
 }
 
+/// Typed calls to agent-core's leads and pipeline, as campaigns' sequences use them.
+public struct LeadsClient: Sendable {
+    public let client: ServiceClient
+
+    public init(_ client: ServiceClient) {
+        self.client = client
+    }
+
+    /// The tenant's stage moves after `after`, oldest first.
+    public func moves(after: Int64, limit: Int = 200, context: CallContext) async throws -> CRMAPI.StageMoves {
+        try await self.client.get(CRMAPI.stageMoves.path, query: ["after": String(after), "limit": String(limit)], context: context)
+    }
+
+    public func lead(_ id: LeadID, context: CallContext) async throws -> CRMAPI.LeadSummary? {
+        try await self.client.find(CRMAPI.getLead.path(["id": id.description]), context: context)
+    }
+
+    /// Leads with a score of at least `minScore`, or no contact for `inactiveDays` (the first page, newest first).
+    public func leads(minScore: Int? = nil, inactiveDays: Int? = nil, limit: Int = 200, context: CallContext) async throws -> [CRMAPI.LeadSummary] {
+        var query = ["limit": String(limit)]
+        if let minScore { query["minScore"] = String(minScore) }
+        if let inactiveDays { query["inactiveDays"] = String(inactiveDays) }
+        let page: Page<CRMAPI.LeadSummary> = try await self.client.get(CRMAPI.listLeads.path, query: query, context: context)
+        return page.items
+    }
+
+    @discardableResult
+    public func move(_ id: LeadID, to stage: String, reason: String, context: CallContext) async throws -> CRMAPI.LeadSummary {
+        try await self.client.put(
+            CRMAPI.moveLead.path(["id": id.description]), body: CRMAPI.StageChange(stage: stage, reason: reason), context: context)
+    }
+
+    /// Calls the lead (the same key places one call).
+    public func call(_ id: LeadID, purpose: String?, idempotencyKey: String, context: CallContext) async throws {
+        struct Placed: Decodable {}
+        let _: Placed = try await self.client.post(
+            CRMAPI.requestCall.path, body: CRMAPI.CallRequest(leadId: id, purpose: purpose), idempotencyKey: idempotencyKey, context: context)
+    }
+}
+
 /// Typed calls to the CRM (agent-core): what happened to a customer.
 public struct CRMClient: Sendable {
     public let client: ServiceClient

@@ -150,17 +150,11 @@ struct CallsController: Sendable {
             .ok, try await self.calls.setTwilio(account, tenant: tenant, actor: caller.subject, requestID: context.requestID, logger: context.logger))
     }
 
-    struct CallBody: Decodable {
-        var leadId: LeadID?
-        /// What the call says (Twilio reads it out); up to 500 characters.
-        var purpose: String?
-    }
-
     /// 201 with the call, `queued` once the provider took it, `failed` with the provider's reason when it did not;
     /// a lead who opted out is not called (409).
     @Sendable func request(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (caller, tenant) = try context.requireTenantCaller()
-        let body = try await request.decodeJSON(CallBody.self, context: context)
+        let body = try await request.decodeJSON(CRMAPI.CallRequest.self, context: context)
         guard let leadID = body.leadId else { throw APIError.unprocessable("invalid_leadId", "leadId names the lead to call.") }
         try TextRules.check(body.purpose, field: "purpose", length: 1...500)
         let lead = try await self.leads.lead(leadID, tenant: tenant, visibility: .of(caller), logger: context.logger)

@@ -91,7 +91,8 @@ struct LeadsController: Sendable {
         let query = request.queryValues
         let filter = LeadsStore.Filter(
             stage: try query.string("stage", maxLength: 40), status: try query.value("status", as: LeadStatus.self),
-            assignee: try query.uuid("assigneeId"), tag: try query.string("tag", maxLength: 40), search: try query.string("q", maxLength: 100))
+            assignee: try query.uuid("assigneeId"), tag: try query.string("tag", maxLength: 40), search: try query.string("q", maxLength: 100),
+            minScore: try query.int("minScore", range: 0...100), inactiveDays: try query.int("inactiveDays", range: 1...3650))
         let items = try await self.leads.leads(
             tenant: tenant, visibility: .of(caller), filter: filter, after: after, limit: page.limit, logger: context.logger)
         return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String($0.createdAt.micros), $0.id.description] }))
@@ -250,15 +251,10 @@ struct LeadsController: Sendable {
                 logger: context.logger))
     }
 
-    struct StageBody: Decodable {
-        var stage: String?
-        var reason: String?
-    }
-
     @Sendable func move(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<LeadDTO> {
         let (caller, tenant) = try context.requireTenantCaller()
         let id = try context.idParameter("id", as: LeadID.self)
-        let body = try await request.decodeJSON(StageBody.self, context: context)
+        let body = try await request.decodeJSON(CRMAPI.StageChange.self, context: context)
         guard let stage = body.stage, !stage.isEmpty, stage.count <= 40 else { throw APIError.unprocessable("invalid_stage", "stage is a stage's key.") }
         try TextRules.check(body.reason, field: "reason", length: 1...300)
         return JSONResponse(

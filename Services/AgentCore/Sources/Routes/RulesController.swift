@@ -32,18 +32,12 @@ struct RulesController: Sendable {
         return JSONResponse(.ok, RulesView(rules: saved))
     }
 
-    struct MovesView: Codable, Sendable, Equatable {
-        var items: [LeadsStore.StageMove]
-        /// Where the next read starts (`after`): the last move's id, or the one given when there were none.
-        var next: Int64
-    }
-
-    @Sendable func moves(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<MovesView> {
+    @Sendable func moves(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<CRMAPI.StageMoves> {
         let (_, tenant) = try context.requireTenantCaller()
         let query = request.queryValues
         let after = Int64(try query.int("after", range: 0...Int.max) ?? 0)
         let limit = try query.int("limit", range: 1...500) ?? 100
         let items = try await self.leads.moves(tenant: tenant, after: after, limit: limit, logger: context.logger)
-        return JSONResponse(.ok, MovesView(items: items, next: items.last?.id ?? after))
+        return JSONResponse(.ok, CRMAPI.StageMoves(items: items, next: items.last?.id ?? after))
     }
 }

@@ -110,20 +110,8 @@ extension LeadsStore {
         return moved
     }
 
-    /// One move of a lead between stages, as the feed gives it.
-    struct StageMove: Codable, Sendable, Equatable {
-        /// The timeline row's id: the feed's cursor.
-        var id: Int64
-        var leadId: LeadID
-        var from: String
-        var to: String
-        var reason: String
-        /// Made by a rule (`rule` its id), not a person.
-        var automatic: Bool
-        var rule: String?
-        var actor: String
-        var at: Date
-    }
+    /// One move of a lead between stages, as the feed gives it (the contract other services read).
+    typealias StageMove = CRMAPI.StageMove
 
     /// The tenant's moves after `after` (an earlier move's id), oldest first: what other services act on.
     func moves(tenant: TenantID, after: Int64, limit: Int, logger: Logger) async throws -> [StageMove] {

@@ -413,6 +413,10 @@ struct LeadsStore: Sendable {
         var tag: String?
         /// In the name, email, company or phone.
         var search: String?
+        /// A score of at least this (a sequence entered by lead score).
+        var minScore: Int? = nil
+        /// No contact for at least this many days, or never (a sequence entered by inactivity).
+        var inactiveDays: Int? = nil
     }
 
     /// Newest first; `after` is the last (created, id) of the page before.
@@ -429,6 +433,9 @@ struct LeadsStore: Sendable {
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
               AND (\(filter.assignee)::uuid IS NULL OR assignee_id = \(filter.assignee))
               AND (\(filter.tag)::text IS NULL OR \(filter.tag) = ANY(tags))
+              AND (\(filter.minScore)::int IS NULL OR score >= \(filter.minScore))
+              AND (\(filter.inactiveDays)::int IS NULL
+                   OR coalesce(last_contact_at, created_at) <= now() - make_interval(days => \(filter.inactiveDays ?? 0)))
               AND (\(pattern)::text IS NULL OR name ILIKE \(pattern) OR email ILIKE \(pattern) OR company ILIKE \(pattern)
                    OR EXISTS (SELECT 1 FROM agent.lead_phones p WHERE p.lead_id = leads.id AND p.phone LIKE \(pattern)))
               AND (\(after == nil) OR (created_at, id) < ('epoch'::timestamptz + \(after?.micros ?? 0) * interval '1 microsecond', \(after?.id ?? UUID())))
