@@ -29,7 +29,18 @@ extension MessagingAPI {
     public static let campaignProgress = endpoint("GET", "/v1/campaigns/{id}/progress", .roles(Roles.readers))
     public static let exportCampaign = endpoint("GET", "/v1/campaigns/{id}/export", .roles(targetReaders))
 
+    /// Multi-step sequences: steps with delays and actions, entered by hand or by a trigger, logged per lead.
+    public static let listSequences = endpoint("GET", "/v1/sequences", .roles(Roles.readers))
+    public static let createSequence = endpoint("POST", "/v1/sequences", .roles(Roles.managers))
+    public static let getSequence = endpoint("GET", "/v1/sequences/{id}", .roles(Roles.readers))
+    public static let updateSequence = endpoint("PATCH", "/v1/sequences/{id}", .roles(Roles.managers))
+    /// Who is in a sequence (their numbers: the campaign-target roles) and each step's log.
+    public static let listEnrollments = endpoint("GET", "/v1/sequences/{id}/enrollments", .roles(targetReaders))
+    /// A lead entered by hand (or by another service).
+    public static let enroll = endpoint("POST", "/v1/sequences/{id}/enrollments", .roles(Roles.managers.union([.service])))
+
     static let campaignEndpoints: [Endpoint] = [
+        listSequences, createSequence, getSequence, updateSequence, listEnrollments, enroll,
         listTemplates, createTemplate, syncTemplates, getTemplate, updateTemplate, previewTemplate, listCampaigns, createCampaign, getCampaign,
         updateCampaign, importTargets, listTargets, scheduleCampaign, startCampaign, pauseCampaign, resumeCampaign, cancelCampaign, campaignProgress,
         exportCampaign,

@@ -75,13 +75,13 @@ import Testing
 
             // the feed: every move in order, the automatic ones with their rule; a person's move too
             #expect(try await desk.send(.PUT, "/v1/leads/\(elsewhere.id)/stage", #"{"stage":"won","reason":"signed"}"#).status == 200)
-            let feed = try await desk.send(.GET, "/v1/pipeline/moves").json(RulesController.MovesView.self)
+            let feed = try await desk.send(.GET, "/v1/pipeline/moves").json(CRMAPI.StageMoves.self)
             #expect(feed.items.map(\.to) == ["booked", "qualified", "lost", "won"], "\(feed.items)")
             #expect(feed.items.prefix(3).allSatisfy { $0.automatic && $0.rule != nil } && !feed.items[3].automatic)
             #expect(feed.items[1].rule == rules[1].id?.description)
-            let rest = try await desk.send(.GET, "/v1/pipeline/moves?after=\(feed.items[1].id)").json(RulesController.MovesView.self)
+            let rest = try await desk.send(.GET, "/v1/pipeline/moves?after=\(feed.items[1].id)").json(CRMAPI.StageMoves.self)
             #expect(rest.items.map(\.to) == ["lost", "won"] && rest.next == feed.next)
-            #expect(try await desk.send(.GET, "/v1/pipeline/moves?after=\(feed.next)").json(RulesController.MovesView.self).items.isEmpty)
+            #expect(try await desk.send(.GET, "/v1/pipeline/moves?after=\(feed.next)").json(CRMAPI.StageMoves.self).items.isEmpty)
         }
     }
 

@@ -23,6 +23,8 @@ import ServiceLifecycle
 ///   …]: the providers' APIs (a fake's, in tests).
 /// - `messaging.campaignTickMs` [`MESSAGING_CAMPAIGN_TICK_MS`] 200: how often the campaign dispatcher hands targets
 ///   to the outbox (a pause takes effect within this plus the outbox's two seconds of sends).
+/// - `messaging.sequenceTickMs` [`MESSAGING_SEQUENCE_TICK_MS`] 1000: how often due sequence steps run;
+///   `messaging.sequenceTriggerMs` [`MESSAGING_SEQUENCE_TRIGGER_MS`] 10000: how often triggers read agent-core.
 /// - `messaging.sendgridBaseUrl` [`MESSAGING_SENDGRID_BASE_URL`], default `https://api.sendgrid.com`, and
 ///   `messaging.mailgunBaseUrl` [`MESSAGING_MAILGUN_BASE_URL`], default `https://api.mailgun.net` (the EU region is
 ///   `https://api.eu.mailgun.net`): the email channels' APIs.
@@ -57,6 +59,8 @@ public struct MessagingService: ServiceModule {
     let campaigns: CampaignsStore
     let metaTemplates: WhatsAppTemplates
     let campaignTick: Duration
+    let sequences: SequencesStore
+    let sequenceRunner: SequenceRunner
 
     public init(environment: ServiceEnvironment) async throws {
         self.environment = environment
@@ -83,6 +87,7 @@ public struct MessagingService: ServiceModule {
         self.templates = TemplatesStore(postgres: environment.postgres, audit: environment.audit)
         self.campaigns = CampaignsStore(postgres: environment.postgres, audit: environment.audit)
         self.campaignTick = .milliseconds(try settings.int("messaging.campaignTickMs", default: 200, range: 10...60_000))
+        self.sequences = SequencesStore(postgres: environment.postgres, audit: environment.audit)
         self.processor = InboundProcessor(
             webhooks: self.webhooks, channels: self.channels, conversations: self.conversations, policy: self.policy, outbox: self.outbox,
             templates: self.templates, jobs: environment.jobs)
@@ -108,6 +113,14 @@ public struct MessagingService: ServiceModule {
             channels: self.channels, visitors: WebChatStore(postgres: environment.postgres), conversations: self.conversations, policy: self.policy,
             processor: self.processor, outbox: self.outbox, hub: self.hub, now: { Date() })
         self.inboxSocket = InboxSocket(verifier: environment.verifier, tenants: environment.tenants, hub: self.hub)
+        self.sequenceRunner = SequenceRunner(
+            sequences: self.sequences, templates: self.templates, channels: self.channels, policy: self.policy, outbox: self.outbox,
+            leads: { [environment] in LeadsClient(environment.client(.agentCore)) },
+            calendar: { [environment] in CalendarClient(environment.client(.calendarBooking)) },
+            callContext: { [environment] tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+            interval: .milliseconds(try settings.int("messaging.sequenceTickMs", default: 1000, range: 10...600_000)),
+            triggerInterval: .milliseconds(try settings.int("messaging.sequenceTriggerMs", default: 10_000, range: 10...3_600_000)),
+            logger: environment.logger)
     }
 
     public static var servesWebSockets: Bool { true }
@@ -141,6 +154,7 @@ public struct MessagingService: ServiceModule {
                 vouchers: { [environment] in VouchersClient(environment.client(.vouchers)) },
                 callContext: { [environment] tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
                 interval: self.campaignTick, logger: self.environment.logger, now: { Date() }),
+            self.sequenceRunner,
         ]
     }
 
@@ -154,6 +168,13 @@ public struct MessagingService: ServiceModule {
         SettingsController(policy: self.policy).addRoutes(to: router)
         TemplatesController(templates: self.templates, channels: self.channels, meta: self.metaTemplates).addRoutes(to: router)
         CampaignsController(campaigns: self.campaigns, templates: self.templates, channels: self.channels, policy: self.policy).addRoutes(to: router)
+        let environment = self.environment
+        SequencesController(
+            sequences: self.sequences, templates: self.templates, channels: self.channels,
+            leads: { LeadsClient(environment.client(.agentCore)) },
+            callContext: { tenant, requestID in try await environment.serviceCallContext(tenant: tenant, requestID: requestID) },
+            runner: self.sequenceRunner
+        ).addRoutes(to: router)
         AnalyticsController(analytics: AnalyticsStore(postgres: self.environment.postgres)).addRoutes(to: router)
         WebhooksController(
             channels: self.channels, webhooks: self.webhooks, publicURL: self.publicURL, maxBodySize: self.environment.settings.maxBodySize

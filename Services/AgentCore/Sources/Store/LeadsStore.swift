@@ -435,7 +435,7 @@ struct LeadsStore: Sendable {
               AND (\(filter.tag)::text IS NULL OR \(filter.tag) = ANY(tags))
               AND (\(filter.minScore)::int IS NULL OR score >= \(filter.minScore))
               AND (\(filter.inactiveDays)::int IS NULL
-                   OR coalesce(last_contact_at, created_at) <= now() - make_interval(days => \(filter.inactiveDays ?? 0)))
+                   OR coalesce(last_contact_at, created_at) <= now() - make_interval(days => \(filter.inactiveDays ?? 0)::int))
               AND (\(pattern)::text IS NULL OR name ILIKE \(pattern) OR email ILIKE \(pattern) OR company ILIKE \(pattern)
                    OR EXISTS (SELECT 1 FROM agent.lead_phones p WHERE p.lead_id = leads.id AND p.phone LIKE \(pattern)))
               AND (\(after == nil) OR (created_at, id) < ('epoch'::timestamptz + \(after?.micros ?? 0) * interval '1 microsecond', \(after?.id ?? UUID())))

@@ -34,7 +34,7 @@ struct CampaignDispatcher: Service {
     static let voucherBatch = 100
 
     func run() async throws {
-        await PeriodicWork.run("campaign dispatch", every: self.interval, firstAfter: self.interval, logger: self.logger) {
+        await PeriodicWork.run("campaign dispatch", every: self.interval, logger: self.logger) {
             try await self.pass()
         }
     }

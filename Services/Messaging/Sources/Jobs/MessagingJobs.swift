@@ -131,7 +131,11 @@ struct InboundProcessor: Sendable {
                                 bypassOptOut: true),
                             on: connection, requestID: requestID, logger: logger)
                     }
-                } else if conversation.status == .aiActive {
+                } else {
+                    // a lead who answers leaves its sequences: a person or the agent takes the conversation from here
+                    try await SequencesStore.exit(tenant: tenant, phone: message.from, reason: "replied", on: connection, logger: logger)
+                }
+                if keyword == nil, conversation.status == .aiActive {
                     try await self.jobs.enqueue(
                         Self.replyJob, payload: ReplyJob(messageId: id, conversationId: conversation.id, tenantId: tenant), on: connection, maxAttempts: 30,
                         requestID: requestID, logger: logger)

@@ -61,6 +61,8 @@ struct PolicyStore: Sendable {
                 """, logger: logger
             ).first(as: Int.self) != nil
         if added {
+            // out of every sequence at once (an opt-out in any form: a keyword, the provider, a person, the CRM)
+            try await SequencesStore.exit(tenant: tenant, phone: address, reason: "opted_out", on: connection, logger: logger)
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "opt_out.add", table: "opt_outs", targetID: Self.masked(address),
                 before: nil as String?,
