@@ -52,6 +52,9 @@ public typealias ContactID = Identifier<ContactTag>
 public typealias ConversationID = Identifier<ConversationTag>
 public typealias MessageID = Identifier<MessageTag>
 public enum TemplateTag {}
+public enum SequenceTag {}
+/// A multi-step sequence of messaging (seed 003's campaigns with steps).
+public typealias SequenceID = Identifier<SequenceTag>
 /// A message template of a channel (WhatsApp's, reviewed by Meta; the text of a campaign on other channels).
 public typealias TemplateID = Identifier<TemplateTag>
 /// An agent of agent-core (messaging binds one to each channel).

@@ -331,7 +331,7 @@ def test_readonly_sees_no_write_button_and_the_api_refuses_writes(browser, base_
     assert driver.execute_script("return location.hash").startswith("#/vouchers")
     menu = [a.get_attribute("data-route") for a in driver.find_elements(By.CSS_SELECTOR, "#nav a[data-route]")]
     assert menu == ["dashboard", "analytics", "stations", "vouchers", "inbox", "channels", "sandbox", "messaging-analytics",
-                    "messaging-settings", "campaigns", "templates", "agents", "faqs", "knowledge", "costs", "wallet", "marketplace", "insurance", "billing", "calendar",
+                    "messaging-settings", "campaigns", "templates", "sequences", "agents", "faqs", "knowledge", "costs", "wallet", "marketplace", "insurance", "billing", "calendar",
                     "availability", "bookings", "connections", "pipeline", "leads", "calls", "customers", "audit"], menu
     for route, page in (("#/dashboard", "dashboard"), ("#/stations", "stations"), ("#/vouchers", "vouchers"),
                         (f"#/vouchers/{voucher['id']}", "vouchers/:id"), (f"#/stations/{station['id']}", "stations/:id"),

@@ -31,7 +31,7 @@ import Testing
             return try created.json(Lead.self)
         }
 
-        func enrollments(_ sequence: UUID) async throws -> [EnrollmentDTO] {
+        func enrollments(_ sequence: SequenceID) async throws -> [EnrollmentDTO] {
             try await TestHTTP.get("\(self.gateway)/v1/sequences/\(sequence)/enrollments", token: self.admin).json(Page<EnrollmentDTO>.self).items
         }
 
@@ -82,7 +82,9 @@ import Testing
             let moved = try await TestHTTP.request(.PUT, "\(p.gateway)/v1/leads/\(lead.id)/stage", token: p.admin, body: Data(#"{"stage":"qualified"}"#.utf8))
             #expect(moved.status == 200, "\(moved.text)")
             try await TestWait.until(timeout: .seconds(30)) {
-                try await p.enrollments(sequence.id).first?.status == .completed
+                // the call is placed after its step commits (logged `started` first): completed, and every action answered
+                guard let enrollment = try await p.enrollments(sequence.id).first else { return false }
+                return enrollment.status == .completed && !enrollment.logs.contains { $0.outcome == "started" }
             }.expectTrue("the sequence completed for Aline")
             let enrollments = try await p.enrollments(sequence.id)
             #expect(enrollments.map(\.phone) == ["+250788400001"])
@@ -153,6 +155,10 @@ import Testing
                 "\(p.gateway)/v1/sequences", token: p.admin,
                 json: NewSequence(name: "Bad", channelId: p.channel, trigger: .stageChange, steps: [SequenceStep(delayMinutes: 0, action: .updateStage)]))
             #expect(bad.status == 422 && bad.errorCode == "invalid_sequence")
+            let stray = try await TestHTTP.post(
+                "\(p.gateway)/v1/sequences", token: p.admin,
+                json: NewSequence(name: "Stray", channelId: p.channel, trigger: .manual, steps: [SequenceStep(delayMinutes: 0, action: .makeCall, stage: "won")]))
+            #expect(stray.status == 422 && stray.text.contains("make_call takes no stage"), "\(stray.text)")
             // the enrolled numbers are for the target roles only
             let dataOps = try await TestKeys.token(tenant: nil, roles: [.dataOps])
             let tenantID = try await p.postgres.query("SELECT tenant_id FROM messaging.sequences LIMIT 1", logger: TestLog.quiet).first(as: UUID.self)!

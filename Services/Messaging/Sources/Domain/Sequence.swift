@@ -54,18 +54,34 @@ public struct SequenceStep: Codable, Sendable, Equatable {
     func problem(_ index: Int) -> String? {
         let name = "steps[\(index)]"
         guard (0...525_600).contains(self.delayMinutes) else { return "\(name).delayMinutes is 0 to 525600 (a year)" }
+        // only the action's own fields: a stray one would be stored and shown, and never used
+        let given: [(String, Bool)] = [
+            ("templateId", self.templateId != nil), ("variables", self.variables != nil), ("stage", self.stage != nil),
+            ("calendarAgentId", self.calendarAgentId != nil), ("serviceType", self.serviceType != nil), ("purpose", self.purpose != nil),
+        ]
+        let allowed: Set<String> =
+            switch self.action {
+            case .sendMessage: ["templateId", "variables"]
+            case .updateStage: ["stage"]
+            case .scheduleMeeting: ["calendarAgentId", "serviceType"]
+            case .makeCall: ["purpose"]
+            }
+        if let stray = given.first(where: { $0.1 && !allowed.contains($0.0) }) {
+            return "\(name): \(self.action.rawValue) takes no \(stray.0)"
+        }
+        func length(_ text: String) -> Int { TextRules.length(text) }
         switch self.action {
         case .sendMessage:
             guard self.templateId != nil else { return "\(name): send_message names its templateId" }
-            guard (self.variables ?? []).count <= 20, (self.variables ?? []).allSatisfy({ (1...1024).contains($0.count) && !TextRules.containsNUL($0) })
+            guard (self.variables ?? []).count <= 20, (self.variables ?? []).allSatisfy({ (1...1024).contains(length($0)) && !TextRules.containsNUL($0) })
             else { return "\(name).variables: at most 20, each 1 to 1024 characters" }
         case .updateStage:
-            guard let stage = self.stage, (1...40).contains(stage.count) else { return "\(name): update_stage names its stage (1 to 40 characters)" }
+            guard let stage = self.stage, (1...40).contains(length(stage)), !TextRules.containsNUL(stage) else { return "\(name): update_stage names its stage (1 to 40 characters)" }
         case .scheduleMeeting:
             guard self.calendarAgentId != nil else { return "\(name): schedule_meeting names its calendarAgentId" }
-            if let type = self.serviceType, !(1...40).contains(type.count) { return "\(name).serviceType is 1 to 40 characters" }
+            if let type = self.serviceType, !(1...40).contains(length(type)) || TextRules.containsNUL(type) { return "\(name).serviceType is 1 to 40 characters" }
         case .makeCall:
-            if let purpose = self.purpose, !(1...500).contains(purpose.count) { return "\(name).purpose is 1 to 500 characters" }
+            if let purpose = self.purpose, !(1...500).contains(length(purpose)) || TextRules.containsNUL(purpose) { return "\(name).purpose is 1 to 500 characters" }
         }
         return nil
     }
@@ -77,7 +93,7 @@ public struct SequenceStep: Codable, Sendable, Equatable {
 }
 
 public struct SequenceDTO: Codable, Sendable, Equatable {
-    public var id: UUID
+    public var id: SequenceID
     public var name: String
     public var channelId: ChannelID
     public var trigger: SequenceTrigger
@@ -125,7 +141,7 @@ public struct NewSequence: Codable, Sendable {
                 return "A manual sequence takes no trigger parameter."
             }
         case .stageChange:
-            guard let stage = self.triggerStage, (1...40).contains(stage.count), self.triggerScore == nil, self.triggerInactiveDays == nil else {
+            guard let stage = self.triggerStage, (1...40).contains(TextRules.length(stage)), !TextRules.containsNUL(stage), self.triggerScore == nil, self.triggerInactiveDays == nil else {
                 return "A stage_change sequence names its triggerStage (1 to 40 characters) and nothing else."
             }
         case .leadScore:
@@ -147,7 +163,7 @@ public struct NewSequence: Codable, Sendable {
 
 enum TextRulesProblem {
     static func length(_ text: String, _ field: String, _ range: ClosedRange<Int>) -> String? {
-        guard range.contains(text.count), !TextRules.containsNUL(text) else { return "\(field) is \(range.lowerBound) to \(range.upperBound) characters" }
+        guard range.contains(TextRules.length(text)), !TextRules.containsNUL(text) else { return "\(field) is \(range.lowerBound) to \(range.upperBound) characters" }
         return nil
     }
 }
@@ -177,7 +193,7 @@ public struct EnrollmentDTO: Codable, Sendable, Equatable {
     }
 
     public var id: Int64
-    public var sequenceId: UUID
+    public var sequenceId: SequenceID
     public var leadId: LeadID
     public var phone: String
     public var leadName: String?

@@ -115,6 +115,12 @@ struct SequenceRunner: Service {
                 on: connection, logger: self.logger)
             return nil
         }
+        guard template.status == .approved else {
+            try await self.sequences.log(
+                due.id, tenant: due.tenant, step: due.step, action: step.action.rawValue, outcome: "failed",
+                detail: "The template \(template.name) is \(template.status.rawValue), not approved.", on: connection, logger: self.logger)
+            return nil
+        }
         let variables = step.variables(leadName: due.leadName)
         let text: String
         do {

@@ -50,7 +50,7 @@ struct SequencesController: Sendable {
         let page = try request.page(cursorValues: 2)
         let items = try await self.sequences.list(
             tenant: tenant, after: try page.cursor.map { (try $0.int64(0), try $0.uuid(1)) }, limit: page.limit, logger: context.logger)
-        return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String($0.createdAt.micros), $0.id.uuidString.lowercased()] }))
+        return JSONResponse(.ok, Page(items: items, nextCursor: page.next(items) { [String($0.createdAt.micros), $0.id.description] }))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> JSONResponse<SequenceDTO> {

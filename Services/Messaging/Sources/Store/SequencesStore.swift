@@ -26,7 +26,7 @@ struct SequencesStore: Sendable {
             throw CorruptRow("sequence \(row.0) has trigger \(row.3), status \(row.7)")
         }
         return SequenceDTO(
-            id: row.0, name: row.1, channelId: ChannelID(rawValue: row.2), trigger: trigger, triggerStage: row.4, triggerScore: row.5,
+            id: SequenceID(rawValue: row.0), name: row.1, channelId: ChannelID(rawValue: row.2), trigger: trigger, triggerStage: row.4, triggerScore: row.5,
             triggerInactiveDays: row.6, status: status, steps: try JSONDecoder.sokoni.decode([SequenceStep].self, from: Data(row.8.utf8)),
             enrolled: row.12, active: row.13, createdBy: row.9, createdAt: row.10, updatedAt: row.11)
     }
@@ -141,7 +141,7 @@ struct SequencesStore: Sendable {
         return try rows.map { row in
             guard let status = EnrollmentStatus(rawValue: row.7) else { throw CorruptRow("enrollment \(row.0) has status \(row.7)") }
             return EnrollmentDTO(
-                id: row.0, sequenceId: row.1, leadId: LeadID(rawValue: row.2), phone: row.3, leadName: row.4, step: row.5, nextAt: row.6,
+                id: row.0, sequenceId: SequenceID(rawValue: row.1), leadId: LeadID(rawValue: row.2), phone: row.3, leadName: row.4, step: row.5, nextAt: row.6,
                 status: status, exitReason: row.8, enrolledBy: row.9, createdAt: row.10, logs: logs[row.0] ?? [])
         }
     }
