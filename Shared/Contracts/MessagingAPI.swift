@@ -66,13 +66,14 @@ public enum MessagingAPI {
     public static let sockets: [Endpoint] = [webChatSocket, liveSocket]
 
     /// Everything the gateway routes to messaging (the notification endpoint is called service to service).
-    public static let all: [Endpoint] = [
-        createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
-        conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, daily,
-        listOptOuts,
-        addOptOut, removeOptOut, consent, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
-        notify,
-    ] + campaignEndpoints
+    public static let all: [Endpoint] =
+        [
+            createChannel, listChannels, getChannel, updateChannel, bindAgent, listContacts, updateContact, listConversations, getConversation,
+            conversationMessages, updateConversation, sendMessage, getMessage, sandboxOutbox, sandboxInbound, getSettings, putSettings, analytics, daily,
+            listOptOuts,
+            addOptOut, removeOptOut, consent, whatsAppVerify, whatsAppWebhook, instagramVerify, instagramWebhook, smsWebhook, telegramWebhook, emailWebhook,
+            notify,
+        ] + campaignEndpoints
 
     public struct Notification: Codable, Sendable, Equatable {
         /// `voucher_redeemed`, …; `calendar_connection_broken` (to the tenant's alert phone: `title` the calendar,

@@ -52,7 +52,9 @@ public enum VouchersAPI {
         public var stationScope: String?
         public var expiresAt: Date?
         public var recipients: [BulkRecipient]
-        public init(campaignId: String, amount: String, currency: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, recipients: [BulkRecipient]) {
+        public init(
+            campaignId: String, amount: String, currency: String? = nil, stationScope: String? = nil, expiresAt: Date? = nil, recipients: [BulkRecipient]
+        ) {
             self.campaignId = campaignId
             self.amount = amount
             self.currency = currency

@@ -169,7 +169,8 @@ import Testing
             let jsonReport = try json.json(ImportReport.self)
             #expect(jsonReport.accepted == 1 && jsonReport.rejected == 1)
             let xml = try await TestHTTP.request(
-                .POST, "\(p.gateway)/v1/campaigns/\(campaign.id)/targets", token: p.admin, headers: ["Content-Type": "application/xml"], body: Data("<a/>".utf8))
+                .POST, "\(p.gateway)/v1/campaigns/\(campaign.id)/targets", token: p.admin, headers: ["Content-Type": "application/xml"], body: Data("<a/>".utf8)
+            )
             #expect(xml.status == 415)
         }
     }

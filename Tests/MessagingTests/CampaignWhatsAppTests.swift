@@ -160,8 +160,9 @@ import Testing
         try await Self.with(tier: "TIER_250") { p, graph, channel in
             try await TestWait.clearOfUTCMidnight()
             let template = try await p.post(
-                "/v1/templates", NewTemplate(channelId: channel.id, name: "week_promo", language: "en", category: .marketing, body: "Hello {{1}}"))
-                .json(TemplateDTO.self)
+                "/v1/templates", NewTemplate(channelId: channel.id, name: "week_promo", language: "en", category: .marketing, body: "Hello {{1}}")
+            )
+            .json(TemplateDTO.self)
             #expect(try await p.post("/v1/templates/sync", TemplateSync(channelId: channel.id)).status == 200)
             #expect(try await p.get("/v1/templates/\(template.id)").json(TemplateDTO.self).status == .approved)
             let campaign = try await p.post("/v1/campaigns", NewCampaign(name: "Big", type: .promo, channelId: channel.id, templateId: template.id))
@@ -190,8 +191,9 @@ import Testing
     @Test func aSendInFlightWhenTheServiceDiedIsFlaggedNotRepeated() async throws {
         try await Self.with { p, graph, channel in
             let template = try await p.post(
-                "/v1/templates", NewTemplate(channelId: channel.id, name: "week_promo", language: "en", category: .marketing, body: "Hello {{1}}"))
-                .json(TemplateDTO.self)
+                "/v1/templates", NewTemplate(channelId: channel.id, name: "week_promo", language: "en", category: .marketing, body: "Hello {{1}}")
+            )
+            .json(TemplateDTO.self)
             #expect(try await p.post("/v1/templates/sync", TemplateSync(channelId: channel.id)).status == 200)
             let campaign = try await p.post("/v1/campaigns", NewCampaign(name: "Crash", type: .promo, channelId: channel.id, templateId: template.id))
                 .json(CampaignDTO.self)

@@ -77,7 +77,9 @@ import Testing
             let sequence = try created.json(SequenceDTO.self)
             // a lead moved elsewhere does not enter; the one moved to qualified does
             let other = try await p.lead("+250788400002", name: "Eric")
-            #expect(try await TestHTTP.request(.PUT, "\(p.gateway)/v1/leads/\(other.id)/stage", token: p.admin, body: Data(#"{"stage":"contacted"}"#.utf8)).status == 200)
+            #expect(
+                try await TestHTTP.request(.PUT, "\(p.gateway)/v1/leads/\(other.id)/stage", token: p.admin, body: Data(#"{"stage":"contacted"}"#.utf8)).status
+                    == 200)
             let lead = try await p.lead("+250788400001", name: "Aline")
             let moved = try await TestHTTP.request(.PUT, "\(p.gateway)/v1/leads/\(lead.id)/stage", token: p.admin, body: Data(#"{"stage":"qualified"}"#.utf8))
             #expect(moved.status == 200, "\(moved.text)")
@@ -120,7 +122,8 @@ import Testing
             let replier = try await p.lead("+250788400011", name: "Jean")
             let quitter = try await p.lead("+250788400012", name: "Marie")
             for lead in [replier, quitter] {
-                let enrolled = try await TestHTTP.post("\(p.gateway)/v1/sequences/\(sequence.id)/enrollments", token: p.admin, json: NewEnrollment(leadId: lead.id))
+                let enrolled = try await TestHTTP.post(
+                    "\(p.gateway)/v1/sequences/\(sequence.id)/enrollments", token: p.admin, json: NewEnrollment(leadId: lead.id))
                 #expect(enrolled.status == 201, "\(enrolled.text)")
             }
             // entered once by hand too
@@ -157,7 +160,8 @@ import Testing
             #expect(bad.status == 422 && bad.errorCode == "invalid_sequence")
             let stray = try await TestHTTP.post(
                 "\(p.gateway)/v1/sequences", token: p.admin,
-                json: NewSequence(name: "Stray", channelId: p.channel, trigger: .manual, steps: [SequenceStep(delayMinutes: 0, action: .makeCall, stage: "won")]))
+                json: NewSequence(
+                    name: "Stray", channelId: p.channel, trigger: .manual, steps: [SequenceStep(delayMinutes: 0, action: .makeCall, stage: "won")]))
             #expect(stray.status == 422 && stray.text.contains("make_call takes no stage"), "\(stray.text)")
             // the enrolled numbers are for the target roles only
             let dataOps = try await TestKeys.token(tenant: nil, roles: [.dataOps])

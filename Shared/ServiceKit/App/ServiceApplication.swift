@@ -87,7 +87,8 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         let gate = StartGate()
         let worker = JobWorker(
             postgres: postgres, schema: schema, registry: registry,
-            options: .init(workers: registry.isEmpty ? 0 : settings.jobWorkers, pollInterval: settings.jobPollInterval, backoffBase: settings.jobBackoffBase,
+            options: .init(
+                workers: registry.isEmpty ? 0 : settings.jobWorkers, pollInterval: settings.jobPollInterval, backoffBase: settings.jobBackoffBase,
                 visibilityTimeout: settings.jobVisibilityTimeout),
             logger: logger, gate: gate)
 

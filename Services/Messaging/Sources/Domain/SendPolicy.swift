@@ -40,7 +40,8 @@ public struct MessagingSettings: Codable, Sendable, Equatable {
 
         static func minute(_ text: String) -> Int? {
             let parts = text.split(separator: ":")
-            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }), let hour = Int(parts[0]), let minute = Int(parts[1]),
+            guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }), let hour = Int(parts[0]),
+                let minute = Int(parts[1]),
                 (0..<24).contains(hour), (0..<60).contains(minute)
             else { return nil }
             return hour * 60 + minute

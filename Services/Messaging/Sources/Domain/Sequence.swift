@@ -76,12 +76,18 @@ public struct SequenceStep: Codable, Sendable, Equatable {
             guard (self.variables ?? []).count <= 20, (self.variables ?? []).allSatisfy({ (1...1024).contains(length($0)) && !TextRules.containsNUL($0) })
             else { return "\(name).variables: at most 20, each 1 to 1024 characters" }
         case .updateStage:
-            guard let stage = self.stage, (1...40).contains(length(stage)), !TextRules.containsNUL(stage) else { return "\(name): update_stage names its stage (1 to 40 characters)" }
+            guard let stage = self.stage, (1...40).contains(length(stage)), !TextRules.containsNUL(stage) else {
+                return "\(name): update_stage names its stage (1 to 40 characters)"
+            }
         case .scheduleMeeting:
             guard self.calendarAgentId != nil else { return "\(name): schedule_meeting names its calendarAgentId" }
-            if let type = self.serviceType, !(1...40).contains(length(type)) || TextRules.containsNUL(type) { return "\(name).serviceType is 1 to 40 characters" }
+            if let type = self.serviceType, !(1...40).contains(length(type)) || TextRules.containsNUL(type) {
+                return "\(name).serviceType is 1 to 40 characters"
+            }
         case .makeCall:
-            if let purpose = self.purpose, !(1...500).contains(length(purpose)) || TextRules.containsNUL(purpose) { return "\(name).purpose is 1 to 500 characters" }
+            if let purpose = self.purpose, !(1...500).contains(length(purpose)) || TextRules.containsNUL(purpose) {
+                return "\(name).purpose is 1 to 500 characters"
+            }
         }
         return nil
     }
@@ -141,7 +147,9 @@ public struct NewSequence: Codable, Sendable {
                 return "A manual sequence takes no trigger parameter."
             }
         case .stageChange:
-            guard let stage = self.triggerStage, (1...40).contains(TextRules.length(stage)), !TextRules.containsNUL(stage), self.triggerScore == nil, self.triggerInactiveDays == nil else {
+            guard let stage = self.triggerStage, (1...40).contains(TextRules.length(stage)), !TextRules.containsNUL(stage), self.triggerScore == nil,
+                self.triggerInactiveDays == nil
+            else {
                 return "A stage_change sequence names its triggerStage (1 to 40 characters) and nothing else."
             }
         case .leadScore:
@@ -163,7 +171,9 @@ public struct NewSequence: Codable, Sendable {
 
 enum TextRulesProblem {
     static func length(_ text: String, _ field: String, _ range: ClosedRange<Int>) -> String? {
-        guard range.contains(TextRules.length(text)), !TextRules.containsNUL(text) else { return "\(field) is \(range.lowerBound) to \(range.upperBound) characters" }
+        guard range.contains(TextRules.length(text)), !TextRules.containsNUL(text) else {
+            return "\(field) is \(range.lowerBound) to \(range.upperBound) characters"
+        }
         return nil
     }
 }

@@ -84,9 +84,13 @@ struct SequenceRunner: Service {
 
     func runDue() async throws {
         for _ in 0..<Self.stepsPerPass {
-            guard let (due, started) = try await self.sequences.runNextDue(logger: self.logger, { due, connection in
-                try await self.start(due, on: connection)
-            }) else { return }
+            guard
+                let (due, started) = try await self.sequences.runNextDue(
+                    logger: self.logger,
+                    { due, connection in
+                        try await self.start(due, on: connection)
+                    })
+            else { return }
             guard let started else { continue }
             let step = due.steps[due.step]
             do {

@@ -100,7 +100,9 @@ struct WhatsAppTemplates: Sendable {
     }
 
     /// The body Meta wants for a new template: its components in Meta's capitals.
-    static func submission(name: String, language: String, category: TemplateCategory, header: TemplateHeader?, body: String, footer: String?, buttons: [TemplateButton])
+    static func submission(
+        name: String, language: String, category: TemplateCategory, header: TemplateHeader?, body: String, footer: String?, buttons: [TemplateButton]
+    )
         -> [String: JSONValue]
     {
         var components: [JSONValue] = []

@@ -198,6 +198,7 @@ struct TemplatesController: Sendable {
         }
         if let known = tier, MessagingTier.dailyLimit(known) == nil, known != "TIER_UNLIMITED" { tier = nil }
         return JSONResponse(
-            .ok, try await self.templates.sync(remotes, channel: channel, tier: tier, actor: caller.subject, requestID: context.requestID, logger: context.logger))
+            .ok,
+            try await self.templates.sync(remotes, channel: channel, tier: tier, actor: caller.subject, requestID: context.requestID, logger: context.logger))
     }
 }

@@ -136,10 +136,11 @@ struct CampaignsStore: Sendable {
         try await self.postgres.withTransaction(logger: logger) { connection in
             let before = try await self.locked(id, tenant: tenant, on: connection, logger: logger)
             let status = try before.status.after(action).get()
-            let waiting = try await connection.query(
-                "SELECT count(*)::int FROM messaging.campaign_targets WHERE campaign_id = \(id.rawValue) AND status = 'queued' AND message_id IS NULL",
-                logger: logger
-            ).first(as: Int.self) ?? 0
+            let waiting =
+                try await connection.query(
+                    "SELECT count(*)::int FROM messaging.campaign_targets WHERE campaign_id = \(id.rawValue) AND status = 'queued' AND message_id IS NULL",
+                    logger: logger
+                ).first(as: Int.self) ?? 0
             try await check(before, waiting)
             let row = try await connection.query(
                 """
@@ -184,8 +185,10 @@ struct CampaignsStore: Sendable {
             try await self.audit.record(
                 on: connection, tenantID: tenant, actor: actor, action: "campaign.import_targets", table: "campaigns", targetID: id.description,
                 before: nil as String?,
-                after: ["dryRun": result.dryRun ? 1 : 0, "rows": result.rows, "accepted": result.accepted, "optedOut": result.optedOut,
-                        "rejected": result.rejected, "duplicates": result.duplicates], requestID: requestID, logger: logger)
+                after: [
+                    "dryRun": result.dryRun ? 1 : 0, "rows": result.rows, "accepted": result.accepted, "optedOut": result.optedOut,
+                    "rejected": result.rejected, "duplicates": result.duplicates,
+                ], requestID: requestID, logger: logger)
             return result
         }
     }

@@ -119,7 +119,8 @@ struct TemplatesStore: Sendable {
             var result = TemplateSyncResult(created: 0, updated: 0, unchanged: 0, messagingTier: tier)
             for remote in remotes {
                 guard let (category, header, body, footer, buttons) = remote.template,
-                    (1...512).contains(remote.name.count), remote.name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }), (2...15).contains(remote.language.count),
+                    (1...512).contains(remote.name.count), remote.name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }),
+                    (2...15).contains(remote.language.count),
                     let status = remote.status.flatMap(TemplateStatus.init(meta:)), let count = try? TemplateText.variableCount(body)
                 else { continue }
                 let reason = remote.rejectedReason.flatMap { $0 == "NONE" ? nil : $0 }
