@@ -39,7 +39,7 @@ extension MessagingAPI {
     /// A lead entered by hand (or by another service).
     public static let enroll = endpoint("POST", "/v1/sequences/{id}/enrollments", .roles(Roles.managers.union([.service])))
 
-    static let campaignEndpoints: [Endpoint] = [
+    public static let campaignEndpoints: [Endpoint] = [
         listSequences, createSequence, getSequence, updateSequence, listEnrollments, enroll,
         listTemplates, createTemplate, syncTemplates, getTemplate, updateTemplate, previewTemplate, listCampaigns, createCampaign, getCampaign,
         updateCampaign, importTargets, listTargets, scheduleCampaign, startCampaign, pauseCampaign, resumeCampaign, cancelCampaign, campaignProgress,

@@ -197,8 +197,8 @@ import Testing
             #expect(!superAdmin.contains("POST /v1/redemptions"))
             let readonly = try await allowed([.readonly], tenant: nil)
             #expect(readonly.contains("GET /v1/vouchers") && readonly.contains("GET /v1/vouchers/audit"))
-            // a knowledge search is a read sent as POST (its question is a body): it writes nothing
-            let reads = readonly.filter { !$0.hasPrefix("GET ") && $0 != "POST /v1/knowledge/search" }
+            // a knowledge search and a template's preview are reads sent as POST (a body): they write nothing
+            let reads = readonly.filter { !$0.hasPrefix("GET ") && $0 != "POST /v1/knowledge/search" && $0 != "POST /v1/templates/{id}/preview" }
             #expect(reads.isEmpty, "readonly may only read: \(reads)")
             let support = try await allowed([.support], tenant: nil)
             #expect(support.contains("POST /v1/vouchers") && !support.contains("POST /v1/users") && !support.contains("POST /v1/tenants"))

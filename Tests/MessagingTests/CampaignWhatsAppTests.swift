@@ -167,7 +167,7 @@ import Testing
             #expect(try await p.get("/v1/templates/\(template.id)").json(TemplateDTO.self).status == .approved)
             let campaign = try await p.post("/v1/campaigns", NewCampaign(name: "Big", type: .promo, channelId: channel.id, templateId: template.id))
                 .json(CampaignDTO.self)
-            let csv = "msisdn,name,discount\n" + CampaignTests.numbers(260).map { "\($0),A,5%" }.joined(separator: "\n")
+            let csv = "msisdn,name,discount\n" + CampaignTests.numbers(260, prefix: "+25078831").map { "\($0),A,5%" }.joined(separator: "\n")
             #expect(try await CampaignTests.importCSV(p, campaign.id, csv).json(ImportReport.self).accepted == 260)
             #expect(try await CampaignTests.move(p, campaign.id, "start").status == 200)
             try await p.eventually("the tier reached and said") {

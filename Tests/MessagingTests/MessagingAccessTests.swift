@@ -133,7 +133,8 @@ import Testing
     @Test func everyRoleGetsWhatMessagingsDeclarationsSayThroughTheGatewayAndAtTheService() async throws {
         try await Self.with { s in
             // every endpoint a token may call is in the table (webhooks are public: their signatures are tested elsewhere)
-            let declared = (MessagingAPI.all + ServiceAPI.all(.messaging)).filter { !$0.isPublic }
+            // (campaigns, templates and sequences have their own matrix: CampaignAccessTests)
+            let declared = (MessagingAPI.all + ServiceAPI.all(.messaging)).filter { !$0.isPublic && !MessagingAPI.campaignEndpoints.contains($0) }
             let covered = Set(Self.calls(s, role: .tenantAdmin).map(\.endpoint))
             #expect(Set(declared) == covered, "endpoints without a call: \(Set(declared).subtracting(covered))")
 

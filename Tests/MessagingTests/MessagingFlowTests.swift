@@ -21,6 +21,8 @@ import Testing
         /// A second tenant with its own admin.
         let otherAdmin: String
         let database: DatabaseURL
+        /// The messaging service itself, not through the gateway.
+        var messaging: String = ""
 
         func post(_ path: String, _ body: some Encodable, token: String? = nil, headers: [String: String] = [:]) async throws -> TestResponse {
             try await TestHTTP.post("\(self.gateway)\(path)", token: token ?? self.admin, headers: headers, json: body)
@@ -84,7 +86,7 @@ import Testing
             let other = try await TestKeys.token(tenant: try await platform.createTenant(), roles: [.tenantAdmin])
             let p = Platform(
                 gateway: platform.url(.gateway), tenant: tenant, admin: admin, postgres: platform.environment(.messaging).postgres, otherAdmin: other,
-                database: platform.database)
+                database: platform.database, messaging: platform.url(.messaging))
             // no quiet hours, whatever time the suite runs at (the policy's own test sets them)
             var settings = MessagingSettings.defaults
             settings.quietHours = [:]
