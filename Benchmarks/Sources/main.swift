@@ -10,6 +10,7 @@ let scenarios: [String: () async throws -> Void] = [
     "retrieval": RetrievalBenchmark.run,
     "ledger": LedgerBenchmark.run,
     "booking": BookingBenchmark.run,
+    "campaign": CampaignBenchmark.run,
 ]
 let name = CommandLine.arguments.dropFirst().first ?? ""
 guard let scenario = scenarios[name] else {

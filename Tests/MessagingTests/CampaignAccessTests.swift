@@ -29,7 +29,10 @@ import Testing
                 (MessagingAPI.listTemplates, "/v1/templates", nil, [200]),
                 (MessagingAPI.getTemplate, "/v1/templates/\(setup.template.id)", nil, [200]),
                 (MessagingAPI.previewTemplate, "/v1/templates/\(setup.template.id)/preview", #"{"variables":["a","b"]}"#, [200]),
-                (MessagingAPI.createTemplate, "/v1/templates", #"{"channelId":"\#(missing)","name":"x","language":"en","category":"utility","body":"x"}"#, [404]),
+                (
+                    MessagingAPI.createTemplate, "/v1/templates", #"{"channelId":"\#(missing)","name":"x","language":"en","category":"utility","body":"x"}"#,
+                    [404]
+                ),
                 (MessagingAPI.updateTemplate, "/v1/templates/\(missing)", #"{"body":"x"}"#, [404]),
                 (MessagingAPI.syncTemplates, "/v1/templates/sync", #"{"channelId":"\#(missing)"}"#, [404]),
                 (MessagingAPI.listCampaigns, "/v1/campaigns", nil, [200]),
