@@ -40,9 +40,9 @@ import Testing
         }
     }
 
-    static func with(_ body: (Platform) async throws -> Void) async throws {
+    static func with(calendar: Bool = false, _ body: (Platform) async throws -> Void) async throws {
         try await TestServices.with(
-            [.gateway, .agentCore, .messaging],
+            [.gateway, .agentCore, .messaging] + (calendar ? [.calendarBooking] : []),
             settings: [
                 .gateway: ["RATE_LIMIT_ENABLED": "false"],
                 .messaging: ["JOBS_POLL_INTERVAL_MS": "20", "MESSAGING_SEQUENCE_TICK_MS": "50", "MESSAGING_SEQUENCE_TRIGGER_MS": "200"],
@@ -169,6 +169,51 @@ import Testing
             let hidden = try await TestHTTP.get(
                 "\(p.gateway)/v1/sequences/\(sequence.id)/enrollments", token: dataOps, headers: ["X-Tenant-ID": tenantID.uuidString.lowercased()])
             #expect(hidden.status == 403)
+        }
+    }
+
+    struct CalendarAgent: Codable {
+        var id: CalendarAgentID
+    }
+
+    struct Appointment: Codable {
+        var id: String
+        var contactPhone: String?
+        var status: String
+        var startsAt: Date
+    }
+
+    @Test func aMeetingStepBooksTheFirstFreeSlotInCalendarBooking() async throws {
+        try await Self.with(calendar: true) { p in
+            let agent = try await TestHTTP.request(
+                .POST, "\(p.gateway)/v1/calendar/agents", token: p.admin,
+                body: Data(#"{"name":"Amina","timeZone":"Africa/Nairobi","serviceDurations":{"visit":30}}"#.utf8)
+            ).json(CalendarAgent.self)
+            let days = (1...7).map { #"{"weekday":\#($0),"start":"00:00","end":"23:30"}"# }.joined(separator: ",")
+            let rules = try await TestHTTP.request(
+                .PUT, "\(p.gateway)/v1/availability/rules", token: p.admin,
+                body: Data(#"{"agentId":"\#(agent.id)","schedule":{"timeZone":"Africa/Nairobi","weekly":[\#(days)],"overrides":[]}}"#.utf8))
+            #expect(rules.status == 200, "\(rules.text)")
+            let sequence = try await TestHTTP.post(
+                "\(p.gateway)/v1/sequences", token: p.admin,
+                json: NewSequence(
+                    name: "Visit", channelId: p.channel, trigger: .manual,
+                    steps: [SequenceStep(delayMinutes: 0, action: .scheduleMeeting, calendarAgentId: agent.id, serviceType: "visit")])
+            ).json(SequenceDTO.self)
+            let lead = try await p.lead("+250788400021", name: "Grace")
+            #expect(
+                try await TestHTTP.post("\(p.gateway)/v1/sequences/\(sequence.id)/enrollments", token: p.admin, json: NewEnrollment(leadId: lead.id))
+                    .status == 201)
+            try await TestWait.until(timeout: .seconds(30)) {
+                guard let enrollment = try await p.enrollments(sequence.id).first else { return false }
+                return enrollment.status == .completed && !enrollment.logs.contains { $0.outcome == "started" }
+            }.expectTrue("the meeting step done")
+            let log = try #require(try await p.enrollments(sequence.id).first?.logs.first { $0.action == "schedule_meeting" })
+            #expect(log.outcome == "done" && log.detail?.hasPrefix("booked") == true, "\(log)")
+            // calendar-booking has the appointment, for the lead's number, in the first free slot
+            let booked = try await TestHTTP.get("\(p.gateway)/v1/appointments?agentId=\(agent.id)", token: p.admin).json(Page<Appointment>.self).items
+            #expect(booked.count == 1 && booked.first?.contactPhone == "+250788400021" && booked.first?.status == "scheduled", "\(booked)")
+            #expect((booked.first?.startsAt ?? .distantPast) > Date())
         }
     }
 }
