@@ -240,9 +240,9 @@ import Testing
     @Test func theCampaignsRateHoldsAcrossTwoReplicas() async throws {
         try await MessagingFlowTests.with { p in
             let setup = try await Self.setup(p)
-            let campaign = try await Self.campaign(p, setup, metadata: CampaignMetadata(perMinute: 1800))
-            let csv = "msisdn,name,discount\n" + Self.numbers(150).map { "\($0),A,5%" }.joined(separator: "\n")
-            #expect(try await Self.importCSV(p, campaign.id, csv).json(ImportReport.self).accepted == 150)
+            let campaign = try await Self.campaign(p, setup, metadata: CampaignMetadata(perMinute: 600))
+            let csv = "msisdn,name,discount\n" + Self.numbers(70).map { "\($0),A,5%" }.joined(separator: "\n")
+            #expect(try await Self.importCSV(p, campaign.id, csv).json(ImportReport.self).accepted == 70)
             // a second messaging on the same database: its dispatcher passes the campaign by while the first holds it
             try await TestServices.with([.messaging], database: p.database, overrides: ["JOBS_POLL_INTERVAL_MS": "20"]) { _ in
                 #expect(try await Self.move(p, campaign.id, "start").status == 200)
@@ -250,14 +250,16 @@ import Testing
                     try await p.get("/v1/campaigns/\(campaign.id)").json(CampaignDTO.self).status == .done
                 }
             }
-            // 30 a second: the span from the first send to the last is about 5 s (a second's credit may go at once)
+            // 10 a second handed to the outbox: the span from the first hand-over to the last is about 6 s (a second's
+            // credit may go at once; never faster; slower only when the machine cannot keep up)
             let (first, last) = try await p.postgres.query(
-                "SELECT min(created_at), max(created_at) FROM messaging.sandbox_outbox", logger: TestLog.quiet
+                "SELECT min(created_at), max(created_at) FROM messaging.messages WHERE requested_by = \("campaign:\(campaign.id)")",
+                logger: TestLog.quiet
             ).first(as: (Date, Date).self)!
-            let rate = 149 / last.timeIntervalSince(first)
-            #expect(rate > 24 && rate < 36, "achieved \(rate)/s for 30/s")
-            #expect(try await p.count("SELECT count(DISTINCT recipient)::int FROM messaging.sandbox_outbox") == 150)
-            #expect(try await p.count("SELECT count(*)::int FROM messaging.sandbox_outbox") == 150)
+            let rate = 69 / last.timeIntervalSince(first)
+            #expect(rate > 8 && rate < 12, "achieved \(rate)/s for 10/s")
+            #expect(try await p.count("SELECT count(DISTINCT recipient)::int FROM messaging.sandbox_outbox") == 70)
+            #expect(try await p.count("SELECT count(*)::int FROM messaging.sandbox_outbox") == 70)
         }
     }
 

@@ -206,8 +206,16 @@ struct Sender: Sendable {
                 return try await self.outbox.block(
                     message, code: "expired", reason: "The campaign's validity window ended before this message could be sent.", logger: logger)
             }
-            if try await self.campaigns.status(of: campaign.id, logger: logger) == .cancelled {
+            switch try await self.campaigns.status(of: campaign.id, logger: logger) {
+            case .cancelled:
                 return try await self.outbox.block(message, code: "campaign_cancelled", reason: "The campaign was cancelled.", logger: logger)
+            case .paused:
+                // what the outbox already holds of a paused campaign waits too (looked at again each second), so a
+                // pause stops the sends at once however far behind the sender is
+                return try await self.outbox.hold(
+                    message, until: self.now().addingTimeInterval(1), reason: "The campaign is paused.", requestID: requestID, logger: logger)
+            default:
+                break
             }
             settings.quietHours = campaign.quietHours(over: settings.quietHours)
         }
