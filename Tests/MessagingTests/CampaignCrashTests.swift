@@ -51,37 +51,32 @@ import Testing
         }
     }
 
-    /// A free port on loopback, for the child process.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw TestSupportError("bind failed") }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// The `messaging` executable `swift build --build-tests` put beside the tests.
     static var executable: URL {
         TestSettings.migrationsDirectory.deletingLastPathComponent().appendingPathComponent(".build/debug/messaging")
     }
 
-    static func start(_ environment: [String: String], log: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.executable
-        process.environment = environment
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
+    /// The executable as a child process of its own (`Shell.spawn`: none of this process's descriptors), its output
+    /// appended to `log`.
+    static func start(_ environment: [String: String], log: String) throws -> pid_t {
+        try Shell.spawn(Self.executable.path, [], output: log, environment: environment, append: true)
+    }
+
+    final class Child: Sendable {
+        let pid: Mutex<pid_t>
+        init(_ pid: pid_t) { self.pid = Mutex(pid) }
+
+        func stop() {
+            let pid = self.pid.withLock { $0 }
+            guard pid != 0 else { return }
+            kill(pid, SIGKILL)
+            CampaignCrashTests.reap(pid)
+        }
+    }
+
+    static func reap(_ pid: pid_t) {
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
     }
 
     @Test func aKilledMessagingLosesNoTargetAndRepeatsNoSend() async throws {
@@ -96,7 +91,7 @@ import Testing
             try await TestServices.with([.gateway], database: database, overrides: ["RATE_LIMIT_ENABLED": "false"]) { platform in
                 let tenant = try await platform.createTenant(currency: "RWF")
                 let admin = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
-                let port = try Self.freePort()
+                let port = try FreePort.find()
                 let messaging = "http://127.0.0.1:\(port)"
                 let environment = TestSettings.variables(
                     for: .messaging, database: database, ports: [.messaging: port, .gateway: platform.ports[.gateway]!],
@@ -105,9 +100,11 @@ import Testing
                         "LOG_LEVEL": "warning",
                     ]
                 ).merging(ProcessInfo.processInfo.environment.filter { $0.key == "PATH" || $0.key == "HOME" }) { mine, _ in mine }
-                let log = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("crash-messaging-\(port).log")
-                var process = try Self.start(environment, log: log)
-                defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+                let log = NSTemporaryDirectory() + "crash-messaging-\(port).log"
+                var pid = try Self.start(environment, log: log)
+                // a failing expectation still leaves no process behind
+                let child = Child(pid)
+                defer { child.stop() }
                 try await TestWait.until(timeout: .seconds(60)) {
                     (try? await TestHTTP.get("\(messaging)/readyz").status) == 200
                 }.expectTrue("messaging ready")
@@ -137,12 +134,14 @@ import Testing
                 try await TestWait.until(timeout: .seconds(60)) {
                     graph.received.withLock { $0[graph.held] == 1 && $0.values.reduce(0, +) >= 150 }
                 }.expectTrue("half the campaign sent, the held one among them")
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                kill(pid, SIGKILL)
+                Self.reap(pid)
+                child.pid.withLock { $0 = 0 }
                 let atKill = graph.received.withLock { $0.values.reduce(0, +) }
                 #expect(atKill < 300, "the kill came mid-campaign")
                 // a new process on the same database finishes the campaign
-                process = try Self.start(environment, log: log)
+                pid = try Self.start(environment, log: log)
+                child.pid.withLock { $0 = pid }
                 try await TestWait.until(timeout: .seconds(90)) {
                     (try? await TestHTTP.get("\(messaging)/v1/campaigns/\(campaign.id)", token: admin).json(CampaignDTO.self).status) == .done
                 }.expectTrue("the campaign done after the restart")
@@ -167,8 +166,9 @@ import Testing
                 #expect(flagged.allSatisfy { $0.needsReview && $0.errorCode == "in_flight_at_crash" })
                 for target in flagged { #expect((received[String(target.msisdn.dropFirst())] ?? 0) <= 1) }
                 #expect(received.count == 300 - flagged.filter { received[String($0.msisdn.dropFirst())] == nil }.count)
-                kill(process.processIdentifier, SIGTERM)
-                process.waitUntilExit()
+                child.pid.withLock { $0 = 0 }
+                kill(pid, SIGTERM)
+                Self.reap(pid)
             }
         }
     }

@@ -142,12 +142,15 @@ public enum Shell {
 
     /// Starts `executable` with standard input from /dev/null, standard output and error into the file `output`,
     /// a cleared signal mask and default handlers, and none of this process's other descriptors; answers its pid.
-    public static func spawn(_ executable: String, _ arguments: [String], output: String) throws -> pid_t {
+    /// `environment` replaces this process's own when given; `append` adds to `output` instead of truncating it.
+    public static func spawn(
+        _ executable: String, _ arguments: [String], output: String, environment: [String: String]? = nil, append: Bool = false
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // nothing else of this process's: its sockets would stay open in the child (and in a server it leaves running),
         // and wrk, whose event loop takes descriptors only up to a small number, failed to connect above it
@@ -164,9 +167,13 @@ public enum Shell {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for argument in argv { free(argument) } }
+        let envp = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { for pointer in argv + (envp ?? []) { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        let spawned =
+            if let envp { posix_spawn(&pid, executable, &actions, &attributes, argv, envp) } else {
+                posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+            }
         guard spawned == 0 else { throw TestSupportError("could not start \(executable): error \(spawned)") }
         return pid
     }
