@@ -237,11 +237,7 @@ public struct CampaignMetadata: Codable, Sendable, Equatable {
     }
 
     var problem: String? {
-        if let hours = self.quietHours {
-            guard let start = hours.startMinute, let end = hours.endMinute, start != end else {
-                return "metadata.quietHours: start and end are different HH:MM times"
-            }
-        }
+        if let hours = self.quietHours, !hours.isValid { return "metadata.quietHours: start and end are different HH:MM times" }
         if let rate = self.perMinute, !(1...100_000).contains(rate) { return "metadata.perMinute is 1 to 100000" }
         if let bucket = self.throttleBucket,
             !(1...100).contains(bucket.count) || !bucket.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })

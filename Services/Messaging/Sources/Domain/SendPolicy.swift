@@ -36,6 +36,8 @@ public struct MessagingSettings: Codable, Sendable, Equatable {
         }
 
         var startMinute: Int? { Self.minute(self.start) }
+        /// Two different `HH:MM` times.
+        var isValid: Bool { self.startMinute != nil && self.endMinute != nil && self.startMinute != self.endMinute }
         var endMinute: Int? { Self.minute(self.end) }
 
         static func minute(_ text: String) -> Int? {
@@ -94,9 +96,7 @@ public struct MessagingSettings: Codable, Sendable, Equatable {
             guard country.count == 2, country.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
                 return "quietHours: \(country) is not an ISO country code such as RW"
             }
-            guard let start = hours.startMinute, let end = hours.endMinute, start != end else {
-                return "quietHours.\(country): start and end are different HH:MM times"
-            }
+            guard hours.isValid else { return "quietHours.\(country): start and end are different HH:MM times" }
         }
         for (kind, rate) in self.sendThrottle.perMinute {
             guard ChannelKind(rawValue: kind) != nil else { return "sendThrottle.perMinute: \(kind) is not a channel kind" }

@@ -74,24 +74,42 @@ struct TemplatesController: Sendable {
         var status = TemplateStatus.approved
         var providerID: String?
         if channel.kind == .whatsapp {
-            let (account, token) = try await self.account(channel, context: context)
-            do {
-                let created = try await self.meta.submit(
-                    WhatsAppTemplates.submission(
-                        name: body.name, language: body.language, category: body.category, header: body.header, body: body.body, footer: body.footer,
-                        buttons: body.buttons ?? []), businessAccountID: account, token: token, logger: context.logger)
-                providerID = created.id
-                status = created.status.flatMap(TemplateStatus.init(meta:)) ?? .pending
-            } catch let failure as WhatsAppTemplates.Failure {
-                throw APIError.unprocessable("provider_refused", failure.description)
-            } catch let error as ProviderUnreachable {
-                throw APIError(.badGateway, code: "provider_unreachable", message: "Meta could not be reached: \(error.description)")
-            }
+            let created = try await self.submit(
+                channel, name: body.name, language: body.language, category: body.category, header: body.header, body: body.body,
+                footer: body.footer, buttons: body.buttons ?? [], context: context)
+            providerID = created.id
+            status = created.status
         }
         let template = try await self.templates.create(
             body, tenant: tenant, variableCount: count, status: status, providerID: providerID, actor: caller.subject, requestID: context.requestID,
             logger: context.logger)
         return try JSONResponse(.created, template).response(from: request, context: context)
+    }
+
+    /// Submits the template to Meta for review: Meta's id for it and the status it answered (`pending` unless it said).
+    func submit(
+        _ channel: StoredChannel, name: String, language: String, category: TemplateCategory, header: TemplateHeader?, body: String, footer: String?,
+        buttons: [TemplateButton], context: AppRequestContext
+    ) async throws -> (id: String?, status: TemplateStatus) {
+        let (account, token) = try await self.account(channel, context: context)
+        let created = try await Self.atMeta {
+            try await self.meta.submit(
+                WhatsAppTemplates.submission(
+                    name: name, language: language, category: category, header: header, body: body, footer: footer, buttons: buttons),
+                businessAccountID: account, token: token, logger: context.logger)
+        }
+        return (created.id, created.status.flatMap(TemplateStatus.init(meta:)) ?? .pending)
+    }
+
+    /// A call to Meta, its refusal a 422 with Meta's words and its silence a 502.
+    static func atMeta<Result>(_ call: () async throws -> Result) async throws -> Result {
+        do {
+            return try await call()
+        } catch let failure as WhatsAppTemplates.Failure {
+            throw APIError.unprocessable("provider_refused", failure.description)
+        } catch let error as ProviderUnreachable {
+            throw APIError(.badGateway, code: "provider_unreachable", message: "Meta could not be reached: \(error.description)")
+        }
     }
 
     /// The WhatsApp Business Account and token of a channel, for Meta's template calls.
@@ -140,18 +158,10 @@ struct TemplatesController: Sendable {
         var status: TemplateStatus?
         if channel.kind == .whatsapp {
             // an edit is a new submission at Meta: reviewed again
-            let (account, token) = try await self.account(channel, context: context)
-            do {
-                let created = try await self.meta.submit(
-                    WhatsAppTemplates.submission(
-                        name: changed.name, language: changed.language, category: changed.category, header: changed.header, body: changed.body,
-                        footer: changed.footer, buttons: changed.buttons), businessAccountID: account, token: token, logger: context.logger)
-                status = created.status.flatMap(TemplateStatus.init(meta:)) ?? .pending
-            } catch let failure as WhatsAppTemplates.Failure {
-                throw APIError.unprocessable("provider_refused", failure.description)
-            } catch let error as ProviderUnreachable {
-                throw APIError(.badGateway, code: "provider_unreachable", message: "Meta could not be reached: \(error.description)")
-            }
+            status = try await self.submit(
+                channel, name: changed.name, language: changed.language, category: changed.category, header: changed.header, body: changed.body,
+                footer: changed.footer, buttons: changed.buttons, context: context
+            ).status
         }
         guard
             let template = try await self.templates.update(
@@ -184,21 +194,18 @@ struct TemplatesController: Sendable {
             throw APIError.unprocessable("not_whatsapp", "Templates are synced from Meta for WhatsApp channels only; other channels' templates live here.")
         }
         let (account, token) = try await self.account(channel, context: context)
-        let remotes: [WhatsAppTemplates.Remote]
-        var tier: String?
-        do {
-            remotes = try await self.meta.list(businessAccountID: account, token: token, logger: context.logger)
+        let (remotes, tier) = try await Self.atMeta {
+            let remotes = try await self.meta.list(businessAccountID: account, token: token, logger: context.logger)
+            // the tier is a bonus of the sync: a number Meta will not describe still syncs its templates
+            var tier: String?
             if let number = channel.dto.config.phoneNumberId {
                 tier = try? await self.meta.tier(phoneNumberID: number, token: token, logger: context.logger)
             }
-        } catch let failure as WhatsAppTemplates.Failure {
-            throw APIError.unprocessable("provider_refused", failure.description)
-        } catch let error as ProviderUnreachable {
-            throw APIError(.badGateway, code: "provider_unreachable", message: "Meta could not be reached: \(error.description)")
+            return (remotes, tier)
         }
-        if let known = tier, MessagingTier.dailyLimit(known) == nil, known != "TIER_UNLIMITED" { tier = nil }
+        let known = tier.flatMap { MessagingTier.dailyLimit($0) != nil || $0 == "TIER_UNLIMITED" ? $0 : nil }
         return JSONResponse(
             .ok,
-            try await self.templates.sync(remotes, channel: channel, tier: tier, actor: caller.subject, requestID: context.requestID, logger: context.logger))
+            try await self.templates.sync(remotes, channel: channel, tier: known, actor: caller.subject, requestID: context.requestID, logger: context.logger))
     }
 }
