@@ -28,8 +28,10 @@ struct GoogleSync: Service {
     /// A full sync reads events from this long ago on.
     static let fullSyncPast: TimeInterval = 7 * 86_400
 
+    /// The first pass waits a whole tick too (not the sweepers' one second): connections are due every `every`, so
+    /// nothing is late for it, and a sync the tick did not ask for would race with one asked for through the API.
     func run() async throws {
-        await PeriodicWork.run("google calendar sync", every: self.tick, logger: self.logger) { try await self.syncDue() }
+        await PeriodicWork.run("google calendar sync", every: self.tick, firstAfter: self.tick, logger: self.logger) { try await self.syncDue() }
     }
 
     /// One pass: the connections due, each synced (and its token refreshed when needed).

@@ -12,8 +12,9 @@ import ServiceLifecycle
 /// Each pass, per running campaign: starts scheduled campaigns whose time came, expires targets past the validity
 /// window, issues the vouchers of a voucher campaign a batch ahead, then claims as many targets as the campaign's rate
 /// allows (a token bucket kept on the campaign row, so the rate holds across passes and replicas), skipping numbers in
-/// quiet hours in their own country, and within WhatsApp's daily tier. A target and its message are written in one
-/// transaction: after a crash a target is either handed over (the outbox sends it) or still waiting.
+/// quiet hours in their own country, and within WhatsApp's daily tier. The targets and their messages are written in
+/// one transaction, a batch in a few statements: after a crash a target is either handed over (the outbox sends it) or
+/// still waiting.
 ///
 /// The outbox is never handed more than about two seconds of the campaign's rate: a pause then stops the sends
 /// within a second instead of after a backlog drains.
@@ -96,18 +97,16 @@ struct CampaignDispatcher: Service {
                 claimed = kept
                 _ = try await pass.tierCount(channel: channel.id, adding: added)
             }
-            var handedOver: [(Int64, MessageID)] = []
+            var sends: [(Int64, OutboxStore.Queued)] = []
             var failed: [(Int64, String, String)] = []
             for target in claimed {
                 switch self.message(for: target, campaign: campaign, reference: reference, template: template, channel: channel) {
-                case .success(let queued):
-                    let id = try await self.outbox.queue(queued, on: pass.connection, requestID: nil, logger: self.logger)
-                    handedOver.append((target.id, id))
-                case .failure(let problem):
-                    failed.append((target.id, problem.code, problem.message))
+                case .success(let queued): sends.append((target.id, queued))
+                case .failure(let problem): failed.append((target.id, problem.code, problem.message))
                 }
             }
-            try await pass.handedOver(handedOver)
+            let messages = try await self.outbox.queueMany(sends.map(\.1), on: pass.connection, logger: self.logger)
+            try await pass.handedOver(Array(zip(sends.map(\.0), messages)))
             try await pass.failed(failed)
             if claimed.isEmpty, waiting == nil, !quiet.isEmpty, room > 0, try await pass.anyWaiting() {
                 waiting = "Quiet hours for recipients in \(quiet.joined(separator: ", ")): they get it when the night ends there."

@@ -195,18 +195,20 @@ struct Sender: Sendable {
         guard let message = try await self.outbox.pending(job.messageId, logger: logger),
             message.status == .queued || message.status == .queuedThrottled
         else { return }
-        guard let channel = try await self.channels.find(message.channel, logger: logger) else { throw CorruptRow("message \(message.id) of no channel") }
+        guard let (channel, credentials) = try await self.channels.withCredentials(message.channel, logger: logger) else {
+            throw CorruptRow("message \(message.id) of no channel")
+        }
         if channel.dto.status == .disabled {
             return try await self.outbox.block(message, code: "channel_disabled", reason: "The channel is disabled.", logger: logger)
         }
-        var settings = try await self.policy.settings(tenant: message.tenant, logger: logger)
+        var settings = message.settings
         let campaign = message.payload["campaign"].flatMap { try? $0.decode(CampaignRef.self) }
         if let campaign {
             if let until = campaign.validUntil, self.now() >= until {
                 return try await self.outbox.block(
                     message, code: "expired", reason: "The campaign's validity window ended before this message could be sent.", logger: logger)
             }
-            switch try await self.campaigns.status(of: campaign.id, logger: logger) {
+            switch message.campaignStatus {
             case .cancelled:
                 return try await self.outbox.block(message, code: "campaign_cancelled", reason: "The campaign was cancelled.", logger: logger)
             case .paused:
@@ -256,7 +258,7 @@ struct Sender: Sendable {
             return try await self.outbox.failed(
                 message, code: "unsupported_channel", reason: "Sending on \(channel.kind.rawValue) is not available yet.", logger: logger)
         }
-        let secrets = try await self.channels.credentials(channel.id, logger: logger) ?? ChannelSecrets()
+        let secrets = credentials ?? ChannelSecrets()
         // a campaign's send is never repeated blindly: one that an earlier attempt handed to the provider without an
         // answer (the service died meanwhile) may have reached the customer, so it is flagged for a person instead
         if campaign != nil, !(try await self.outbox.startSend(message, logger: logger)) {

@@ -80,8 +80,8 @@ struct CampaignsStore: Sendable {
         var byCampaign: [CampaignID: [TargetStatus: Int]] = [:]
         for (id, status, count) in try await self.postgres.query(
             """
-            SELECT campaign_id, status, count(*)::int FROM messaging.campaign_targets WHERE campaign_id = ANY(\(ids.map(\.rawValue))::uuid[])
-            GROUP BY campaign_id, status
+            SELECT campaign_id, status, sum(n)::int FROM messaging.campaign_counts WHERE campaign_id = ANY(\(ids.map(\.rawValue))::uuid[])
+            GROUP BY campaign_id, status HAVING sum(n) <> 0
             """, logger: logger
         ).all(as: (UUID, String, Int).self) {
             guard let status = TargetStatus(rawValue: status) else { throw CorruptRow("a target of campaign \(id) has status \(status)") }
@@ -286,9 +286,9 @@ struct CampaignsStore: Sendable {
         let (review, lastMinute) =
             try await self.postgres.query(
                 """
-                SELECT count(*) FILTER (WHERE needs_review)::int,
-                       count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read') AND updated_at > now() - interval '1 minute')::int
-                FROM messaging.campaign_targets WHERE campaign_id = \(id.rawValue) AND (needs_review OR status IN ('sent', 'delivered', 'read'))
+                SELECT (SELECT count(*) FROM messaging.campaign_targets WHERE campaign_id = \(id.rawValue) AND needs_review)::int,
+                       (SELECT count(*) FROM messaging.campaign_targets
+                        WHERE campaign_id = \(id.rawValue) AND status IN ('sent', 'delivered', 'read') AND updated_at > now() - interval '1 minute')::int
                 """, logger: logger
             ).first(as: (Int, Int).self) ?? (0, 0)
         return CampaignProgress(
@@ -538,12 +538,6 @@ struct CampaignsStore: Sendable {
                         \(issued.map { $0.card ?? "" })::text[]) AS v(id, voucher, code, card)
             WHERE t.id = v.id AND t.voucher_id IS NULL
             """, logger: logger)
-    }
-
-    /// The campaign's status, for the sender (a cancelled campaign's held messages are not sent).
-    func status(of id: CampaignID, logger: Logger) async throws -> CampaignStatus? {
-        try await self.postgres.query("SELECT status FROM messaging.campaigns WHERE id = \(id.rawValue)", logger: logger)
-            .first(as: String.self).flatMap(CampaignStatus.init(rawValue:))
     }
 
     /// The campaign's status in the tenant, or nil when the tenant has no such campaign.

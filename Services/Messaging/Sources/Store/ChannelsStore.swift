@@ -162,16 +162,26 @@ struct ChannelsStore: Sendable {
     /// The active channel a webhook URL names, in any tenant (the URL's public id is all a provider knows), with its
     /// secrets opened to check the signature: one query per webhook.
     func webhookTarget(publicID: String, kind: ChannelKind, logger: Logger) async throws -> (StoredChannel, ChannelSecrets)? {
+        try await self.withSecrets(
+            """
+            SELECT \(unescaped: Self.columns), secrets, secrets_key_id FROM messaging.channels
+            WHERE public_id = \(publicID) AND kind = \(kind.rawValue) AND status = 'active'
+            """, logger: logger
+        ).map { ($0.0, $0.1 ?? ChannelSecrets()) }
+    }
+
+    /// The channel a send goes out on, with its secrets opened: one query per send.
+    func withCredentials(_ id: ChannelID, logger: Logger) async throws -> (StoredChannel, ChannelSecrets?)? {
+        try await self.withSecrets("SELECT \(unescaped: Self.columns), secrets, secrets_key_id FROM messaging.channels WHERE id = \(id.rawValue)", logger: logger)
+    }
+
+    private func withSecrets(_ query: PostgresQuery, logger: Logger) async throws -> (StoredChannel, ChannelSecrets?)? {
         guard
-            let row = try await self.postgres.query(
-                """
-                SELECT \(unescaped: Self.columns), secrets, secrets_key_id FROM messaging.channels
-                WHERE public_id = \(publicID) AND kind = \(kind.rawValue) AND status = 'active'
-                """, logger: logger
-            ).first(as: (UUID, UUID, String, String, String, UUID?, String, String, String, Date, Date, ByteBuffer?, String?).self)
+            let row = try await self.postgres.query(query, logger: logger)
+                .first(as: (UUID, UUID, String, String, String, UUID?, String, String, String, Date, Date, ByteBuffer?, String?).self)
         else { return nil }
         let channel = try self.channel((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10))
-        return (channel, try self.opened(row.11, keyID: row.12) ?? ChannelSecrets())
+        return (channel, try self.opened(row.11, keyID: row.12))
     }
 
     /// The channel by internal id, in any tenant: for jobs, which carry the id they were enqueued with.

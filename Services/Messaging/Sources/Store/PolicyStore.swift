@@ -172,45 +172,18 @@ struct PolicyStore: Sendable {
     // MARK: throttle
 
     /// Takes one send from each bucket (a fixed window per key), all or none, in the database every replica
-    /// shares. Nil when allowed; otherwise when the fullest bucket's window ends.
+    /// shares, in one statement (`messaging.take_send`, so the channel's counter row is held for no round trip). Nil
+    /// when allowed; otherwise when the full bucket's window ends.
     func takeSend(_ buckets: [(key: String, limit: Int, window: TimeInterval)], now: Date, logger: Logger) async throws -> Date? {
-        do {
-            try await self.take(buckets, now: now, logger: logger)
-            return nil
-        } catch let error as PostgresTransactionError {
-            guard let full = error.closureError as? Full else { throw error }
-            return full.until
-        } catch let full as Full {
-            return full.until
-        }
-    }
-
-    func take(_ buckets: [(key: String, limit: Int, window: TimeInterval)], now: Date, logger: Logger) async throws {
-        try await self.postgres.withTransaction(logger: logger) { connection in
-            for bucket in buckets {
-                let start = Date(timeIntervalSince1970: (now.timeIntervalSince1970 / bucket.window).rounded(.down) * bucket.window)
-                let taken =
-                    try await connection.query(
-                        """
-                        INSERT INTO messaging.send_counters AS c (key, window_start, count) VALUES (\(bucket.key), \(start), 1)
-                        ON CONFLICT (key, window_start) DO UPDATE SET count = c.count + 1 WHERE c.count < \(bucket.limit)
-                        RETURNING count
-                        """, logger: logger
-                    ).first(as: Int.self) != nil
-                guard taken else {
-                    // the transaction rolls back: the buckets already counted give their send back
-                    throw Full(until: start.addingTimeInterval(bucket.window))
-                }
-            }
-        }
+        try await self.postgres.query(
+            """
+            SELECT messaging.take_send(\(buckets.map(\.key))::text[], \(buckets.map(\.window))::float8[], \(buckets.map(\.limit))::int[], \(now))
+            """, logger: logger
+        ).first(as: Date?.self) ?? nil
     }
 
     /// Drops windows that ended an hour ago or more.
     func sweepCounters(logger: Logger) async throws {
         try await self.postgres.query("DELETE FROM messaging.send_counters WHERE window_start < now() - interval '2 hours'", logger: logger)
-    }
-
-    struct Full: Error {
-        var until: Date
     }
 }
