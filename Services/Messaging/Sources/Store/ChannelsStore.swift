@@ -172,7 +172,8 @@ struct ChannelsStore: Sendable {
 
     /// The channel a send goes out on, with its secrets opened: one query per send.
     func withCredentials(_ id: ChannelID, logger: Logger) async throws -> (StoredChannel, ChannelSecrets?)? {
-        try await self.withSecrets("SELECT \(unescaped: Self.columns), secrets, secrets_key_id FROM messaging.channels WHERE id = \(id.rawValue)", logger: logger)
+        try await self.withSecrets(
+            "SELECT \(unescaped: Self.columns), secrets, secrets_key_id FROM messaging.channels WHERE id = \(id.rawValue)", logger: logger)
     }
 
     private func withSecrets(_ query: PostgresQuery, logger: Logger) async throws -> (StoredChannel, ChannelSecrets?)? {

@@ -47,7 +47,8 @@ struct OutboxStore: Sendable {
         let (id, _) = try await self.conversations.append(
             .init(
                 tenant: queued.tenant, channel: queued.channel.id, conversation: conversation.id, direction: .outbound, sender: queued.sender,
-                kind: Self.kind(of: queued), body: queued.text, payload: try Self.payload(of: queued), providerMessageID: nil, status: .queued, language: nil, requestedBy: queued.requestedBy,
+                kind: Self.kind(of: queued), body: queued.text, payload: try Self.payload(of: queued), providerMessageID: nil, status: .queued, language: nil,
+                requestedBy: queued.requestedBy,
                 callback: queued.callback, occurredAt: nil),
             on: connection, logger: logger)
         try await self.jobs.enqueue(
@@ -252,19 +253,20 @@ struct OutboxStore: Sendable {
     /// The provider took it: its id, the status that means, and any statuses that arrived first.
     func accepted(_ message: Pending, providerMessageID: String, status: DeliveryStatus, logger: Logger) async throws {
         // the usual case in one statement: no status of this send arrived before its answer
-        let recorded = try await self.postgres.query(
-            """
-            WITH moved AS (
-                UPDATE messaging.messages SET status = \(status.rawValue), provider_message_id = \(providerMessageID), status_reason = NULL,
-                    error_code = NULL, hold_until = NULL
-                WHERE id = \(message.id.rawValue) AND NOT EXISTS (
-                    SELECT 1 FROM messaging.unmatched_statuses
-                    WHERE channel_id = \(message.channel.rawValue) AND provider_message_id = \(providerMessageID))
-                RETURNING id)
-            INSERT INTO messaging.message_status_history (message_id, status, occurred_at, applied)
-            SELECT id, \(status.rawValue), now(), true FROM moved RETURNING 1
-            """, logger: logger
-        ).first(as: Int.self) != nil
+        let recorded =
+            try await self.postgres.query(
+                """
+                WITH moved AS (
+                    UPDATE messaging.messages SET status = \(status.rawValue), provider_message_id = \(providerMessageID), status_reason = NULL,
+                        error_code = NULL, hold_until = NULL
+                    WHERE id = \(message.id.rawValue) AND NOT EXISTS (
+                        SELECT 1 FROM messaging.unmatched_statuses
+                        WHERE channel_id = \(message.channel.rawValue) AND provider_message_id = \(providerMessageID))
+                    RETURNING id)
+                INSERT INTO messaging.message_status_history (message_id, status, occurred_at, applied)
+                SELECT id, \(status.rawValue), now(), true FROM moved RETURNING 1
+                """, logger: logger
+            ).first(as: Int.self) != nil
         if recorded { return }
         try await self.postgres.withTransaction(logger: logger) { connection in
             try await connection.query(
