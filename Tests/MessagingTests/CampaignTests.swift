@@ -212,6 +212,86 @@ import Testing
         }
     }
 
+    /// A pass queues its batch in a few statements: each send still joins the customer's open conversation with the
+    /// next number, a closed conversation gets a new one, and the funnel's counters (kept by triggers) match the
+    /// targets after every kind of move.
+    @Test func aBatchJoinsEachCustomersConversationAndTheCountersMatchTheTargets() async throws {
+        struct Send: Encodable {
+            var channelId: ChannelID
+            var to: String
+            var text: String
+        }
+        try await MessagingFlowTests.with { p in
+            let setup = try await Self.setup(p)
+            let numbers = Self.numbers(30, prefix: "+25078831")
+            // numbers[0] has an open conversation of two messages, numbers[1] a closed one
+            for (number, text) in [(numbers[0], "Karibu"), (numbers[0], "Asante"), (numbers[1], "Habari")] {
+                #expect(try await p.post("/v1/messages", Send(channelId: setup.channel, to: number, text: text)).status == 202)
+            }
+            try await p.eventually("the three sent") { try await p.count("SELECT count(*)::int FROM messaging.sandbox_outbox") == 3 }
+            let closedID = try #require(
+                try await p.postgres.query(
+                    "SELECT c.id FROM messaging.conversations c JOIN messaging.contacts k ON k.id = c.contact_id WHERE k.address = \(numbers[1])",
+                    logger: TestLog.quiet
+                ).first(as: UUID.self))
+            let closed = try await TestHTTP.request(
+                .PATCH, "\(p.gateway)/v1/conversations/\(closedID)", token: p.admin, body: try JSONEncoder.sokoni.encode(UpdateConversation(status: .closed)))
+            #expect(closed.status == 200, "\(closed.text)")
+
+            let campaign = try await Self.campaign(p, setup)
+            let csv = "msisdn,name,discount\n" + numbers.map { "\($0),A,5%" }.joined(separator: "\n") + "\n+250788300099,B\n"
+            let report = try await Self.importCSV(p, campaign.id, csv).json(ImportReport.self)
+            #expect(report.accepted == 30, "\(report)")
+            #expect(try await p.post("/v1/opt-outs", ["address": numbers[5]]).status == 201)
+            #expect(try await Self.move(p, campaign.id, "start").status == 200)
+            try await p.eventually("the campaign done") {
+                try await p.get("/v1/campaigns/\(campaign.id)").json(CampaignDTO.self).status == .done
+            }
+            let rows = try await p.postgres.query(
+                """
+                SELECT k.address, m.sequence_no, m.conversation_id, c.status FROM messaging.messages m
+                JOIN messaging.conversations c ON c.id = m.conversation_id JOIN messaging.contacts k ON k.id = c.contact_id
+                WHERE m.requested_by = \("campaign:\(campaign.id)") AND k.address = ANY(\([numbers[0], numbers[1], numbers[2]])::text[])
+                """, logger: TestLog.quiet
+            ).all(as: (String, Int, UUID, String).self)
+            let byNumber = Dictionary(uniqueKeysWithValues: rows.map { ($0.0, $0) })
+            #expect(byNumber[numbers[0]]?.1 == 3, "the open conversation's third message: \(rows)")
+            #expect(byNumber[numbers[1]]?.1 == 1 && byNumber[numbers[1]]?.2 != closedID && byNumber[numbers[1]]?.3 != "closed", "\(rows)")
+            #expect(byNumber[numbers[2]]?.1 == 1, "\(rows)")
+            #expect(try await p.count("SELECT count(*)::int FROM messaging.contacts WHERE address LIKE '+25078831%'") == 30)
+            #expect(
+                try await p.count(
+                    """
+                    SELECT count(*)::int FROM messaging.conversations c JOIN messaging.contacts k ON k.id = c.contact_id
+                    WHERE k.address LIKE '+25078831%' AND c.status <> 'closed'
+                    """) == 30)
+
+            // a second campaign cancelled midway and one expired: every kind of move counted
+            let cancelled = try await Self.campaign(p, setup, metadata: CampaignMetadata(perMinute: 600), name: "Cancelled")
+            #expect(try await Self.importCSV(p, cancelled.id, "msisdn,name,discount\n" + Self.numbers(40).map { "\($0),A,5%" }.joined(separator: "\n"))
+                .status == 200)
+            #expect(try await Self.move(p, cancelled.id, "start").status == 200)
+            try await p.eventually("some sent") { try await p.get("/v1/campaigns/\(cancelled.id)/progress").json(CampaignProgress.self).counts.sent >= 3 }
+            #expect(try await Self.move(p, cancelled.id, "cancel").status == 200)
+            try await p.eventually("nothing outstanding") {
+                try await p.count(
+                    "SELECT count(*)::int FROM messaging.campaign_targets WHERE campaign_id = \(cancelled.id.rawValue) AND status IN ('queued', 'queued_throttled')"
+                ) == 0
+            }
+            for id in [campaign.id, cancelled.id] {
+                let counted = try await p.postgres.query(
+                    "SELECT status, count(*)::int FROM messaging.campaign_targets WHERE campaign_id = \(id.rawValue) GROUP BY status", logger: TestLog.quiet
+                ).all(as: (String, Int).self)
+                let kept = try await p.postgres.query(
+                    "SELECT status, sum(n)::int FROM messaging.campaign_counts WHERE campaign_id = \(id.rawValue) GROUP BY status HAVING sum(n) <> 0",
+                    logger: TestLog.quiet
+                ).all(as: (String, Int).self)
+                #expect(Dictionary(uniqueKeysWithValues: counted) == Dictionary(uniqueKeysWithValues: kept), "\(counted) against \(kept)")
+                #expect(counted.count >= 2, "\(counted)")
+            }
+        }
+    }
+
     @Test func pauseStopsSendsWithinASecondAndResumeFinishes() async throws {
         try await MessagingFlowTests.with { p in
             let setup = try await Self.setup(p)

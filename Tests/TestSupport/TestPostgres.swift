@@ -71,6 +71,8 @@ public actor TestPostgres {
         try Shell.run("/usr/bin/env", runAs([initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]))
         let options =
             "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c max_connections=1000 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB"
+            // more server settings for a profile, e.g. `-c shared_preload_libraries=pg_stat_statements`
+            + (ProcessInfo.processInfo.environment["SOKONI_PG_OPTIONS"].map { " " + $0 } ?? "")
         try Shell.run("/usr/bin/env", runAs([pgctl, "-D", data, "-o", options, "-l", directory.appendingPathComponent("log").path, "-w", "start"]))
         // the watchdog outlives us in its own session: it stops the server and removes the files once we are gone
         let stop = runAs([pgctl, "-D", data, "-m", "immediate", "stop"]).joined(separator: " ")

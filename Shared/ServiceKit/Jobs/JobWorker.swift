@@ -95,18 +95,23 @@ public struct JobWorker: Service {
         }
     }
 
-    /// Claims the next due job (or one whose worker died), marking it running.
+    /// Claims a job whose worker died, else the next due job, marking it running. Two lookups, each walking its own
+    /// partial index in order (`jobs_running`, `jobs_due`) and stopping at the first row no other worker holds: one
+    /// lookup with `OR` read and sorted every due job on each claim (2.6 ms with 900 queued, the most expensive
+    /// statement of a campaign at speed).
     public func claim() async throws -> Job? {
         let visibility = Double(self.options.visibilityTimeout.components.seconds)
         let rows = try await self.postgres.query(
             """
             UPDATE \(unescaped: self.schema).jobs SET status = 'running', attempts = attempts + 1, locked_at = now(),
                 locked_by = \(self.workerID), updated_at = now()
-            WHERE id = (
-                SELECT id FROM \(unescaped: self.schema).jobs
-                WHERE (status = 'queued' AND run_at <= now())
-                   OR (status = 'running' AND locked_at < now() - make_interval(secs => \(visibility)))
-                ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            WHERE id = coalesce(
+                (SELECT id FROM \(unescaped: self.schema).jobs
+                 WHERE status = 'running' AND locked_at < now() - make_interval(secs => \(visibility))
+                 ORDER BY locked_at LIMIT 1 FOR UPDATE SKIP LOCKED),
+                (SELECT id FROM \(unescaped: self.schema).jobs
+                 WHERE status = 'queued' AND run_at <= now()
+                 ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED))
             RETURNING id, kind, payload::text, attempts, max_attempts, request_id
             """, logger: self.logger)
         guard let (id, kind, payload, attempt, maxAttempts, requestID) = try await rows.first(as: (Int64, String, String, Int, Int, String?).self)

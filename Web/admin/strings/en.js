@@ -2796,7 +2796,7 @@ export default {
   'campaign.funnelTitle': 'Where the campaign\'s messages are',
   'campaign.barTitle': '{stage}: {value}',
   'campaign.waiting': 'Nothing is sent right now: {reason}',
-  'campaign.perMinuteNow': '{count} sent in the last minute',
+  'campaign.perMinuteNow': '{count} a minute now',
   'campaign.needsReview': '{count} to check by hand',
   'campaign.countsCaption': 'Targets by status',
   'campaign.total': 'All targets',

@@ -2448,7 +2448,7 @@ export default {
   'campaign.funnelTitle': 'Où en sont les messages de la campagne',
   'campaign.barTitle': '{stage} : {value}',
   'campaign.waiting': 'Rien ne part pour l’instant : {reason}',
-  'campaign.perMinuteNow': '{count} envoyés dans la dernière minute',
+  'campaign.perMinuteNow': '{count} par minute en ce moment',
   'campaign.needsReview': '{count} à vérifier à la main',
   'campaign.countsCaption': 'Destinataires par statut',
   'campaign.total': 'Tous les destinataires',

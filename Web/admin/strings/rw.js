@@ -2310,7 +2310,7 @@ export default {
   'campaign.funnelTitle': 'Aho ubutumwa bw\'ubukangurambaga bugeze',
   'campaign.barTitle': '{stage}: {value}',
   'campaign.waiting': 'Nta kintu cyoherezwa ubu: {reason}',
-  'campaign.perMinuteNow': '{count} byoherejwe mu munota ushize',
+  'campaign.perMinuteNow': '{count} ku munota ubu',
   'campaign.needsReview': '{count} byo gusuzumwa n\'umuntu',
   'campaign.countsCaption': 'Ababuhabwa ukurikije imimerere',
   'campaign.total': 'Ababuhabwa bose',

@@ -2362,7 +2362,7 @@ export default {
   'campaign.funnelTitle': 'Ujumbe wa kampeni uko wapi',
   'campaign.barTitle': '{stage}: {value}',
   'campaign.waiting': 'Hakuna kinachotumwa sasa: {reason}',
-  'campaign.perMinuteNow': '{count} zimetumwa dakika iliyopita',
+  'campaign.perMinuteNow': '{count} kwa dakika sasa',
   'campaign.needsReview': '{count} za kukagua kwa mkono',
   'campaign.countsCaption': 'Wapokeaji kwa hali',
   'campaign.total': 'Wapokeaji wote',

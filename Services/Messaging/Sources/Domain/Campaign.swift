@@ -433,7 +433,8 @@ public struct CampaignProgress: Codable, Sendable, Equatable {
     public var failureReasons: [Reason]
     public var needsReview: Int
     public var waitingReason: String?
-    /// Targets that reached `sent` or beyond in the last minute.
+    /// The rate of the last ten seconds, per minute: targets that reached `sent` or beyond then, times six (a live
+    /// gauge that reads a few thousand rows at most, not a minute's worth).
     public var sentPerMinute: Int
 }
 
