@@ -67,7 +67,10 @@ public struct JobWorker: Service {
 
     func loop(index: Int) async {
         var lastMaintenance = ContinuousClock.now - .seconds(3600)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        // the job this worker finished last, recorded `done` by the claim of the next (one statement, not two); the
+        // loop's exit records it alone
+        var finished: Int64?
+        work: while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 // calls that may hang on an unresponsive database race the shutdown deadline, so they cannot hold up
                 // shutdown past it
@@ -75,39 +78,47 @@ public struct JobWorker: Service {
                     // once a minute even when it fails: a failing maintenance must not keep the worker from claiming
                     lastMaintenance = .now
                     guard let maintained = await race({ try await self.maintenance() }, until: { await self.shutdownDeadlinePassed() }) else {
-                        return
+                        break work
                     }
                     if case .failure(let error) = maintained {
                         self.logger.warning("job maintenance failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
                 }
-                let claimed = await race({ try await self.claim() }, until: { await self.shutdownDeadlinePassed() })
-                guard let claimed else { return }
-                if let job = try claimed.get() {
-                    await self.execute(job)
+                let done = finished
+                let claimed = await race({ try await self.claim(finished: done) }, until: { await self.shutdownDeadlinePassed() })
+                guard let claimed else { break work }
+                let job = try claimed.get()
+                finished = nil
+                if let job {
+                    finished = await self.execute(job)
                     continue
                 }
             } catch {
-                if Task.isCancelled { return }
+                if Task.isCancelled { break work }
                 self.logger.error("job worker error", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.options.pollInterval) }
         }
+        if let finished { await self.recordDone(finished) }
     }
 
     /// Claims a job whose worker died, else the next due job, marking it running. Two lookups, each walking its own
     /// partial index in order (`jobs_running`, `jobs_due`) and stopping at the first row no other worker holds: one
     /// lookup with `OR` read and sorted every due job on each claim (2.6 ms with 900 queued, the most expensive
     /// statement of a campaign at speed).
-    public func claim() async throws -> Job? {
+    /// `finished` (a job this worker ran to success) is recorded `done` in the same statement.
+    public func claim(finished: Int64? = nil) async throws -> Job? {
         let visibility = Double(self.options.visibilityTimeout.components.seconds)
         let rows = try await self.postgres.query(
             """
+            WITH finished AS (
+                UPDATE \(unescaped: self.schema).jobs SET status = 'done', locked_at = NULL, last_error = NULL, updated_at = now()
+                WHERE id = \(finished) AND status = 'running' AND locked_by = \(self.workerID))
             UPDATE \(unescaped: self.schema).jobs SET status = 'running', attempts = attempts + 1, locked_at = now(),
                 locked_by = \(self.workerID), updated_at = now()
             WHERE id = coalesce(
                 (SELECT id FROM \(unescaped: self.schema).jobs
-                 WHERE status = 'running' AND locked_at < now() - make_interval(secs => \(visibility))
+                 WHERE status = 'running' AND locked_at < now() - make_interval(secs => \(visibility)) AND id IS DISTINCT FROM \(finished)
                  ORDER BY locked_at LIMIT 1 FOR UPDATE SKIP LOCKED),
                 (SELECT id FROM \(unescaped: self.schema).jobs
                  WHERE status = 'queued' AND run_at <= now()
@@ -119,8 +130,9 @@ public struct JobWorker: Service {
         return Job(id: id, kind: kind, payload: payload, attempt: attempt, maxAttempts: maxAttempts, requestID: requestID)
     }
 
-    /// Runs one claimed job and records the outcome.
-    public func execute(_ job: Job) async {
+    /// Runs one claimed job and records the outcome, but for success: answers the job's id, for the next claim to
+    /// record.
+    public func execute(_ job: Job) async -> Int64? {
         var logger = self.logger
         logger[metadataKey: "job.id"] = "\(job.id)"
         logger[metadataKey: "job.kind"] = .string(job.kind)
@@ -136,19 +148,37 @@ public struct JobWorker: Service {
             guard let outcome else {
                 logger.warning("job still running at the shutdown deadline, releasing it")
                 await self.release(job, logger: logger)
-                return
+                return nil
             }
             try outcome.get()
-            try await self.postgres.query(
-                "UPDATE \(unescaped: self.schema).jobs SET status = 'done', locked_at = NULL, last_error = NULL, updated_at = now() WHERE id = \(job.id)",
-                logger: logger)
             logger.debug("job done")
+            return job.id
         } catch is CancellationError where Task.isCancelled {
             // hard stop mid-job: hand it back without counting the attempt
             await self.release(job, logger: logger)
         } catch {
             await self.recordFailure(job, error: error, logger: logger)
         }
+        return nil
+    }
+
+    /// Records a finished job `done` on its own (the worker stops, so no claim follows), bounded as a release is; if
+    /// this fails the job runs again after `visibilityTimeout`, as any job may.
+    func recordDone(_ id: Int64) async {
+        // in a task of its own, as a release: the worker may be cancelled already
+        let logger = self.logger
+        let result = await Task { [self] in
+            await race(
+                {
+                    try await self.postgres.query(
+                        """
+                        UPDATE \(unescaped: self.schema).jobs SET status = 'done', locked_at = NULL, last_error = NULL, updated_at = now()
+                        WHERE id = \(id) AND status = 'running' AND locked_by = \(self.workerID)
+                        """, logger: logger)
+                }, until: { try? await Task.sleep(for: .seconds(5)) })
+        }.value
+        if case .success? = result { return }
+        logger.warning("could not record a finished job done; it runs again after the visibility timeout", metadata: ["job.id": "\(id)"])
     }
 
     /// Returns once graceful shutdown began and `shutdownDeadline` passed since, or early when cancelled (`race`
