@@ -186,6 +186,75 @@ import Testing
         }
     }
 
+    /// A suspension is refused by a service within a second although the service keeps a tenant's standing for ten
+    /// minutes here: identity announces the change when it commits (`sokoni_tenants`) and every process forgets its
+    /// copy. Asked of the vouchers service directly, so no in-process forgetting of the gateway's explains it.
+    @Test func aSuspensionReachesAnotherServiceWithinASecond() async throws {
+        try await TestServices.with(
+            [.gateway, .vouchers], settings: [.vouchers: ["AUTH_TENANT_STANDING_TTL_MS": "600000"], .gateway: ["RATE_LIMIT_ENABLED": "false"]]
+        ) { platform in
+            let tenant = try await platform.createTenant()
+            let token = try await TestKeys.token(tenant: tenant, roles: [.tenantAdmin])
+            let superAdmin = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
+            let whoami = "\(platform.url(.vouchers))/v1/vouchers/whoami"
+            #expect(try await TestHTTP.get(whoami, token: token).status == 200)  // the standing is cached now
+
+            func set(_ status: TenantStatus) async throws -> ContinuousClock.Instant {
+                let changed = try await TestHTTP.request(
+                    .PATCH, "\(platform.url(.gateway))/v1/tenants/\(tenant)", token: superAdmin,
+                    body: try JSONEncoder().encode(UpdateTenant(status: status)))
+                #expect(changed.status == 200, "\(changed.text)")
+                return .now
+            }
+            func waitFor(_ code: String?, since: ContinuousClock.Instant) async throws -> Duration {
+                while since.duration(to: .now) < .seconds(5) {
+                    let answer = try await TestHTTP.get(whoami, token: token)
+                    if answer.errorCode == code && (code != nil || answer.status == 200) { return since.duration(to: .now) }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return .seconds(5)
+            }
+            let refused = try await waitFor("tenant_suspended", since: try await set(.suspended))
+            #expect(refused < .seconds(1), "refused after \(refused)")
+            let back = try await waitFor(nil, since: try await set(.active))
+            #expect(back < .seconds(1), "served again after \(back)")
+        }
+    }
+
+    /// Two gateway replicas on one database hold one principal to one limit together: 5 % of platform staff's limit
+    /// (10 a second, a burst of 20), hammered through both at once for seven seconds; over the last four (the
+    /// bursts spent) they let through 40 ± 10 %, where replicas limiting alone would let through twice that.
+    @Test func twoReplicasHoldOneLimitTogether() async throws {
+        let upstream = Router()
+        upstream.get("v1/vouchers/whoami") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{}"))) }
+        try await TestUpstream.with(upstream) { fake in
+            let database = try await TestPostgres.createDatabase(prefix: "ratelimit")
+            let settings = ["RATE_LIMIT_SCALE_PERCENT": "5", "RATE_LIMIT_SHARE_INTERVAL_MS": "100"]
+            try await TestServices.with([.gateway], database: database, settings: [.gateway: settings], upstreams: [.vouchers: fake]) { first in
+                try await TestServices.with([.gateway], database: database, settings: [.gateway: settings], upstreams: [.vouchers: fake]) { second in
+                    let token = try await TestKeys.token(tenant: nil, roles: [.superAdmin])
+                    let began = ContinuousClock.now
+                    let allowed = try await withThrowingTaskGroup(of: [Duration].self) { group in
+                        for gateway in [first.url(.gateway), second.url(.gateway), first.url(.gateway), second.url(.gateway)] {
+                            group.addTask {
+                                var times: [Duration] = []
+                                while began.duration(to: .now) < .seconds(7) {
+                                    let answer = try await TestHTTP.get("\(gateway)/v1/vouchers/whoami", token: token)
+                                    #expect(answer.status == 200 || answer.status == 429, "\(answer.status) \(answer.text)")
+                                    if answer.status == 200 { times.append(began.duration(to: .now)) }
+                                }
+                                return times
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0 += $1 }
+                    }
+                    let steady = allowed.filter { $0 >= .seconds(3) && $0 < .seconds(7) }.count
+                    #expect((36...44).contains(steady), "\(steady) let through in 4 s at 10 a second (\(allowed.count) in all)")
+                }
+            }
+        }
+    }
+
     @Test func rateLimitsAnswer429WithHeaders() async throws {
         // 1% of lite: a burst of one and a token every five seconds, so even a slow machine hits the limit
         try await GatewayHarness.with(overrides: ["RATE_LIMIT_SCALE_PERCENT": "1"]) { gw in

@@ -21,7 +21,9 @@ import ServiceLifecycle
 ///   `auth.lockoutSeconds` [`AUTH_LOCKOUT_SECONDS`] 300.
 /// - `gateway.upstreamTimeoutMs` [`GATEWAY_UPSTREAM_TIMEOUT_MS`] 30000.
 /// - `gateway.corsOrigins` [`GATEWAY_CORS_ORIGINS`]: comma list of allowed origins (`*` for any).
-/// - `rateLimit.enabled` [`RATE_LIMIT_ENABLED`] true; `rateLimit.scalePercent` [`RATE_LIMIT_SCALE_PERCENT`] 100.
+/// - `rateLimit.enabled` [`RATE_LIMIT_ENABLED`] true; `rateLimit.scalePercent` [`RATE_LIMIT_SCALE_PERCENT`] 100;
+///   `rateLimit.shareIntervalMs` [`RATE_LIMIT_SHARE_INTERVAL_MS`] 200: how often replicas share what they let through
+///   (through `identity.rate_usage`; 0: each replica limits alone).
 /// - `auth.secureCookie` [`AUTH_SECURE_COOKIE`] true: the web apps' refresh cookie is HTTPS-only (off for plain-HTTP
 ///   development on loopback).
 /// - `gateway.webDirectory` [`GATEWAY_WEB_DIRECTORY`], default the `Web` folder above the working directory: the web
@@ -56,6 +58,8 @@ public struct GatewayService: ServiceModule {
     let sockets: SocketRelay
     let web: WebController
     let proxyClient: HTTPClient
+    /// Shares the rate limits with the other replicas (nil when off).
+    let rateLimitSharing: RateLimitSharing?
     let corsOrigins: Set<String>
     let trustedProxies: Set<String>
     /// The gateway reads tenants from its own table.
@@ -106,11 +110,17 @@ public struct GatewayService: ServiceModule {
         // no distributed tracing is set up: without a tracer the client skips its per-request span work
         configuration.tracing.tracer = nil
         self.proxyClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        let limiter = RateLimiter(
+            enabled: try settings.bool("rateLimit.enabled", default: true),
+            scalePercent: try settings.int("rateLimit.scalePercent", default: 100, range: 1...1_000_000))
+        let shareEvery = try settings.int("rateLimit.shareIntervalMs", default: 200, range: 0...60_000)
+        self.rateLimitSharing =
+            limiter.enabled && shareEvery > 0
+            ? RateLimitSharing(
+                limiter: limiter, store: RateUsageStore(postgres: environment.postgres), interval: .milliseconds(shareEvery), logger: environment.logger)
+            : nil
         self.proxy = Proxy(
-            client: self.proxyClient, upstreams: environment.settings.serviceURLs, tenants: tenants,
-            limiter: RateLimiter(
-                enabled: try settings.bool("rateLimit.enabled", default: true),
-                scalePercent: try settings.int("rateLimit.scalePercent", default: 100, range: 1...1_000_000)),
+            client: self.proxyClient, upstreams: environment.settings.serviceURLs, tenants: tenants, limiter: limiter,
             timeout: .milliseconds(try settings.int("gateway.upstreamTimeoutMs", default: 30_000, range: 1...600_000)))
         self.sockets = SocketRelay(upstreams: environment.settings.serviceURLs, sockets: MessagingAPI.sockets)
         self.corsOrigins = Set((settings.string("gateway.corsOrigins") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
@@ -125,7 +135,11 @@ public struct GatewayService: ServiceModule {
         ]
     }
 
-    public var backgroundServices: [any Service] { [HTTPClientService(client: self.proxyClient)] }
+    public var backgroundServices: [any Service] {
+        var services: [any Service] = [HTTPClientService(client: self.proxyClient)]
+        if let sharing = self.rateLimitSharing { services.append(sharing) }
+        return services
+    }
 
     public static var servesWebSockets: Bool { true }
 

@@ -63,7 +63,8 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
         router.add(middleware: BodyLimitMiddleware(maxSize: settings.maxBodySize, streams: Module.streamsRequestBody, allowance: Module.bodyAllowance))
         for authenticator in module.authenticators { router.add(middleware: authenticator) }
         router.add(middleware: AuthMiddleware(verifier: verifier))
-        router.add(middleware: TenantStandingMiddleware(tenants: module.tenants ?? environment.tenants))
+        let tenants = module.tenants ?? environment.tenants
+        router.add(middleware: TenantStandingMiddleware(tenants: tenants))
         HealthRoutes(
             postgres: postgres, migrator: migrator, jobs: environment.jobs, metrics: metrics, logger: logger,
             details: { await module.readinessDetails() }
@@ -96,7 +97,10 @@ public struct ServiceApplication<Module: ServiceModule>: Sendable {
             responder: RequestDeadline(responder: router.buildResponder(), deadline: settings.requestTimeout, streams: Module.streamsRequestBody),
             server: Module.servesWebSockets ? .sokoni(module: module) : .http1(),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sokoni-\(settings.service.rawValue)"),
-            services: [postgres, HTTPClientService(client: httpClient), HTTPClientService(client: platformHTTPClient), worker] + module.backgroundServices,
+            services: [
+                postgres, HTTPClientService(client: httpClient), HTTPClientService(client: platformHTTPClient), worker,
+                TenantChangeListener(postgres: postgres, tenants: tenants, logger: logger),
+            ] + module.backgroundServices,
             onServerRunning: { channel in
                 logger.info("listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
                 await onServerRunning?(channel.localAddress?.port ?? settings.port)

@@ -14,11 +14,10 @@ public enum ServiceMain {
             FileHandle.standardError.write(Data("\(Module.name.rawValue): \(error)\n".utf8))
             exit(78)
         }
+        // commands other than `serve` may print results on stdout: their logs go to stderr
+        let toStandardOutput = command == "serve"
         LoggingSystem.bootstrap { label in
-            // commands other than `serve` may print results on stdout: their logs go to stderr
-            var handler = command == "serve" ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
-            handler.logLevel = settings.logLevel
-            return handler
+            Self.logHandler(label: label, service: Module.name.rawValue, settings: settings, toStandardOutput: toStandardOutput)
         }
         let logger = Logger(label: Module.name.rawValue)
         do {
@@ -38,6 +37,20 @@ public enum ServiceMain {
             logger.critical("stopped", metadata: ["error": "\(String(describing: error))"])
             FileHandle.standardError.write(Data("\(Module.name.rawValue): \(error)\n".utf8))
             exit(1)
+        }
+    }
+
+    /// Text (`StreamLogHandler`) or JSON lines (`JSONLogHandler`), as `LOG_FORMAT` says.
+    static func logHandler(label: String, service: String, settings: ServiceSettings, toStandardOutput: Bool) -> any LogHandler {
+        switch settings.logFormat {
+        case .json:
+            var handler = JSONLogHandler(service: service, toStandardError: !toStandardOutput)
+            handler.logLevel = settings.logLevel
+            return handler
+        case .text:
+            var handler = toStandardOutput ? StreamLogHandler.standardOutput(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
         }
     }
 

@@ -24,6 +24,7 @@ public struct AuthMiddleware: RouterMiddleware {
         var context = context
         context.identity = try Self.identity(claims: claims, token: token, tenantHeader: request.headers[.tenantID])
         context.logger[metadataKey: "auth.subject"] = .string(claims.sub.value)
+        if let tenant = context.identity?.tenantID { context.logger[metadataKey: "tenant.id"] = .string(tenant.description) }
         return try await next(request, context)
     }
 

@@ -3,7 +3,9 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOConcurrencyHelpers
+import PostgresNIO
 import ServiceClient
+import ServiceLifecycle
 
 /// What a service knows of the tenants it serves (standing, plan, currency, time zone), asked of its source and kept
 /// for `ttl`: the gateway's own table in the gateway, the gateway's tenant endpoint everywhere else. Every request
@@ -49,6 +51,11 @@ public final class Tenants: Sendable {
         self.cache.withLockedValue { _ = $0.removeValue(forKey: id) }
     }
 
+    /// Forgets every tenant (changes may have been missed while not listening).
+    public func forgetAll() {
+        self.cache.withLockedValue { $0.removeAll() }
+    }
+
     /// 403 `tenant_suspended` when the tenant is suspended or gone (nil: no tenant, nothing to check).
     public func requireActive(_ id: TenantID?, logger: Logger) async throws {
         guard let id else { return }
@@ -83,5 +90,48 @@ public struct TenantStandingMiddleware: RouterMiddleware {
             guard staffReading else { throw APIError.forbidden("tenant_suspended", "This tenant is suspended.") }
         }
         return try await next(request, context)
+    }
+}
+
+/// Listens for changes to tenants (`sokoni_tenants`, announced by identity's trigger when a change commits) and
+/// forgets the changed tenant at once, so a suspension reaches this process within a second whatever the cache's
+/// lifetime; everything is forgotten whenever listening (re)starts, since changes may have been missed meanwhile.
+public struct TenantChangeListener: Service {
+    public static let channel = "sokoni_tenants"
+    let postgres: PostgresClient
+    let tenants: Tenants
+    let logger: Logger
+
+    public init(postgres: PostgresClient, tenants: Tenants, logger: Logger) {
+        self.postgres = postgres
+        self.tenants = tenants
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.postgres.withConnection { connection in
+                        try await connection.listen(on: Self.channel) { notifications in
+                            self.tenants.forgetAll()
+                            for try await notification in notifications {
+                                if let id = TenantID(notification.payload) {
+                                    self.tenants.forget(id)
+                                } else {
+                                    self.logger.warning("unreadable tenant change", metadata: ["payload": "\(notification.payload.prefix(100))"])
+                                }
+                            }
+                        }
+                    }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    self.logger.warning("tenant change listener lost its connection", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }

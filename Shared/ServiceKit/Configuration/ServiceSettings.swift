@@ -9,7 +9,8 @@ import Models
 /// - `http.maxBodySize` [`HTTP_MAX_BODY_SIZE`], bytes, default 1 MiB; larger bodies get 413.
 /// - `http.requestTimeoutMs` [`HTTP_REQUEST_TIMEOUT_MS`] 30000: a request not answered by then gets 503 `timeout`
 ///   (0: none; streamed requests through the gateway have the upstream timeout instead).
-/// - `log.level` [`LOG_LEVEL`], default `info`.
+/// - `log.level` [`LOG_LEVEL`], default `info`; `log.format` [`LOG_FORMAT`], `text` (default) or `json` (one JSON
+///   object per line, `JSONLogHandler`).
 /// - `migrations.directory` [`MIGRATIONS_DIRECTORY`], default the `Migrations` folder found above the working directory.
 /// - `jwt.audience` [`JWT_AUDIENCE`], default `sokoni`; `jwt.issuer` [`JWT_ISSUER`], default `sokoni-gateway`.
 /// - `jwt.jwksUrl` [`JWT_JWKS_URL`], default `<gateway URL>/.well-known/jwks.json`.
@@ -32,6 +33,7 @@ public struct ServiceSettings: Sendable {
     public var maxBodySize: Int
     public var requestTimeout: Duration
     public var logLevel: Logger.Level
+    public var logFormat: LogFormat
     public var migrationsDirectory: URL
     public var audience: String
     public var issuer: String
@@ -62,6 +64,11 @@ public struct ServiceSettings: Sendable {
             throw ConfigurationError(key: "log.level", reason: "must be one of trace, debug, info, notice, warning, error, critical")
         }
         self.logLevel = logLevel
+        let format = settings.string("log.format", default: "text")
+        guard let logFormat = LogFormat(rawValue: format.lowercased()) else {
+            throw ConfigurationError(key: "log.format", reason: "must be text or json")
+        }
+        self.logFormat = logFormat
         if let directory = settings.string("migrations.directory") {
             self.migrationsDirectory = URL(fileURLWithPath: directory)
         } else {
@@ -109,4 +116,10 @@ public struct ServiceSettings: Sendable {
         }
         return nil
     }
+}
+
+/// How log lines are written: readable text, or one JSON object per line.
+public enum LogFormat: String, Sendable {
+    case text
+    case json
 }
