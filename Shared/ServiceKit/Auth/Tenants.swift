@@ -109,29 +109,16 @@ public struct TenantChangeListener: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await self.postgres.withConnection { connection in
-                        try await connection.listen(on: Self.channel) { notifications in
-                            self.tenants.forgetAll()
-                            for try await notification in notifications {
-                                if let id = TenantID(notification.payload) {
-                                    self.tenants.forget(id)
-                                } else {
-                                    self.logger.warning("unreadable tenant change", metadata: ["payload": "\(notification.payload.prefix(100))"])
-                                }
-                            }
-                        }
-                    }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    self.logger.warning("tenant change listener lost its connection", metadata: ["error": "\(error)"])
+        let tenants = self.tenants
+        let logger = self.logger
+        await PostgresListener.run(
+            channel: Self.channel, postgres: self.postgres, logger: self.logger, listening: { _ in tenants.forgetAll() },
+            received: { payload in
+                if let id = TenantID(payload) {
+                    tenants.forget(id)
+                } else {
+                    logger.warning("unreadable tenant change", metadata: ["payload": "\(payload.prefix(100))"])
                 }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+            })
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Models
 import PostgresNIO
+import ServiceKit
 import ServiceLifecycle
 
 /// What `messaging_live` announces (migration 0003's triggers): a message stored or its status changed, or a
@@ -65,33 +66,18 @@ struct LiveListener: Service {
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            var attempts = 0
-            while !Task.isCancelled {
-                let reconnecting = attempts > 0
-                attempts += 1
-                do {
-                    try await self.postgres.withConnection { connection in
-                        try await connection.listen(on: Self.channel) { notifications in
-                            // listening again: what was announced meanwhile is in the database
-                            if reconnecting { await self.hub.publish(.resync) }
-                            for try await notification in notifications {
-                                guard let event = try? JSONDecoder().decode(LiveEvent.self, from: Data(notification.payload.utf8)) else {
-                                    self.logger.warning("unreadable live notification", metadata: ["payload": "\(notification.payload.prefix(200))"])
-                                    continue
-                                }
-                                await self.hub.publish(event)
-                            }
-                        }
-                    }
-                } catch is CancellationError {
+        let hub = self.hub
+        let logger = self.logger
+        await PostgresListener.run(
+            channel: Self.channel, postgres: self.postgres, logger: self.logger,
+            // listening again: what was announced meanwhile is in the database
+            listening: { again in if again { await hub.publish(.resync) } },
+            received: { payload in
+                guard let event = try? JSONDecoder().decode(LiveEvent.self, from: Data(payload.utf8)) else {
+                    logger.warning("unreadable live notification", metadata: ["payload": "\(payload.prefix(200))"])
                     return
-                } catch {
-                    if Task.isCancelled { return }
-                    self.logger.warning("live listener lost its connection", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+                await hub.publish(event)
+            })
     }
 }
