@@ -12,6 +12,11 @@ import Vouchers
 /// (a) straight to the vouchers service, (b) through the gateway (JWT verification, route-table role check, tenant
 /// check, proxy) and (c) through nginx as a plain reverse proxy to the same service, the anchor (skipped, saying
 /// why, when nginx is not installed). Target (ARCHITECTURE §7): gateway rps ≥ nginx rps, added p99 < 2 ms.
+///
+/// With wrk installed (Debian: `apt-get install wrk`) it drives all three targets, so the load generator's CPU is
+/// outside the measured process for each, at 1 connection and at `--concurrency` (64): the CPU per request of this
+/// process (the services) and of nginx's workers, and the p99 the gateway adds at both levels. Without wrk, the
+/// in-process generator at `--concurrency` only, saying so.
 enum GatewayBenchmark {
     static func run() async throws {
         let options = try BenchOptions.parse()
@@ -30,6 +35,9 @@ enum GatewayBenchmark {
         var gateway: LoadResult
         var nginx: LoadResult?
         var nginxSkipped: String?
+        /// The same at one connection (wrk only).
+        var single: [LoadResult]?
+        var generator = "in-process"
     }
 
     static func measure(_ platform: BenchPlatform, options: BenchOptions) async throws -> Results {
@@ -67,12 +75,22 @@ enum GatewayBenchmark {
                 }
             }
 
-            let results = await LoadGenerator.run(
-                [direct, viaGateway] + (viaNginx.map { [$0] } ?? []), client: client, options: options, progress: progress)
+            let targets = [direct, viaGateway] + (viaNginx.map { [$0] } ?? [])
+            var measured: Results
+            if let wrk = try? Binaries.find("wrk") {
+                let levels = try await WrkGetter(binary: wrk).run(targets, token: token, levels: [1, options.concurrency], options: options)
+                measured = Results(
+                    direct: levels[1][0], gateway: levels[1][1], nginx: viaNginx == nil ? nil : levels[1][2], nginxSkipped: nginxSkipped,
+                    single: levels[0], generator: "wrk")
+            } else {
+                progress("wrk not found (Debian: apt-get install wrk): the in-process generator measures, its CPU counted with the services'")
+                let results = await LoadGenerator.run(targets, client: client, options: options, progress: progress)
+                measured = Results(direct: results[0], gateway: results[1], nginx: viaNginx == nil ? nil : results[2], nginxSkipped: nginxSkipped)
+            }
             nginx?.stop()
             nginx = nil
             try await client.shutdown()
-            return Results(direct: results[0], gateway: results[1], nginx: viaNginx == nil ? nil : results[2], nginxSkipped: nginxSkipped)
+            return measured
         } catch {
             nginx?.stop()
             try? await client.shutdown()
@@ -103,9 +121,19 @@ enum GatewayBenchmark {
             "\(row.name) " + String(format: "%.0f", row.processCPUPerRequest)
                 + (row.externalCPUPerRequest.map { String(format: " + %.0f in nginx", $0) } ?? "")
         }
-        print("CPU µs per request (load generator and services in this process): " + cpu.joined(separator: ", "))
+        print(
+            "CPU µs per request (\(results.generator == "wrk" ? "services in this process; wrk outside" : "load generator and services in this process")): "
+                + cpu.joined(separator: ", "))
         let ratio = results.nginx.map { $0.rps > 0 ? results.gateway.rps / $0.rps : 0 }
         let addedP99 = results.gateway.p99Ms - results.direct.p99Ms
+        let addedCPU = results.gateway.processCPUPerRequest - results.direct.processCPUPerRequest
+        let addedP99Single = results.single.map { $0[1].p99Ms - $0[0].p99Ms }
+        if let single = results.single {
+            print("at 1 connection:")
+            print(ResultTable.render(single))
+            print(String(format: "gateway p99 − direct p99 at 1 connection = %.3f ms", addedP99Single ?? 0))
+        }
+        print(String(format: "the gateway's own CPU per request (gateway − direct) %.0f µs", addedCPU))
         if let ratio {
             print(String(format: "gateway/nginx rps ratio %.3f (target ≥ 1.0); gateway p99 − direct p99 = %.3f ms (target < 2 ms)", ratio, addedP99))
         } else {
@@ -117,7 +145,10 @@ enum GatewayBenchmark {
         let json =
             #"{"scenario":"gateway","direct":\#(figures(results.direct)),"gateway":\#(figures(results.gateway)),"#
             + #""nginx":\#(results.nginx.map(figures) ?? "null"),"ratioVsNginx":\#(ratio.map { number($0, 3) } ?? "null"),"#
-            + #""addedP99Ms":\#(number(addedP99, 3))}"#
+            + #""addedP99Ms":\#(number(addedP99, 3)),"addedP99MsAt1":\#(addedP99Single.map { number($0, 3) } ?? "null"),"#
+            + #""cpuMicrosPerRequest":{"direct":\#(number(results.direct.processCPUPerRequest, 1)),"#
+            + #""gateway":\#(number(results.gateway.processCPUPerRequest, 1)),"gatewayAdded":\#(number(addedCPU, 1)),"#
+            + #""nginx":\#(results.nginx?.externalCPUPerRequest.map { number($0, 1) } ?? "null")},"generator":"\#(results.generator)"}"#
         print(json)
     }
 
@@ -127,4 +158,65 @@ enum GatewayBenchmark {
 /// Progress goes to stderr, so stdout holds only the table and the JSON line.
 func progress(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// wrk driving plain GETs with a bearer token, target after target (a warm-up run each, then `--rounds` turns of the
+/// measured time taken in rotation), at each connection level.
+struct WrkGetter: Sendable {
+    let binary: String
+
+    /// Results per level, in the order of `targets`.
+    func run(_ targets: [LoadTarget], token: String, levels: [Int], options: BenchOptions) async throws -> [[LoadResult]] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sokoni-wrk-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = directory.appendingPathComponent("get.lua")
+        try Self.script.write(to: script, atomically: true, encoding: .utf8)
+        var all: [[LoadResult]] = []
+        for connections in levels {
+            var results = targets.map { LoadResult(name: $0.name) }
+            let rounds = max(1, options.rounds)
+            let slice = max(1, Int((options.duration.seconds / Double(rounds)).rounded()))
+            for round in 0..<rounds {
+                for (index, target) in targets.enumerated() {
+                    let threads = min(2, connections)
+                    if round == 0 && options.warmup > .zero {
+                        progress("warming up \(target.name) at \(connections) connection\(connections == 1 ? "" : "s") …")
+                        _ = try await WrkRedeemer.run(
+                            binary: self.binary, name: target.name, script: script, url: target.url, threads: threads, connections: connections,
+                            seconds: max(1, Int(options.warmup.seconds.rounded())), arguments: [token])
+                    }
+                    progress("measuring \(target.name) at \(connections) connection\(connections == 1 ? "" : "s") …")
+                    let externalBefore = target.externalCPU?()
+                    var (result, _) = try await WrkRedeemer.run(
+                        binary: self.binary, name: target.name, script: script, url: target.url, threads: threads, connections: connections,
+                        seconds: slice, arguments: [token])
+                    // wrk's own CPU is the client's, outside what is measured: only nginx's workers count as outside
+                    result.externalCPU = externalBefore.flatMap { before in target.externalCPU.map { $0() - before } }
+                    if round == 0 {
+                        results[index] = result
+                    } else {
+                        results[index].add(result)
+                    }
+                }
+            }
+            all.append(results)
+        }
+        return all
+    }
+
+    static let script =
+        WrkScript.common + #"""
+            local headers = {}
+            function init(args)
+              headers["Authorization"] = "Bearer " .. args[1]
+              headers["Accept"] = "application/json"
+              started = now_us()
+            end
+
+            function request()
+              return wrk.format("GET", nil, headers)
+            end
+
+            """#
 }
