@@ -209,7 +209,7 @@ struct OutboxStore: Sendable {
             id: MessageID(rawValue: row.0), tenant: TenantID(rawValue: row.1), channel: ChannelID(rawValue: row.2),
             conversation: ConversationID(rawValue: row.3), to: row.4, status: status, body: row.6,
             payload: try JSONDecoder.sokoni.decode(JSONValue.self, from: Data(row.7.utf8)), lastInboundAt: row.8,
-            settings: try row.9.map { try JSONDecoder.sokoni.decode(MessagingSettings.self, from: Data($0.utf8)) } ?? .defaults,
+            settings: try PolicyStore.settings(document: row.9),
             campaignStatus: campaignStatus)
     }
 

@@ -146,12 +146,16 @@ struct PolicyStore: Sendable {
 
     /// The tenant's settings over the platform defaults (a part the tenant never set is the default's).
     func settings(tenant: TenantID, logger: Logger) async throws -> MessagingSettings {
-        guard
-            let text = try await self.postgres.query(
+        try Self.settings(
+            document: try await self.postgres.query(
                 "SELECT document::text FROM messaging.settings WHERE tenant_id = \(tenant.rawValue)", logger: logger
-            ).first(as: String.self)
-        else { return .defaults }
-        return try JSONDecoder.sokoni.decode(MessagingSettings.self, from: Data(text.utf8))
+            ).first(as: String.self))
+    }
+
+    /// A stored settings document (nil: the tenant never saved any) as the settings: for every query that reads one.
+    static func settings(document: String?) throws -> MessagingSettings {
+        guard let document else { return .defaults }
+        return try JSONDecoder.sokoni.decode(MessagingSettings.self, from: Data(document.utf8))
     }
 
     func saveSettings(_ settings: MessagingSettings, tenant: TenantID, actor: String, requestID: String, logger: Logger) async throws {
